@@ -1,0 +1,65 @@
+"""The Starlette application factory and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+
+from agent_memory.api import health, working_memory
+from agent_memory.api._errors import exception_handlers
+from agent_memory.api._middleware import BodySizeLimit
+from agent_memory.services.container import Services, build_services
+from agent_memory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    """What the lifespan hands every request (``request.state.services``)."""
+
+    services: Services
+
+
+def api_routes() -> list[Route]:
+    """Every ``/v1`` route, as declared by the API modules."""
+    return [*health.routes, *working_memory.routes]
+
+
+def _with_slash_variants(routes: Iterable[Route]) -> list[BaseRoute]:
+    """Serve each path with and without its trailing slash: AMS clients use both spellings,
+    and a 307 redirect would make them re-send bodies."""
+    out: list[BaseRoute] = []
+    for route in routes:
+        out.append(route)
+        twin = route.path[:-1] if route.path.endswith("/") else route.path + "/"
+        alias = Route(twin, route.endpoint, methods=route.methods, include_in_schema=False)
+        out.append(alias)
+    return out
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the ASGI app. Settings are read from the environment when not given."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        services = await build_services(settings)
+        try:
+            yield {"services": services}
+        finally:
+            await services.aclose()
+
+    app = Starlette(
+        routes=[Mount("/v1", routes=_with_slash_variants(api_routes()))],
+        lifespan=lifespan,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)],
+    )
+    app.state.settings = settings
+    return app

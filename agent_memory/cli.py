@@ -1,0 +1,164 @@
+"""The ``agent-memory`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+from agent_memory import __version__
+from agent_memory.settings import Settings
+
+log = logging.getLogger("agent_memory")
+
+
+@contextlib.contextmanager
+def _redis_for(settings: Settings) -> Iterator[Settings]:
+    """Start the embedded Redis when no REDIS_URL is configured; yield settings that point
+    at whichever Redis is in use."""
+    if not settings.embedded_redis:
+        yield settings
+        return
+    from agent_memory.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(settings.data_dir / "redis", settings.embedded_redis_port)
+    server.start()
+    print(f"agent-memory: embedded Redis at {server.url}; data in {server.data_dir}", file=sys.stderr)
+    try:
+        yield settings.model_copy(update={"redis_url": server.url})
+    finally:
+        server.stop()
+
+
+def _check_bind(settings: Settings) -> None:
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+    if settings.auth_mode.value == "disabled":
+        log.warning("AUTH IS DISABLED: every caller can read and write every tenant's memory")
+        if not loopback and not settings.allow_unauthenticated_public_bind:
+            sys.exit(
+                f"refusing to bind {settings.host} with AUTH_MODE=disabled; set AUTH_MODE=token "
+                "or oauth2, or ALLOW_UNAUTHENTICATED_PUBLIC_BIND=true to force it"
+            )
+
+
+async def _serve(settings: Settings, *, with_worker: bool) -> None:
+    import uvicorn
+
+    from agent_memory.app import create_app
+
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            log_level=settings.log_level.lower(), access_log=False,
+                            loop="uvloop", http="httptools", lifespan="on")
+    server = uvicorn.Server(config)
+    tasks = [asyncio.create_task(server.serve())]
+    if with_worker:
+        from agent_memory.worker import run_worker
+
+        tasks.append(asyncio.create_task(run_worker(settings)))
+    print(f"agent-memory: API on http://{settings.host}:{settings.port}"
+          f"{' with an in-process worker' if with_worker else ''}", file=sys.stderr)
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> None:
+    """Serve the REST API (and, on the embedded default, a worker beside it)."""
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+    _check_bind(settings)
+    with_worker = args.with_worker if args.with_worker is not None else settings.embedded_redis
+    with _redis_for(settings) as live:
+        asyncio.run(_serve(live, with_worker=with_worker and live.use_docket))
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Run a Docket worker."""
+    from agent_memory.worker import run_worker
+
+    with _redis_for(settings) as live:
+        asyncio.run(run_worker(live, concurrency=args.concurrency,
+                               redelivery_timeout=args.redelivery_timeout))
+
+
+def cmd_redis(args: argparse.Namespace, settings: Settings) -> None:
+    """Run only the embedded Redis, in the foreground."""
+    import time
+
+    with _redis_for(settings.model_copy(update={"redis_url": None})):
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also what ``--help`` prints)."""
+    parser = argparse.ArgumentParser(
+        prog="agent-memory",
+        description="A Redis-native memory server for LLM agents. Configuration comes from the "
+        "environment (REDIS_URL, OPENAI_API_KEY, AUTH_MODE, ...; see README). With no REDIS_URL "
+        "a local Redis is started, with its data under AGENT_MEMORY_DATA_DIR.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    api = sub.add_parser("api", help="serve the REST API",
+                         description="Serve the REST API. On the embedded default (no REDIS_URL) "
+                         "this also starts the local Redis and a task worker: one command for dev.")
+    api.add_argument("--host", help="address to bind (default HOST or 127.0.0.1)")
+    api.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    api.add_argument("--with-worker", dest="with_worker", action="store_true", default=None,
+                     help="also run a task worker in this process")
+    api.add_argument("--no-worker", dest="with_worker", action="store_false",
+                     help="never run a worker in this process")
+    api.set_defaults(func=cmd_api)
+    dev = sub.add_parser("dev", help="alias of 'api' on the embedded default",
+                         description="Same as 'api': local Redis, API and worker in one command.")
+    dev.add_argument("--host")
+    dev.add_argument("--port", type=int)
+    dev.set_defaults(func=cmd_api, with_worker=True)
+
+    worker = sub.add_parser("worker", help="run a background task worker",
+                            description="Run a Docket worker; start any number, on any machine, "
+                            "against the same REDIS_URL.")
+    worker.add_argument("--concurrency", type=int, default=10, help="tasks run at once (10)")
+    worker.add_argument("--redelivery-timeout", type=float, default=None,
+                        help="seconds before a silent task is handed to another worker")
+    worker.set_defaults(func=cmd_worker)
+
+    redis = sub.add_parser("redis", help="run only the embedded Redis in the foreground")
+    redis.set_defaults(func=cmd_redis)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list:  # type: ignore[type-arg]
+    """Sub-command groups defined next to the code they drive."""
+    return []
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    # uvicorn re-raises the signal it caught once it has shut down; turning it into
+    # SystemExit lets the embedded Redis be stopped cleanly by the context managers.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``agent-memory`` command."""
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.func(args, settings)
+
+
+if __name__ == "__main__":
+    main()

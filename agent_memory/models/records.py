@@ -1,0 +1,70 @@
+"""Memory records: the long-term record and the structured memories of a session."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent_memory.models._types import TagList, UTCDateTime, new_ulid, utcnow
+
+
+class MemoryTypeEnum(str, Enum):
+    """Kinds of long-term memory."""
+
+    episodic = "episodic"
+    semantic = "semantic"
+    message = "message"
+
+
+class _RecordFields(BaseModel):
+    """Fields every memory record has (AMS ``MemoryRecord``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    session_id: str | None = None
+    user_id: str | None = None
+    namespace: str | None = None
+    last_accessed: UTCDateTime = Field(default_factory=utcnow)
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+    updated_at: UTCDateTime = Field(default_factory=utcnow)
+    pinned: bool = False
+    access_count: int = Field(default=0, ge=0)
+    topics: TagList = None
+    entities: TagList = None
+    memory_hash: str | None = None
+    discrete_memory_extracted: Literal["t", "f"] = "f"
+    memory_type: MemoryTypeEnum = MemoryTypeEnum.message
+    persisted_at: UTCDateTime | None = None
+    extracted_from: TagList = None
+    event_date: UTCDateTime | None = None
+    extraction_strategy: str = "discrete"
+    extraction_strategy_config: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("session_id", "user_id", "namespace", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # An empty tenant value must mean "none", never "any" (RedisVL's empty-Tag trap).
+        return None if isinstance(value, str) and value == "" else value
+
+
+class MemoryRecord(_RecordFields):
+    """A memory record with a required id (AMS ``MemoryRecord``)."""
+
+    id: str = Field(min_length=1)
+
+
+class WorkingMemoryRecord(_RecordFields):
+    """A structured memory inside a session; the id defaults to a new ULID."""
+
+    id: str = Field(default_factory=new_ulid, min_length=1)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be empty")
+        return value

@@ -1,0 +1,50 @@
+"""The process-wide objects routes and tasks share, built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agent_memory.llm import ChatModel, create_chat_model
+from agent_memory.models.common import ReadinessResponse
+from agent_memory.services.working_memory import WorkingMemoryService
+from agent_memory.settings import Settings
+from agent_memory.storage.redis import create_redis
+from agent_memory.storage.working_memory import WorkingMemoryStore
+
+
+@dataclass
+class Services:
+    """Singletons of one process (API or worker). Built by :func:`build_services`."""
+
+    settings: Settings
+    redis: Redis
+    llm: ChatModel | None
+    working_memory: WorkingMemoryService
+
+    async def readiness(self) -> ReadinessResponse:
+        """Whether Redis and each index answer."""
+        try:
+            await self.redis.ping()
+        except RedisError as exc:
+            return ReadinessResponse(ready=False, redis=False, indexes={}, detail=str(exc))
+        indexes = {"working_memory": await self.working_memory.store.index_ready()}
+        return ReadinessResponse(ready=all(indexes.values()), redis=True, indexes=indexes)
+
+    async def aclose(self) -> None:
+        """Close every client this container owns."""
+        if self.llm is not None:
+            await self.llm.aclose()
+        await self.redis.aclose()
+
+
+async def build_services(settings: Settings) -> Services:
+    """Connect to Redis, make sure indexes exist, and wire the services together."""
+    redis = create_redis(settings)
+    llm = create_chat_model(settings)
+    wm_store = WorkingMemoryStore(redis)
+    await wm_store.ensure_index()
+    working_memory = WorkingMemoryService(wm_store, settings, llm)
+    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory)

@@ -1,0 +1,107 @@
+"""Fold older messages into a running summary: with a model when configured, else extractive.
+
+Messages are always summarized oldest first (AMS reverses them), every folded message reaches
+the summarizer (AMS silently drops those that fit neither set), and a model failure falls back
+to the deterministic summary instead of failing the write.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from agent_memory.errors import MemoryServerError
+from agent_memory.llm import ChatModel
+from agent_memory.models.working_memory import MemoryMessage
+from agent_memory.tokenizer import count_tokens, encoding
+
+log = logging.getLogger(__name__)
+
+PROMPT = """You maintain a running summary of a conversation between a user and an assistant.
+Update the summary with the new messages. Keep facts, names, numbers, dates, decisions,
+preferences and open questions; drop pleasantries. Write plain prose, at most {max_words} words.
+
+Current summary:
+{prev_summary}
+
+New messages, oldest first:
+{messages_joined}
+
+Updated summary:"""
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def plan_fold(tokens: Sequence[int], keep_budget: int) -> int:
+    """How many of the oldest messages to fold so the newest fit ``keep_budget`` tokens.
+
+    The newest message is always kept, so the count is at most ``len(tokens) - 1``.
+    """
+    kept = 0
+    index = len(tokens)
+    while index > 0 and (kept + tokens[index - 1] <= keep_budget or index == len(tokens)):
+        kept += tokens[index - 1]
+        index -= 1
+    return index
+
+
+def _clip(text: str, max_tokens: int) -> str:
+    enc = encoding()
+    ids = enc.encode(text, disallowed_special=())
+    if len(ids) <= max_tokens:
+        return text
+    return enc.decode(ids[:max_tokens]).rstrip() + "…"
+
+
+def extractive_summary(
+    previous: str | None, messages: Sequence[MemoryMessage], max_tokens: int
+) -> str:
+    """A deterministic summary: the previous summary plus each message's first sentence.
+
+    Every folded message gets an equal share of the budget, in chronological order; when the
+    budget runs out the summary says how many messages it condensed, so nothing vanishes
+    without a trace.
+    """
+    parts: list[str] = []
+    budget = max_tokens
+    if previous:
+        prev = _clip(previous, max(budget // 2, 1))
+        parts.append(prev)
+        budget -= count_tokens(prev)
+    share = max(budget // max(len(messages), 1), 8)
+    lines = []
+    for msg in messages:
+        first = _SENTENCE.split(msg.content.strip(), maxsplit=1)[0]
+        lines.append(f"{msg.role}: {_clip(first, share)}")
+    body = "\n".join(lines)
+    if count_tokens(body) > budget:
+        body = _clip(body, max(budget, 16))
+    parts.append(f"[{len(messages)} earlier messages condensed]\n{body}")
+    return "\n".join(parts)
+
+
+async def summarize(
+    previous: str | None,
+    messages: Sequence[MemoryMessage],
+    *,
+    max_tokens: int,
+    llm: ChatModel | None,
+    model: str | None = None,
+) -> str:
+    """A new summary covering ``previous`` and ``messages`` in at most ~``max_tokens``."""
+    if llm is not None:
+        joined = "\n".join(f"{m.role}: {m.content}" for m in messages)
+        prompt = PROMPT.format(
+            max_words=max(int(max_tokens * 0.75), 20),
+            prev_summary=previous or "(none yet)",
+            messages_joined=joined,
+        )
+        try:
+            text = await llm.complete([{"role": "user", "content": prompt}], model=model,
+                                      max_tokens=max_tokens)
+            if text.strip():
+                return text.strip()
+        except MemoryServerError as exc:
+            log.warning("LLM summarization failed, using the extractive summary: %s", exc)
+    return extractive_summary(previous, messages, max_tokens)

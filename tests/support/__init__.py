@@ -1,0 +1,1 @@
+"""Test helpers: a real Redis, a stub OpenAI-compatible server, polling."""
