@@ -54,31 +54,45 @@ def _clip(text: str, max_tokens: int) -> str:
     return enc.decode(ids[:max_tokens]).rstrip() + "…"
 
 
+_HEADER = re.compile(r"^\[Summary of (\d+) earlier messages\]$")
+
+
+def _parse_previous(previous: str | None) -> tuple[int, list[str]]:
+    """(messages counted, lines) of a previous extractive summary; free text is one line."""
+    if not previous:
+        return 0, []
+    lines = previous.split("\n")
+    match = _HEADER.match(lines[0])
+    if match is None:
+        return 0, [f"Earlier summary: {previous.strip()}"]
+    return int(match.group(1)), [line for line in lines[1:] if line]
+
+
 def extractive_summary(
     previous: str | None, messages: Sequence[MemoryMessage], max_tokens: int
 ) -> str:
-    """A deterministic summary: the previous summary plus each message's first sentence.
+    """A deterministic summary: one line per folded message (its first sentence), oldest first.
 
-    Every folded message gets an equal share of the budget, in chronological order; when the
-    budget runs out the summary says how many messages it condensed, so nothing vanishes
-    without a trace.
+    The header counts every message ever folded. Lines share the budget equally; when even
+    short lines cannot all fit, the oldest lines are replaced by an explicit omission marker,
+    so the summary always accounts for what it no longer shows.
     """
-    parts: list[str] = []
-    budget = max_tokens
-    if previous:
-        prev = _clip(previous, max(budget // 2, 1))
-        parts.append(prev)
-        budget -= count_tokens(prev)
-    share = max(budget // max(len(messages), 1), 8)
-    lines = []
+    counted, lines = _parse_previous(previous)
     for msg in messages:
         first = _SENTENCE.split(msg.content.strip(), maxsplit=1)[0]
-        lines.append(f"{msg.role}: {_clip(first, share)}")
-    body = "\n".join(lines)
-    if count_tokens(body) > budget:
-        body = _clip(body, max(budget, 16))
-    parts.append(f"[{len(messages)} earlier messages condensed]\n{body}")
-    return "\n".join(parts)
+        lines.append(f"{msg.role}: {first}")
+    total = counted + len(messages)
+    header = f"[Summary of {total} earlier messages]"
+    budget = max(max_tokens - count_tokens(header) - 12, 16)
+    share = max(budget // max(len(lines), 1), 12)
+    clipped = [_clip(line, share) for line in lines]
+    omitted = 0
+    while len(clipped) > 1 and sum(count_tokens(line) for line in clipped) > budget:
+        clipped.pop(0)
+        omitted += 1
+    if omitted:
+        clipped.insert(0, f"(… {omitted} older summary lines omitted …)")
+    return "\n".join([header, *clipped])
 
 
 async def summarize(
