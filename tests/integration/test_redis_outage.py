@@ -1,0 +1,93 @@
+"""Redis dies under a running server: 503 meanwhile, recovery on its own, no acknowledged
+write lost (the embedded Redis persists with an append-only file)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_memory.embedded_redis import EmbeddedRedis, free_port
+from tests.conftest import make_settings
+from tests.support.live_server import live_server
+from tests.support.wait import wait_until
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[EmbeddedRedis]:
+    data = Path(tempfile.mkdtemp(prefix="am-outage-"))
+    server = EmbeddedRedis(data, free_port(), persistent=True)
+    server.start(supervise=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_outage_answers_503_then_recovers_with_every_ack(persistent_redis: EmbeddedRedis) -> None:
+    """Writes acknowledged before, during and after a SIGKILL of Redis are all there after
+    it restarts; requests during the outage get a JSON 503, never a dropped connection."""
+    settings = make_settings(persistent_redis.url)
+    acknowledged: list[str] = []
+    with live_server(settings) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            async def write(i: int) -> int:
+                response = await http.post("/v1/working-memory/outage/messages", json={
+                    "messages": [{"role": "user", "content": f"note {i}", "id": f"n{i}"}]})
+                if response.status_code == 200:
+                    acknowledged.append(f"n{i}")
+                return response.status_code
+
+            for i in range(20):
+                assert await write(i) == 200
+            persistent_redis.kill()
+            during = [await write(i) for i in range(20, 25)]
+            assert set(during) == {503}
+            outage = await http.get("/v1/working-memory/outage")
+            assert outage.status_code == 503
+            assert outage.json()["error"]["code"] == "storage_unavailable"
+            assert (await http.get("/v1/health")).status_code == 200  # liveness stays up
+            assert (await http.get("/v1/health/ready")).status_code == 503
+
+            persistent_redis.start(supervise=False)
+
+            async def recovered() -> bool:
+                return (await http.get("/v1/health/ready")).status_code == 200
+            await wait_until(recovered, timeout=15)
+            for i in range(25, 30):
+                assert await write(i) == 200
+            stored = (await http.get("/v1/working-memory/outage")).json()
+    ids = {m["id"] for m in stored["messages"]}
+    assert set(acknowledged) <= ids
+    assert len(acknowledged) == 25
+
+
+async def test_supervisor_restarts_a_killed_redis() -> None:
+    """The embedded Redis is restarted by its watcher, with its data."""
+    data = Path(tempfile.mkdtemp(prefix="am-watch-"))
+    server = EmbeddedRedis(data, free_port(), persistent=True)
+    server.start(supervise=True)
+    try:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(server.url)
+        await client.set("k", "v")
+        first_pid = server.pid
+        server.kill()
+
+        async def back() -> bool:
+            try:
+                return await client.get("k") == b"v"
+            except Exception:
+                return False
+        await wait_until(back, timeout=15)
+        assert server.pid != first_pid and server.restarts == 1
+        await client.aclose()
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
