@@ -1,0 +1,1 @@
+"""Shared plumbing for the benchmark scripts: a real Redis and a real server process."""

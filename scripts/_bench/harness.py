@@ -1,0 +1,81 @@
+"""Start an embedded Redis and the API in its own process; time requests; print figures."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from agent_memory.embedded_redis import EmbeddedRedis, free_port
+
+
+@contextlib.contextmanager
+def embedded_redis(persistent: bool = True) -> Iterator[EmbeddedRedis]:
+    """A fresh embedded Redis in a temporary folder (AOF on by default, as in production)."""
+    data = Path(tempfile.mkdtemp(prefix="am-bench-"))
+    server = EmbeddedRedis(data, free_port(), persistent=persistent)
+    server.start(supervise=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def api_process(redis_url: str, **env: str) -> Iterator[str]:
+    """Run ``agent-memory api --no-worker`` in a child process; yield its base URL."""
+    port = free_port()
+    child_env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
+                 "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "agent_memory", "api", "--no-worker"],
+                            env=child_env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/v1/health", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("API process did not start") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The ``pct`` percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def report(name: str, seconds: list[float], wall: float | None = None) -> dict[str, float]:
+    """Print and return p50/p95/p99 in ms and requests per second."""
+    wall = wall if wall is not None else sum(seconds)
+    figures = {
+        "p50_ms": statistics.median(seconds) * 1000,
+        "p95_ms": percentile(seconds, 95) * 1000,
+        "p99_ms": percentile(seconds, 99) * 1000,
+        "rps": len(seconds) / wall if wall else 0.0,
+    }
+    print(f"{name:<28} n={len(seconds):<6} p50={figures['p50_ms']:7.3f} ms  "
+          f"p95={figures['p95_ms']:7.3f} ms  p99={figures['p99_ms']:7.3f} ms  "
+          f"{figures['rps']:8.0f} req/s")
+    return figures
