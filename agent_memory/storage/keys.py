@@ -34,3 +34,48 @@ def working_memory_key(namespace: str | None, user_id: str | None, session_id: s
 def promotion_key(namespace: str | None, user_id: str | None, session_id: str) -> str:
     """Docket task key for a session's debounced promotion (scoped by tenant, not just id)."""
     return f"promote:{session_identity(namespace, user_id, session_id)}"
+
+
+AUTH_TOKEN_PREFIX = "am:auth:token:"
+AUTH_TOKEN_SET = "am:auth:tokens"  # exempt from TTLs: the listing of live token digests
+
+
+def auth_token_key(digest: str) -> str:
+    """The hash describing one bearer token, addressed by the SHA-256 digest of the secret."""
+    return f"{AUTH_TOKEN_PREFIX}{digest}"
+
+
+def parse_session_identity(identity: str) -> tuple[str | None, str | None, str]:
+    """The ``(namespace, user_id, session_id)`` a :func:`session_identity` encodes."""
+    from urllib.parse import unquote
+
+    ns, user, session = identity.split("|")
+    return (None if ns == "~" else unquote(ns), None if user == "~" else unquote(user),
+            unquote(session))
+
+
+# --- background work (tasks engineer) ---------------------------------------------------
+TASK_STATUS_PREFIX = "am:task:"
+TASK_STATUS_TTL_SECONDS = 7 * 24 * 3600
+
+
+def task_status_key(task_id: str) -> str:
+    """The JSON status of one client-requested background task (expires after 7 days)."""
+    return f"{TASK_STATUS_PREFIX}{task_id}"
+
+
+def folded_messages_key(namespace: str | None, user_id: str | None, session_id: str) -> str:
+    """Hash of messages summarization folded away before promotion extracted them."""
+    return f"am:folded:{{{session_identity(namespace, user_id, session_id)}}}"
+
+
+def extraction_result_key(batch_id: str) -> str:
+    """The model's answer for one extraction batch, kept so a redelivery reuses it."""
+    return f"am:extract:{batch_id}"
+
+
+ACCESS_PENDING_KEY = "am:access:pending"
+"""Set of long-term memory ids read since the last access-tracking flush (no TTL: drained)."""
+
+COMPACTION_CHANGED_KEY = "am:compact:changed"
+"""Set of long-term memory ids indexed since the last compaction run (no TTL: drained)."""
