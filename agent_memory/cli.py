@@ -54,7 +54,13 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
                             log_level=settings.log_level.lower(), access_log=False,
                             loop="uvloop", http="httptools", lifespan="on")
     server = uvicorn.Server(config)
-    tasks = [asyncio.create_task(server.serve())]
+
+    async def serve_api() -> None:
+        # uvicorn re-raises the signal that stopped it; here that means "shut down cleanly".
+        with contextlib.suppress(SystemExit, KeyboardInterrupt):
+            await server.serve()
+
+    tasks = [asyncio.create_task(serve_api())]
     if with_worker:
         from agent_memory.worker import run_worker
 
@@ -157,7 +163,13 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    args.func(args, settings)
+    try:
+        args.func(args, settings)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        code = stop.code if isinstance(stop, SystemExit) else 130
+        if isinstance(code, str):
+            raise
+        sys.exit(0 if code in (None, 0, 128 + signal.SIGTERM) else code)
 
 
 if __name__ == "__main__":

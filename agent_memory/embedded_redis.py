@@ -7,6 +7,7 @@ lacks, so it is not used). Production uses the ``redis:8`` image instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import stat
@@ -141,9 +142,38 @@ class EmbeddedRedis:
             return "(no log)"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
+    def _running_dir(self) -> str | None:
+        """The data folder of a Redis already answering on our port, if any."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n")
+                reply = sock.recv(4096).decode(errors="replace").split("\r\n")
+        except OSError:
+            return None
+        return reply[4] if len(reply) > 4 else ""
+
     def start(self, *, supervise: bool = True) -> None:
-        """Start the server and, by default, a watcher thread that restarts it if it dies."""
+        """Start the server and, by default, a watcher thread that restarts it if it dies.
+
+        A server left running on our port with our data folder (the parent was killed) is
+        stopped and replaced; any other server on the port is a clear error.
+        """
         self._stopping.clear()
+        running = self._running_dir()
+        if running is not None:
+            if Path(running).resolve() != self.data_dir.resolve():
+                raise RuntimeError(
+                    f"port {self.port} is taken by another Redis (data in {running!r}); "
+                    "set EMBEDDED_REDIS_PORT or REDIS_URL"
+                )
+            log.warning("stopping an orphaned embedded Redis on port %s", self.port)
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+                sock.sendall(b"*1\r\n$8\r\nSHUTDOWN\r\n")
+                with contextlib.suppress(OSError):
+                    sock.recv(64)
+            deadline = time.monotonic() + 10
+            while self._running_dir() is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._spawn()
         self.wait_ready()
         log.warning("embedded Redis on %s, data in %s", self.url, self.data_dir)
