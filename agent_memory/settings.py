@@ -148,6 +148,17 @@ class Settings(BaseSettings):
     oauth2_leeway_seconds: int = Field(default=60, description="Clock skew allowed.")
     oauth2_namespace_claim: str = Field(default="namespaces", description="Claim with bounds.")
     oauth2_user_claim: str = Field(default="user_id", description="Claim binding a user.")
+    oauth2_admin_scope: str = Field(
+        default="memory:admin",
+        description="Value in the JWT `scope`/`scp` or `roles` claim that grants admin access.",
+    )
+    oauth2_jwks_cache_seconds: float = Field(default=3600, description="JWKS cache lifetime.")
+    oauth2_jwks_min_refresh_seconds: float = Field(
+        default=30, description="Least time between JWKS refetches caused by an unknown `kid`."
+    )
+    token_auth_enabled: bool = Field(
+        default=False, description="AMS switch: means AUTH_MODE=token when AUTH_MODE is unset."
+    )
 
     @field_validator("oauth2_algorithms")
     @classmethod
