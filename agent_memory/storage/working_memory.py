@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,9 @@ from agent_memory.storage.keys import (
     working_memory_key,
 )
 
-_escape = TokenEscaper().escape
+# The tag escape set includes "|": unescaped, a value like "a|b" would become an OR of
+# two tenants inside a tag clause. (TokenEscaper's default set leaves "|" alone.)
+_escape = TokenEscaper(re.compile(TokenEscaper.TAG_ESCAPED_CHARS)).escape
 
 
 @dataclass

@@ -181,3 +181,28 @@ async def test_recent_messages_limit(client: httpx.AsyncClient) -> None:
     await client.put("/v1/working-memory/l", json={"messages": _msgs(5)})
     got = await client.get("/v1/working-memory/l", params={"recent_messages_limit": 2})
     assert [m["id"] for m in got.json()["messages"]] == ["m3", "m4"]
+
+
+async def test_get_without_scope_finds_the_unique_session(client: httpx.AsyncClient) -> None:
+    """PUT with scope in the body, GET/DELETE without it: resolved when exactly one matches
+    (AMS issue #235), ambiguous ids stay 404 rather than picking one."""
+    await client.put("/v1/working-memory/u", json={"namespace": "n", "user_id": "x", "messages": _msgs(1)})
+    got = await client.get("/v1/working-memory/u")
+    assert got.status_code == 200 and got.json()["namespace"] == "n"
+    await client.put("/v1/working-memory/u", json={"namespace": "n", "user_id": "y", "messages": _msgs(1)})
+    assert (await client.get("/v1/working-memory/u")).status_code == 404
+    assert (await client.get("/v1/working-memory/u", params={"user_id": "y"})).status_code == 200
+    await client.delete("/v1/working-memory/u", params={"user_id": "y"})
+    assert (await client.get("/v1/working-memory/u", params={"namespace": "n", "user_id": "y"})).status_code == 404
+    assert (await client.get("/v1/working-memory/u", params={"namespace": "n", "user_id": "x"})).status_code == 200
+
+
+async def test_special_characters_in_ids_and_scope(client: httpx.AsyncClient) -> None:
+    """Ids and scopes with separators, braces, wildcards and unicode stay distinct and listable."""
+    odd = ["a:b", "a|b", "{x}", "*", "ü-ñ", "a%7Eb", "~"]
+    for value in odd:
+        response = await client.put(f"/v1/working-memory/{value}", json={"namespace": value, "messages": _msgs(1)})
+        assert response.status_code == 200, value
+    for value in odd:
+        listed = (await client.get("/v1/working-memory/", params={"namespace": value})).json()
+        assert listed == {"sessions": [value], "total": 1}, value
