@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 import httpx
 from redis.asyncio import Redis
@@ -201,7 +202,8 @@ async def test_special_characters_in_ids_and_scope(client: httpx.AsyncClient) ->
     """Ids and scopes with separators, braces, wildcards and unicode stay distinct and listable."""
     odd = ["a:b", "a|b", "{x}", "*", "ü-ñ", "a%7Eb", "~"]
     for value in odd:
-        response = await client.put(f"/v1/working-memory/{value}", json={"namespace": value, "messages": _msgs(1)})
+        response = await client.put(f"/v1/working-memory/{quote(value, safe='')}",
+                                    json={"namespace": value, "messages": _msgs(1)})
         assert response.status_code == 200, value
     for value in odd:
         listed = (await client.get("/v1/working-memory/", params={"namespace": value})).json()
