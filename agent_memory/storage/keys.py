@@ -79,3 +79,15 @@ ACCESS_PENDING_KEY = "am:access:pending"
 
 COMPACTION_CHANGED_KEY = "am:compact:changed"
 """Set of long-term memory ids indexed since the last compaction run (no TTL: drained)."""
+
+
+# --- long-term memory (LTM engineer) ----------------------------------------------------
+def ltm_record_key(prefix: str, memory_id: str) -> str:
+    """The hash of one long-term memory (AMS layout: ``memory_idx:<id>``)."""
+    return f"{prefix}:{memory_id}"
+
+
+def ltm_meta_key(index_name: str) -> str:
+    """Hash recording the long-term index's schema version, embedding model and dimension
+    (exempt from TTLs: it describes the index for as long as the index exists)."""
+    return f"am:ltm:meta:{index_name}"
