@@ -7,7 +7,13 @@ rows. ``create_embedder(settings)`` picks the provider from settings.
 from __future__ import annotations
 
 from agent_memory.embeddings.base import Embedder
-from agent_memory.embeddings.factory import create_embedder
+from agent_memory.embeddings.factory import create_embedder, open_embedder, resolve_provider
 from agent_memory.embeddings.hashing import HashingEmbedder
 
-__all__ = ["Embedder", "HashingEmbedder", "create_embedder"]
+__all__ = [
+    "Embedder",
+    "HashingEmbedder",
+    "create_embedder",
+    "open_embedder",
+    "resolve_provider",
+]

