@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from agent_memory.api import health, working_memory
 from agent_memory.api._errors import exception_handlers
 from agent_memory.api._middleware import BodySizeLimit
+from agent_memory.auth import AuthMiddleware
 from agent_memory.services.container import Services, build_services
 from agent_memory.settings import Settings
 
@@ -29,6 +30,12 @@ class State(TypedDict):
 def api_routes() -> list[Route]:
     """Every ``/v1`` route, as declared by the API modules."""
     return [*health.routes, *working_memory.routes]
+
+
+def public_paths() -> list[str]:
+    """Full paths of the routes declared ``public`` (health): served without credentials."""
+    return [f"/v1{r.spec.path}" for r in api_routes()  # type: ignore[attr-defined]
+            if getattr(r, "spec", None) is not None and r.spec.public]  # type: ignore[attr-defined]
 
 
 def _with_slash_variants(routes: Iterable[Route]) -> list[BaseRoute]:
@@ -59,7 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Mount("/v1", routes=_with_slash_variants(api_routes()))],
         lifespan=lifespan,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)],
+        middleware=[
+            # Outermost: an unauthenticated caller is answered 401 before any body is read.
+            Middleware(AuthMiddleware, settings=settings, public_paths=public_paths()),
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
+        ],
     )
     app.state.settings = settings
     return app

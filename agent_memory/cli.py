@@ -35,8 +35,14 @@ def _redis_for(settings: Settings) -> Iterator[Settings]:
 
 
 def _check_bind(settings: Settings) -> None:
+    from agent_memory.auth.mode import AuthConfigError, resolve_auth_mode
+
     loopback = settings.host in ("127.0.0.1", "localhost", "::1")
-    if settings.auth_mode.value == "disabled":
+    try:
+        mode = resolve_auth_mode(settings)  # DISABLE_AUTH / TOKEN_AUTH_ENABLED reconciled
+    except AuthConfigError as exc:
+        sys.exit(f"agent-memory: {exc}")
+    if mode.value == "disabled":
         log.warning("AUTH IS DISABLED: every caller can read and write every tenant's memory")
         if not loopback and not settings.allow_unauthenticated_public_bind:
             sys.exit(
@@ -148,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list:  # type: ignore[type-arg]
     """Sub-command groups defined next to the code they drive."""
-    return []
+    from agent_memory.auth.cli import register as register_token
+
+    return [register_token]
 
 
 def _exit_on_term(signum: int, frame: object) -> None:
