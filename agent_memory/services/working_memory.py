@@ -32,7 +32,7 @@ from agent_memory.tokenizer import count_message_tokens
 
 log = logging.getLogger(__name__)
 
-AfterWrite = Callable[[StoredSession | NewSession], Awaitable[None]]
+AfterWrite = Callable[[StoredSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -135,18 +135,15 @@ class WorkingMemoryService:
         new = NewSession(session_id, namespace, user_id, sized, body.memories, context,
                          body.data, body.ttl_seconds, body.long_term_memory_strategy)
         try:
-            version = await self.store.replace(new, if_match=_version_of(if_match))
+            session = await self.store.replace(new, if_match=_version_of(if_match))
         except StaleWrite as exc:
             raise Conflict(
                 "the session changed since the version named in If-Match",
                 details={"current_version": exc.current or None},
             ) from exc
         if self.after_write is not None:
-            await self.after_write(new)
-        session = await self.store.get(namespace, user_id, session_id)
-        if session is None:  # expired or deleted in between: answer with what was written
-            raise NotFound.for_session(session_id)
-        return self._full_response(session, window), version
+            await self.after_write(session)
+        return self._full_response(session, window), session.version
 
     async def append(self, principal: Principal, session_id: str, body: AppendMessages,
                      query: PutSessionQuery) -> tuple[WorkingMemoryResponse, int]:

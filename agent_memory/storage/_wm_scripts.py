@@ -26,6 +26,7 @@ end
 
 # KEYS[1] session. ARGV: if_match ("" none, "*" must exist), ttl ("" none), then field/value
 # pairs. Replaces the whole session, keeps created_at, bumps version and cver.
+# Returns {version, '', previous created_at or ''}, or {-1, current version} on a stale If-Match.
 REPLACE = _HSET_SLICED + """
 local cur = redis.call('HGET', KEYS[1], 'version')
 local want = ARGV[1]
@@ -44,7 +45,7 @@ local v = (tonumber(cur) or 0) + 1
 redis.call('HSET', KEYS[1], 'version', v, 'cver', cver + 1)
 if created then redis.call('HSET', KEYS[1], 'created_at', created) end
 if ARGV[2] ~= '' then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return {v, ''}
+return {v, '', created or ''}
 """
 
 # KEYS[1] session. ARGV: now, ttl ("" keep), n_meta, meta pairs (set only on create),

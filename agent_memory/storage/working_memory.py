@@ -230,8 +230,8 @@ class WorkingMemoryStore:
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def replace(self, new: NewSession, *, if_match: str | None = None) -> int:
-        """Replace a session atomically; returns the new version.
+    async def replace(self, new: NewSession, *, if_match: str | None = None) -> StoredSession:
+        """Replace a session atomically; returns it as stored (no second read).
 
         Raises:
             StaleWrite: ``if_match`` is set and does not name the current version.
@@ -264,10 +264,19 @@ class WorkingMemoryStore:
         pairs += ["seq", len(new.messages), "mtok", total]
         key = working_memory_key(new.namespace, new.user_id, new.session_id)
         ttl = "" if new.ttl_seconds is None else str(new.ttl_seconds)
-        version, current = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
+        version, current, *rest = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
+        created = rest[0] if rest else b""
         if int(version) < 0:
             raise StaleWrite(current.decode() if isinstance(current, bytes) else str(current))
-        return int(version)
+        return StoredSession(
+            session_id=new.session_id, namespace=new.namespace, user_id=new.user_id,
+            messages=[StoredMessage(seq, tokens, msg)
+                      for seq, (msg, tokens) in enumerate(new.messages, start=1)],
+            memories=list(new.memories), context=new.context, data=new.data,
+            ttl_seconds=new.ttl_seconds, strategy=new.strategy,
+            created_at=float(created) if created else now, updated_at=now, last_accessed=now,
+            version=int(version), message_tokens=total,
+        )
 
     async def append(
         self,
