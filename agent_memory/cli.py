@@ -80,13 +80,35 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         task.result()
 
 
+def _serve_processes(settings: Settings) -> None:
+    """Several API processes on one port (uvicorn workers); each builds its own app from the
+    environment, so the live Redis URL is handed down through REDIS_URL."""
+    import os
+
+    import uvicorn
+
+    os.environ["REDIS_URL"] = settings.effective_redis_url()
+    print(f"agent-memory: API on http://{settings.host}:{settings.port} "
+          f"with {settings.api_workers} processes", file=sys.stderr)
+    uvicorn.run("agent_memory.app:create_app", factory=True, host=settings.host,
+                port=settings.port, workers=settings.api_workers, loop="uvloop",
+                http="httptools", log_level=settings.log_level.lower(), access_log=False)
+
+
 def cmd_api(args: argparse.Namespace, settings: Settings) -> None:
     """Serve the REST API (and, on the embedded default, a worker beside it)."""
-    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                 ("api_workers", getattr(args, "workers", None))) if v is not None}
     settings = settings.model_copy(update=updates)
     _check_bind(settings)
     with_worker = args.with_worker if args.with_worker is not None else settings.embedded_redis
     with _redis_for(settings) as live:
+        if live.api_workers > 1:
+            if with_worker:
+                print("agent-memory: with several API processes, run workers with "
+                      "'agent-memory worker'", file=sys.stderr)
+            _serve_processes(live)
+            return
         asyncio.run(_serve(live, with_worker=with_worker and live.use_docket))
 
 
@@ -125,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "this also starts the local Redis and a task worker: one command for dev.")
     api.add_argument("--host", help="address to bind (default HOST or 127.0.0.1)")
     api.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    api.add_argument("--workers", type=int, default=None,
+                     help="API processes sharing the port (default API_WORKERS or 1)")
     api.add_argument("--with-worker", dest="with_worker", action="store_true", default=None,
                      help="also run a task worker in this process")
     api.add_argument("--no-worker", dest="with_worker", action="store_false",

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # --- HTTP --------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, description="Port the API listens on.")
+    api_workers: int = Field(
+        default=1, ge=1, description="API processes (uvicorn workers) sharing the port."
+    )
     max_request_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest request body accepted (413 beyond)."
     )

@@ -1,0 +1,159 @@
+"""Mixed workload on loopback: many concurrent clients for a fixed time, then figures.
+
+Starts its own embedded Redis (append-only on) and the API in a separate process with the
+hashing embedder, seeds long-term memories and sessions, then runs ``--clients`` keep-alive
+clients for ``--seconds``. Each client picks operations by weight: working-memory appends and
+reads, long-term searches and creates, and prompt calls. Prints throughput, p50/p95/p99 per
+operation and the error count, and stops by itself.
+
+    .venv/bin/python scripts/load_mixed.py [--clients 32] [--seconds 20]
+    .venv/bin/python scripts/load_mixed.py --url http://127.0.0.1:8000   # an existing server
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts._bench.harness import api_process, embedded_redis, percentile  # noqa: E402
+from scripts._bench.http import Connection, HttpError  # noqa: E402
+
+WORDS = ("flight hotel lisbon berlin coffee tea budget meeting project deadline dentist "
+         "birthday gift running marathon piano guitar python redis vector memory garden "
+         "recipe pasta vegan allergy peanut cat dog school exam music jazz").split()
+
+
+def _sentence(rng: random.Random, n: int = 10) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _ops(rng: random.Random, users: int) -> dict[str, tuple[int, object]]:
+    def user() -> str:
+        return f"user-{rng.randrange(users)}"
+
+    def wm_append() -> tuple[str, str, object]:
+        u = user()
+        return ("POST", f"/v1/working-memory/{u}-chat/messages", {
+            "namespace": "load", "user_id": u,
+            "messages": [{"role": rng.choice(["user", "assistant"]), "content": _sentence(rng)}]})
+
+    def wm_get() -> tuple[str, str, object]:
+        u = user()
+        return ("GET", f"/v1/working-memory/{u}-chat?namespace=load&user_id={u}&recent_messages_limit=20", None)
+
+    def search() -> tuple[str, str, object]:
+        return ("POST", "/v1/long-term-memory/search", {
+            "text": _sentence(rng, 4), "limit": 10,
+            "namespace": {"eq": "load"}, "user_id": {"eq": user()}})
+
+    def create() -> tuple[str, str, object]:
+        u = user()
+        return ("POST", "/v1/long-term-memory/", {"memories": [
+            {"text": _sentence(rng), "namespace": "load", "user_id": u} for _ in range(2)]})
+
+    def prompt() -> tuple[str, str, object]:
+        u = user()
+        return ("POST", "/v1/memory/prompt", {
+            "query": _sentence(rng, 5),
+            "session": {"session_id": f"{u}-chat", "namespace": "load", "user_id": u,
+                        "context_window_max": 4000},
+            "long_term_search": {"limit": 5}})
+
+    return {"wm_append": (25, wm_append), "wm_get": (25, wm_get), "search": (25, search),
+            "create": (15, create), "prompt": (10, prompt)}
+
+
+async def _seed(conn: Connection, users: int, memories_per_user: int, rng: random.Random) -> None:
+    for u in range(users):
+        batch = [{"text": _sentence(rng), "namespace": "load", "user_id": f"user-{u}"}
+                 for _ in range(memories_per_user)]
+        status, body = await conn.request("POST", "/v1/long-term-memory/", {"memories": batch})
+        if status >= 300:
+            raise SystemExit(f"seeding failed: {status} {body[:200]!r}")
+        status, _ = await conn.request("POST", f"/v1/working-memory/user-{u}-chat/messages", {
+            "namespace": "load", "user_id": f"user-{u}",
+            "messages": [{"role": "user", "content": _sentence(rng)}]})
+
+
+async def _client(host: str, port: int, seed: int, users: int, stop_at: float,
+                  latencies: dict[str, list[float]], errors: dict[str, int]) -> None:
+    rng = random.Random(seed)
+    ops = _ops(rng, users)
+    names = list(ops)
+    weights = [ops[n][0] for n in names]
+    conn = Connection(host, port)
+    try:
+        while time.perf_counter() < stop_at:
+            name = rng.choices(names, weights)[0]
+            method, path, body = ops[name][1]()  # type: ignore[operator]
+            start = time.perf_counter()
+            try:
+                status, _ = await conn.request(method, path, body)
+            except HttpError:
+                status = 0
+            latencies[name].append(time.perf_counter() - start)
+            if not 200 <= status < 300:
+                errors[f"{name}:{status}"] += 1
+    finally:
+        await conn.close()
+
+
+async def run(url: str, clients: int, seconds: float, users: int, per_user: int) -> int:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+    rng = random.Random(7)
+    seeder = Connection(host, port)
+    await _seed(seeder, users, per_user, rng)
+    await seeder.close()
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(_client(host, port, i, users, stop_at, latencies, errors)
+                           for i in range(clients)))
+    wall = time.perf_counter() - started
+    total = sum(len(v) for v in latencies.values())
+    every = [x for v in latencies.values() for x in v]
+    print(f"mixed load: {clients} clients, {wall:.1f} s, {users} users, "
+          f"{users * per_user} seeded memories")
+    print(f"throughput: {total / wall:,.0f} req/s  ({total} requests)")
+    print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for name in sorted(latencies):
+        v = latencies[name]
+        print(f"{name:<10} {len(v):>7} {percentile(v, 50) * 1e3:8.2f} "
+              f"{percentile(v, 95) * 1e3:8.2f} {percentile(v, 99) * 1e3:8.2f}")
+    print(f"{'all':<10} {total:>7} {percentile(every, 50) * 1e3:8.2f} "
+          f"{percentile(every, 95) * 1e3:8.2f} {percentile(every, 99) * 1e3:8.2f}")
+    print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
+    return sum(errors.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent keep-alive clients")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to run")
+    parser.add_argument("--users", type=int, default=50, help="distinct users (sessions)")
+    parser.add_argument("--memories-per-user", type=int, default=100, help="seeded memories")
+    parser.add_argument("--url", help="use a running server instead of starting one")
+    parser.add_argument("--api-workers", type=int, default=1, help="API processes to start")
+    args = parser.parse_args()
+    if args.url:
+        errors = asyncio.run(run(args.url, args.clients, args.seconds, args.users, args.memories_per_user))
+    else:
+        with embedded_redis() as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
+            errors = asyncio.run(run(url, args.clients, args.seconds, args.users, args.memories_per_user))
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
