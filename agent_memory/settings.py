@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     forgetting_max_age_days: float | None = Field(default=None, description="Policy max age.")
     forgetting_max_inactive_days: float | None = Field(default=None, description="Inactivity.")
     forgetting_budget_keep_top_n: int | None = Field(default=None, description="Keep top N.")
+    forgetting_namespace_policies: dict[str, dict[str, float | int | list[str] | None]] = Field(
+        default_factory=dict,
+        description='Per-namespace forgetting policies (JSON), e.g. {"chat": {"max_age_days": 30}}; '
+        "those namespaces are left out of the global policy.",
+    )
 
     # --- Auth --------------------------------------------------------------------------
     auth_mode: AuthMode = Field(default=AuthMode.disabled, description="disabled|token|oauth2.")
