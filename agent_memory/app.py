@@ -14,7 +14,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from agent_memory.api import health, working_memory
 from agent_memory.api._errors import exception_handlers
 from agent_memory.api._middleware import BodySizeLimit
+from agent_memory.api.docs import docs_routes
 from agent_memory.auth import AuthMiddleware
+from agent_memory.observability import Metrics, RequestObserver, metrics_routes
+from agent_memory.observability.exposition import METRICS_PATH
 from agent_memory.services.container import Services, build_services
 from agent_memory.settings import Settings
 
@@ -62,15 +65,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await services.aclose()
 
+    metrics = Metrics()  # per app: tests build many apps in one process
     app = Starlette(
-        routes=[Mount("/v1", routes=_with_slash_variants(api_routes()))],
+        routes=[Mount("/v1", routes=_with_slash_variants(api_routes())), *docs_routes(),
+                *metrics_routes()],
         lifespan=lifespan,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[
-            # Outermost: an unauthenticated caller is answered 401 before any body is read.
-            Middleware(AuthMiddleware, settings=settings, public_paths=public_paths()),
+            # Request id, metrics and access log wrap everything, rejections included.
+            Middleware(RequestObserver, metrics=metrics, access_log=settings.access_log),
+            # An unauthenticated caller is answered 401 before any body is read.
+            Middleware(AuthMiddleware, settings=settings,
+                       public_paths=[*public_paths(), METRICS_PATH]),
             Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
         ],
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     return app
