@@ -77,8 +77,9 @@ def extraction_result_key(batch_id: str) -> str:
 ACCESS_PENDING_KEY = "am:access:pending"
 """Set of long-term memory ids read since the last access-tracking flush (no TTL: drained)."""
 
-COMPACTION_CHANGED_KEY = "am:compact:changed"
-"""Set of long-term memory ids indexed since the last compaction run (no TTL: drained)."""
+COMPACTION_WATERMARK_KEY = "am:compact:watermark"
+"""Epoch seconds up to which scheduled compaction has looked at changed memories (no TTL:
+one small string, rewritten each run)."""
 
 
 # --- long-term memory (LTM engineer) ----------------------------------------------------
