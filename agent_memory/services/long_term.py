@@ -1,0 +1,293 @@
+"""Long-term memory logic: create with batched dedup, search, get, edit, delete, compact.
+
+Methods taking a ``Principal`` serve the API and enforce tenant bounds; the principal-free
+ones (``index_records``, ``delete_ids``, ``iter_scope``, ``update_last_accessed``) are for
+background tasks, whose records already carry their namespace, user and session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from agent_memory.embeddings.base import Embedder
+from agent_memory.errors import ClientError, Forbidden, NotFound
+from agent_memory.llm import ChatModel
+from agent_memory.models._types import from_epoch, utcnow
+from agent_memory.models.long_term import (
+    EditMemoryRecordRequest,
+    MemoryRecordResultsResponse,
+    SearchRequest,
+)
+from agent_memory.models.records import MemoryRecord
+from agent_memory.principal import Principal
+from agent_memory.services import dedup
+from agent_memory.services.ltm_search import Searcher, scoped_filter
+from agent_memory.settings import Settings
+from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
+from agent_memory.storage.long_term import LongTermStore
+
+log = logging.getLogger(__name__)
+
+OnAccessed = Callable[[list[str]], Awaitable[None]]
+
+_HASHED = ("text", "user_id", "session_id", "namespace", "memory_type")
+_OPTIMIZE_PROMPT = (
+    "Rewrite this question as a short search query for a memory store. Answer with the "
+    "query only.\n\nQuestion: {query}"
+)
+
+
+class LongTermService:
+    """Long-term memories as the API and tasks see them.
+
+    Args:
+        store: Redis storage and index.
+        embedder: Embeds texts, one batch per call.
+        settings: Dedup threshold, default search mode, access interval.
+        llm: Used by ``optimize_query`` only; ``None`` makes it a no-op.
+        on_accessed: Called with the ids a search returned (e.g. to enqueue the throttled
+            access update); ``None`` means nothing happens on the request path.
+    """
+
+    def __init__(self, store: LongTermStore, embedder: Embedder, settings: Settings,
+                 llm: ChatModel | None = None, on_accessed: OnAccessed | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.llm = llm
+        self.on_accessed = on_accessed
+        self.searcher = Searcher(store, embedder, settings.default_search_mode)
+
+    # -- create -------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, records: Sequence[MemoryRecord],
+                     deduplicate: bool = True) -> list[str]:
+        """Store records within the caller's bounds; returns the id each one ended up as."""
+        scoped = [
+            r.model_copy(update={"namespace": principal.scope_namespace(r.namespace),
+                                 "user_id": principal.scope_user(r.user_id)})
+            for r in records
+        ]
+        if not principal.unbounded:
+            # An id already stored outside the caller's bounds must not be taken over.
+            for existing in await self.store.scope_of([r.id for r in scoped]):
+                if existing is not None and not principal.allows(existing[0], existing[1]):
+                    raise Forbidden("a memory with this id exists outside this token's bounds")
+        return await self.index_records(scoped, deduplicate=deduplicate)
+
+    async def index_records(self, records: Sequence[MemoryRecord],
+                            deduplicate: bool = True) -> list[str]:
+        """Store records (no tenant check), deduplicated in batches; see module docs.
+
+        Dedup, when on: repeated ids in the batch collapse (last wins); a stored memory
+        with the same id is overwritten, keeping its ``created_at`` (unless the new record
+        sets one) and ``persisted_at``; a memory whose AMS hash matches a stored or an
+        earlier batch memory is skipped and reported under that memory's id; with
+        ``DEDUPLICATION_DISTANCE_THRESHOLD`` > 0 a memory that close to a stored or earlier
+        batch memory of the same namespace and user is skipped likewise. No LLM merge:
+        ids never change. Round trips per batch: one id lookup, one hash lookup, one
+        pipelined range search, one pipelined write.
+
+        Returns:
+            For every input record, the id it is stored under.
+        """
+        if not records:
+            return []
+        now = utcnow()
+        unique, where = dedup.last_by_id(records)
+        unique = [r.model_copy(update={"memory_hash": dedup.memory_hash(r), "updated_at": now})
+                  for r in unique]
+        final = [r.id for r in unique]  # id each unique record resolves to
+        keep = [True] * len(unique)
+        existing = await self.store.scope_of([r.id for r in unique])
+        for i, (record, found) in enumerate(zip(unique, existing, strict=True)):
+            if found is None:
+                continue
+            update = {"persisted_at": record.persisted_at or from_epoch(found[3])}
+            if "created_at" not in record.model_fields_set and found[2] is not None:
+                update["created_at"] = from_epoch(found[2])
+            unique[i] = record.model_copy(update=update)
+        if deduplicate:
+            await self._dedup_by_hash(unique, existing, keep, final)
+        todo = [i for i in range(len(unique)) if keep[i]]
+        vectors = await self.embedder.embed([unique[i].text for i in todo]) if todo else None
+        if deduplicate and todo and self.settings.deduplication_distance_threshold > 0:
+            todo, vectors = await self._dedup_semantic(unique, todo, vectors, existing, final)
+        if todo:
+            await self.store.write([unique[i] for i in todo], vectors)  # type: ignore[arg-type]
+        return [final[w] for w in where]
+
+    async def _dedup_by_hash(self, unique: list[MemoryRecord],
+                             existing: list[tuple[str | None, ...] | None], keep: list[bool],
+                             final: list[str]) -> None:
+        stored = await self.store.ids_by_hash(
+            [r.memory_hash or "" for r in unique if r.extraction_strategy != "summary"])
+        first_in_batch: dict[str, int] = {}
+        touched: list[str] = []
+        for i, record in enumerate(unique):
+            h = record.memory_hash or ""
+            if record.extraction_strategy == "summary" or existing[i] is not None:
+                continue  # summaries are keyed by id; an overwrite by id is not a duplicate
+            if h in stored and stored[h] != record.id:
+                keep[i], final[i] = False, stored[h]
+                touched.append(stored[h])
+            elif h in first_in_batch:
+                keep[i], final[i] = False, final[first_in_batch[h]]
+            else:
+                first_in_batch[h] = i
+        if touched:  # AMS marks the surviving memory as accessed
+            await self.store.touch(touched, 0)
+
+    async def _dedup_semantic(self, unique: list[MemoryRecord], todo: list[int], vectors: object,
+                              existing: list[tuple[str | None, ...] | None],
+                              final: list[str]) -> tuple[list[int], object]:
+        threshold = self.settings.deduplication_distance_threshold
+        scopes = [(unique[i].namespace, unique[i].user_id) for i in todo]
+        in_batch = dedup.near_duplicates_in_batch(vectors, scopes, threshold)  # type: ignore[arg-type]
+        filters = []  # overwrites by id are kept below whatever their neighbours
+        for i in todo:
+            r = unique[i]
+            filters.append(and_all([
+                tag_eq_or_missing("namespace", r.namespace),
+                tag_eq_or_missing("user_id", r.user_id),
+            ]))
+        stored = await self.store.near_duplicates(vectors, filters, threshold)  # type: ignore[arg-type]
+        kept: list[int] = []
+        rows: list[int] = []
+        for row, i in enumerate(todo):
+            if unique[i].pinned or existing[i] is not None:
+                kept.append(i)
+                rows.append(row)
+            elif stored[row] is not None:
+                final[i] = stored[row]  # type: ignore[assignment]
+            elif in_batch[row] is not None:
+                final[i] = final[todo[in_batch[row]]]  # type: ignore[index]
+            else:
+                kept.append(i)
+                rows.append(row)
+        return kept, vectors[rows]  # type: ignore[index]
+
+    # -- read ---------------------------------------------------------------------------
+
+    async def search(self, principal: Principal, request: SearchRequest,
+                     optimize_query: bool = False) -> MemoryRecordResultsResponse:
+        """One page of memories within the caller's bounds (see ``ltm_search``)."""
+        where = scoped_filter(principal, request)
+        mode = request.search_mode or self.settings.default_search_mode
+        if optimize_query and self.llm is not None and request.text and mode == "semantic":
+            request = request.model_copy(update={"text": await self._optimize(request.text)})
+        result = await self.searcher.search(where, request)
+        if self.on_accessed is not None and result.memories:
+            await self.on_accessed([m.id for m in result.memories])
+        return result
+
+    async def _optimize(self, text: str) -> str:
+        """AMS's query rewrite; the original text on any failure or a too-short answer."""
+        try:
+            rewritten = await self.llm.complete(  # type: ignore[union-attr]
+                [{"role": "user", "content": _OPTIMIZE_PROMPT.format(query=text)}],
+                model=self.settings.fast_model, max_tokens=100)
+        except Exception:  # noqa: BLE001 - a failed rewrite must not fail the search
+            log.warning("query optimisation failed; searching with the original text")
+            return text
+        rewritten = rewritten.strip()
+        return rewritten if len(rewritten) >= 2 else text
+
+    async def get(self, principal: Principal, memory_id: str) -> MemoryRecord:
+        """One memory; 404 when missing or outside the caller's bounds."""
+        (record,) = await self.store.get_many([memory_id])
+        if record is None or not principal.allows(record.namespace, record.user_id):
+            raise NotFound.for_memory(memory_id)
+        return record
+
+    # -- edit / delete ------------------------------------------------------------------
+
+    async def update(self, principal: Principal, memory_id: str,
+                     edit: EditMemoryRecordRequest) -> MemoryRecord:
+        """Apply the set fields; re-embeds only when the text changes."""
+        changes = edit.changes()
+        if not changes:
+            raise ClientError("No fields provided for update")
+        record = await self.get(principal, memory_id)
+        if "namespace" in changes:
+            changes["namespace"] = principal.scope_namespace(changes["namespace"])
+        if "user_id" in changes:
+            changes["user_id"] = principal.scope_user(changes["user_id"])
+        changes["updated_at"] = utcnow()
+        updated = record.model_copy(update=changes)
+        updated = MemoryRecord.model_validate(updated.model_dump())
+        if any(getattr(updated, f) != getattr(record, f) for f in _HASHED):
+            updated.memory_hash = dedup.memory_hash(updated)
+        if updated.text != record.text:
+            vector: object = (await self.embedder.embed([updated.text]))[0]
+        else:
+            vector = await self.store.vector_of(memory_id)
+        await self.store.write([updated], [vector])  # type: ignore[list-item]
+        return updated
+
+    async def delete(self, principal: Principal, ids: Sequence[str]) -> int:
+        """Delete the caller's memories among ``ids``; returns how many were deleted."""
+        ids = list(dict.fromkeys(i for i in ids if i))
+        if not principal.unbounded:
+            scopes = await self.store.scope_of(ids)
+            ids = [i for i, s in zip(ids, scopes, strict=True)
+                   if s is not None and principal.allows(s[0], s[1])]
+        return await self.store.delete(ids)
+
+    async def delete_ids(self, ids: Sequence[str]) -> int:
+        """Delete by id with no tenant check (background tasks)."""
+        return await self.store.delete(list(dict.fromkeys(ids)))
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def _scope_filter(self, namespace: str | None, user_id: str | None,
+                      session_id: str | None = None) -> object:
+        return and_all([
+            tag_in("namespace", [namespace]) if namespace is not None else None,
+            tag_in("user_id", [user_id]) if user_id is not None else None,
+            tag_in("session_id", [session_id]) if session_id is not None else None,
+        ])
+
+    async def compact(self, principal: Principal, namespace: str | None,
+                      user_id: str | None) -> int:
+        """Remove exact (hash) duplicates in scope, keeping the oldest; returns how many
+        memories remain in scope. No LLM merge, so no id ever changes."""
+        namespace = principal.scope_namespace(namespace)
+        user_id = principal.scope_user(user_id)
+        where = self._scope_filter(namespace, user_id)
+        keep: dict[str, tuple[float, str]] = {}
+        doomed: list[str] = []
+        async for rows in self.store.iter_fields(where, ("id_", "memory_hash", "created_at"),
+                                                 1000):
+            for memory_id, h, created in rows:
+                if not h:
+                    continue
+                candidate = (float(created or 0), memory_id)
+                best = keep.get(h)
+                if best is None:
+                    keep[h] = candidate
+                elif candidate < best:
+                    doomed.append(best[1])
+                    keep[h] = candidate
+                else:
+                    doomed.append(memory_id)
+        for i in range(0, len(doomed), 1000):
+            await self.store.delete(doomed[i:i + 1000])
+        return await self.store.count(where)  # type: ignore[arg-type]
+
+    async def iter_scope(self, namespace: str | None, user_id: str | None,
+                         session_id: str | None, batch: int = 500
+                         ) -> AsyncIterator[list[MemoryRecord]]:
+        """Every memory in a scope (``None`` = any), ``batch`` at a time, exhaustively."""
+        where = self._scope_filter(namespace, user_id, session_id)
+        async for records in self.store.iter_records(where, batch):  # type: ignore[arg-type]
+            yield records
+
+    async def update_last_accessed(self, ids: Sequence[str],
+                                   min_interval_seconds: float | None = None) -> int:
+        """Set ``last_accessed`` and bump ``access_count`` at most once per memory per
+        interval, in one pipeline round trip; returns how many memories were updated."""
+        interval = (self.settings.last_accessed_interval_seconds
+                    if min_interval_seconds is None else min_interval_seconds)
+        return await self.store.touch(list(dict.fromkeys(ids)), interval)

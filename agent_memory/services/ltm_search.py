@@ -1,0 +1,183 @@
+"""Long-term search: tenant-scoped filters, the three modes, recency, paging.
+
+Ranking is computed over a *candidate window* and only then paged, so the order of one
+page never depends on which page was asked for:
+
+    window = max(offset + limit, CANDIDATE_WINDOW)
+
+Every mode fetches its top ``window`` candidates, scores them, re-ranks them with recency
+(unless ``recency_boost`` is false), sorts by ``(-score, id)`` and slices
+``[offset, offset + limit)``. Pages inside the first ``CANDIDATE_WINDOW`` results are thus
+consistent with each other; deeper pages widen the window. ``server_side_recency`` is
+accepted and gives the same result (the re-rank always runs here, over the window).
+
+``total`` is a real count: semantic and hybrid count every memory matching the filters (all
+are vector candidates), a ``distance_threshold`` counts memories within it, keyword counts
+memories matching the words. There is no soft-filter fallback of any kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from redisvl.query.filter import FilterExpression
+
+from agent_memory.embeddings.base import Embedder
+from agent_memory.errors import ClientError
+from agent_memory.models.long_term import (
+    MemoryRecordResult,
+    MemoryRecordResultsResponse,
+    SearchMode,
+    SearchRequest,
+)
+from agent_memory.models.records import MemoryRecord
+from agent_memory.principal import Principal
+from agent_memory.services.fusion import fuse
+from agent_memory.services.recency import RecencyParams, boosted
+from agent_memory.services.text_query import lexical_query
+from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
+from agent_memory.storage.long_term import Hit, LongTermStore
+
+CANDIDATE_WINDOW = 100
+
+_TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
+                "extraction_strategy")
+_DATE_FILTERS = ("created_at", "last_accessed", "event_date")
+
+
+def scoped_filter(principal: Principal, request: SearchRequest) -> FilterExpression | None:
+    """The request's filters AND the caller's tenant bounds.
+
+    A bound caller always gets a clause restricting results to its namespaces and user,
+    whatever filter it sent (``ne``, ``startswith`` or none at all); naming a value
+    outside its bounds with eq/any/all is a 403 rather than an empty page.
+    """
+    parts: list[FilterExpression | None] = []
+    for name in _TAG_FILTERS:
+        spec = getattr(request, name)
+        if spec is not None:
+            parts.append(tag_filter(name, spec))
+    for name in _DATE_FILTERS:
+        spec = getattr(request, name)
+        if spec is not None:
+            parts.append(date_filter(name, spec))
+    if principal.namespaces is not None:
+        if request.namespace is not None:
+            principal.check_namespaces(request.namespace.values())
+        parts.append(tag_in("namespace", sorted(principal.namespaces)))
+    if principal.user_id is not None:
+        if request.user_id is not None:
+            for value in request.user_id.values():
+                principal.scope_user(value)
+        parts.append(tag_in("user_id", [principal.user_id]))
+    return and_all(parts)
+
+
+@dataclass
+class _Candidate:
+    record: MemoryRecord
+    relevance: float  # the mode's own score in [0, 1]
+    dist: float
+
+
+def _recency_params(request: SearchRequest) -> RecencyParams:
+    return RecencyParams(
+        request.recency_semantic_weight, request.recency_recency_weight,
+        request.recency_freshness_weight, request.recency_novelty_weight,
+        request.recency_half_life_last_access_days, request.recency_half_life_created_days,
+    )
+
+
+def _semantic(hits: list[Hit]) -> list[_Candidate]:
+    return [_Candidate(h.record, min(max(1.0 - h.value, 0.0), 1.0), h.value) for h in hits]
+
+
+def _keyword(hits: list[Hit]) -> list[_Candidate]:
+    top = max((h.value for h in hits), default=0.0)
+    out = []
+    for h in hits:
+        rel = h.value / top if top > 0 else 0.0
+        out.append(_Candidate(h.record, rel, 1.0 - rel))
+    return out
+
+
+class Searcher:
+    """Runs searches against the store with the configured embedder."""
+
+    def __init__(self, store: LongTermStore, embedder: Embedder, default_mode: SearchMode) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.default_mode = default_mode
+
+    async def search(self, where: FilterExpression | None,
+                     request: SearchRequest) -> MemoryRecordResultsResponse:
+        """One page of results for an already scoped filter."""
+        mode: SearchMode = request.search_mode or self.default_mode
+        if request.distance_threshold is not None and mode != "semantic":
+            raise ClientError("distance_threshold is only supported in semantic search mode",
+                              details={"search_mode": mode})
+        text = (request.text or "").strip()
+        offset, limit = request.offset, request.limit
+        if not text:
+            records, total = await self.store.listing(where, offset, limit)
+            page = [MemoryRecordResult(**r.model_dump(), dist=0.0) for r in records]
+            return MemoryRecordResultsResponse(memories=page, total=total,
+                                               next_offset=_next(offset, limit, total))
+        window = max(offset + limit, CANDIDATE_WINDOW)
+        candidates, total = await self._candidates(mode, text, where, window, request)
+        now = time.time()
+        params = _recency_params(request)
+        scored = []
+        for c in candidates:
+            score = c.relevance
+            if request.recency_boost is not False:
+                score = boosted(c.relevance, c.record.last_accessed, c.record.created_at, now,
+                                params)
+            scored.append((score, c))
+        scored.sort(key=lambda sc: (-sc[0], sc[1].record.id))
+        page = [
+            MemoryRecordResult(**c.record.model_dump(), dist=c.dist, score=score, score_type=mode)
+            for score, c in scored[offset:offset + limit]
+        ]
+        return MemoryRecordResultsResponse(memories=page, total=total,
+                                           next_offset=_next(offset, limit, total))
+
+    async def _candidates(self, mode: SearchMode, text: str, where: FilterExpression | None,
+                          window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
+        if mode == "keyword":
+            words = lexical_query(text)
+            if not words:  # only stopwords/punctuation: nothing can match lexically
+                return [], 0
+            hits, total = await self.store.text(words, where, window, request.text_scorer)
+            return _keyword(hits), total
+        vector = (await self.embedder.embed([text]))[0]
+        if mode == "semantic":
+            if request.distance_threshold is not None:
+                hits, total = await self.store.within(vector, where, request.distance_threshold,
+                                                      window)
+            else:
+                hits, total = await self.store.knn(vector, where, window)
+            return _semantic(hits), total
+        return await self._hybrid(vector, lexical_query(text), where, window, request)
+
+    async def _hybrid(self, vector: object, words: str, where: FilterExpression | None,
+                      window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
+        if words:
+            (vhits, total), (thits, _) = await asyncio.gather(
+                self.store.knn(vector, where, window),  # type: ignore[arg-type]
+                self.store.text(words, where, window, request.text_scorer),
+            )
+        else:
+            vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
+            thits = []
+        records = {h.record.id: h.record for h in (*vhits, *thits)}
+        fused = fuse({h.record.id: h.value for h in vhits}, {h.record.id: h.value for h in thits},
+                     alpha=request.hybrid_alpha, vector_full=len(vhits) >= window,
+                     text_full=len(thits) >= window)
+        return [_Candidate(records[f.memory_id], f.score, 1.0 - f.score) for f in fused], total
+
+
+def _next(offset: int, limit: int, total: int) -> int | None:
+    return offset + limit if offset + limit < total else None

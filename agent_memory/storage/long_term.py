@@ -1,0 +1,330 @@
+"""Long-term memories in Redis hashes under one RedisVL index: the only code that knows
+their keys and index. Every method is one round trip (pipelines, batched queries)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from redis.asyncio import Redis
+from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
+from redis.exceptions import RedisError
+from redisvl.exceptions import RedisVLError
+from redisvl.index import AsyncSearchIndex
+from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
+from redisvl.query.filter import FilterExpression
+
+from agent_memory.errors import StorageError
+from agent_memory.models.records import MemoryRecord
+from agent_memory.settings import Settings
+from agent_memory.storage import ltm_index
+from agent_memory.storage._ltm_codec import RETURN_FIELDS, decode, encode
+from agent_memory.storage.filters import tag_in
+from agent_memory.storage.keys import ltm_record_key
+from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
+
+# Touch last_accessed/access_count at most once per interval; one script call per key so
+# a pipeline of them stays valid on a cluster (each call touches one slot).
+_TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_accessed') or '0') or 0
+if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'access_count', 1)
+return 1
+"""
+
+_HASH_LOOKUP_CHUNK = 500
+
+
+@dataclass
+class Hit:
+    """One search result: the record and the raw score of the query that found it."""
+
+    record: MemoryRecord
+    value: float  # vector distance (KNN/range) or text score (BM25)
+
+
+@contextlib.contextmanager
+def _guard(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, RedisVLError) as exc:
+        raise StorageError(f"long-term store: {action} failed: {exc}") from exc
+
+
+def _s(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _to_float(value: object) -> float:
+    return float(value) if value not in (None, "", b"") else 0.0  # type: ignore[arg-type]
+
+
+class LongTermStore:
+    """Reads and writes long-term memories.
+
+    Args:
+        redis: The process's client (bytes responses).
+        settings: Index name, prefix, vector algorithm and metric.
+        dimensions: Vector size of the configured embedder.
+    """
+
+    def __init__(self, redis: Redis, settings: Settings, dimensions: int) -> None:
+        self.redis = redis
+        self.prefix = settings.redisvl_index_prefix
+        self.dimensions = dimensions
+        self.index: AsyncSearchIndex = ltm_index.make_index(
+            redis, settings.redisvl_index_name, self.prefix, dimensions,
+            algorithm=settings.redisvl_indexing_algorithm,
+            distance_metric=settings.redisvl_distance_metric,
+        )
+        self._touch = redis.register_script(_TOUCH)
+
+    @property
+    def index_name(self) -> str:
+        """The RediSearch index name."""
+        return self.index.schema.index.name
+
+    def key(self, memory_id: str) -> str:
+        """The hash key of one memory."""
+        return ltm_record_key(self.prefix, memory_id)
+
+    async def ensure_index(self, model_id: str, *, check_model: bool = True) -> None:
+        """Create or migrate the index; see :func:`ltm_index.ensure_index`."""
+        await ltm_index.ensure_index(self.index, self.redis, model_id, self.dimensions,
+                                     check_model=check_model)
+
+    async def index_ready(self) -> bool:
+        """True when the index exists."""
+        try:
+            return bool(await self.index.exists())
+        except (RedisError, RedisVLError):
+            return False
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def write(self, records: Sequence[MemoryRecord],
+                    vectors: npt.NDArray[np.float32] | Sequence[bytes | None]) -> None:
+        """Store records (replacing any hash with the same id) in one pipeline."""
+        if not records:
+            return
+        with _guard("write"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for record, vector in zip(records, vectors, strict=True):
+                    key = self.key(record.id)
+                    pipe.delete(key)  # an overwrite must not keep fields the new one lacks
+                    pipe.hset(key, mapping=encode(record, vector))
+                await pipe.execute()
+
+    async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+        """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""
+        with _guard("write vectors"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for memory_id, vector in zip(ids, vectors, strict=True):
+                    pipe.hset(self.key(memory_id), VECTOR_FIELD,
+                              vector.astype(np.float32, copy=False).tobytes())
+                await pipe.execute()
+
+    async def set_fields(self, memory_id: str, fields: dict[str, object]) -> None:
+        """Write some fields of one memory."""
+        with _guard("update"):
+            await self.redis.hset(self.key(memory_id), mapping=fields)  # type: ignore[arg-type]
+
+    async def delete(self, ids: Sequence[str]) -> int:
+        """Delete memories; returns how many existed."""
+        if not ids:
+            return 0
+        with _guard("delete"):
+            return int(await self.redis.delete(*[self.key(i) for i in ids]))
+
+    async def touch(self, ids: Sequence[str], interval_seconds: float) -> int:
+        """Throttled access update; returns how many memories were updated."""
+        if not ids:
+            return 0
+        now = time.time()
+        with _guard("touch"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for memory_id in ids:
+                    await self._touch(keys=[self.key(memory_id)], args=[now, interval_seconds],
+                                      client=pipe)
+                results = await pipe.execute()
+        return sum(int(r) for r in results)
+
+    # -- point reads --------------------------------------------------------------------
+
+    async def get_many(self, ids: Sequence[str]) -> list[MemoryRecord | None]:
+        """Records by id, in order (``None`` where missing)."""
+        if not ids:
+            return []
+        with _guard("read"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for memory_id in ids:
+                    pipe.hgetall(self.key(memory_id))
+                rows = await pipe.execute()
+        return [decode(row) if row else None for row in rows]
+
+    async def vector_of(self, memory_id: str) -> bytes | None:
+        """The stored vector bytes of one memory."""
+        with _guard("read"):
+            return await self.redis.hget(self.key(memory_id), VECTOR_FIELD)
+
+    async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
+        """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing)."""
+        if not ids:
+            return []
+        fields = ("id_", "namespace", "user_id", "created_at", "persisted_at")
+        with _guard("read"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for memory_id in ids:
+                    pipe.hmget(self.key(memory_id), fields)
+                rows = await pipe.execute()
+        out: list[tuple[str | None, ...] | None] = []
+        for row in rows:
+            if row[0] is None:
+                out.append(None)
+            else:
+                out.append(tuple(None if v in (None, b"") else v.decode() for v in row[1:]))
+        return out
+
+    async def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
+        """``{memory_hash: id}`` of stored memories with any of these hashes (oldest id kept
+        when several share one), in one pipelined batch of queries."""
+        unique = sorted({h for h in hashes if h})
+        if not unique:
+            return {}
+        queries = []
+        for i in range(0, len(unique), _HASH_LOOKUP_CHUNK):
+            chunk = unique[i:i + _HASH_LOOKUP_CHUNK]
+            q = FilterQuery(tag_in("memory_hash", chunk), return_fields=["id_", "memory_hash"],
+                            num_results=len(chunk) * 4)
+            queries.append((q.query, q.params))
+        with _guard("hash lookup"):
+            results = await self.index.batch_search(queries, batch_size=len(queries))
+        found: dict[str, str] = {}
+        for result in results:
+            for doc in result.docs:
+                h, memory_id = doc.memory_hash, doc.id_
+                if h not in found or memory_id < found[h]:
+                    found[h] = memory_id
+        return found
+
+    # -- searches -----------------------------------------------------------------------
+
+    def _hits(self, docs: list[object], score_attr: str) -> list[Hit]:
+        return [Hit(decode(vars(doc)), _to_float(getattr(doc, score_attr, 0.0))) for doc in docs]
+
+    async def knn(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
+                  k: int) -> tuple[list[Hit], int]:
+        """The ``k`` nearest memories matching ``where``, and how many match ``where``."""
+        q = VectorQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
+                        return_fields=RETURN_FIELDS, filter_expression=where, num_results=k)
+        c = CountQuery(where)
+        with _guard("vector search"):
+            res, count = await self.index.batch_search([(q.query, q.params), (c.query, c.params)],
+                                                       batch_size=2)
+        return self._hits(res.docs, "vector_distance"), int(count.total)
+
+    async def within(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
+                     threshold: float, k: int) -> tuple[list[Hit], int]:
+        """Memories within ``threshold`` cosine distance (nearest ``k``) and how many are."""
+        q = VectorRangeQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
+                             return_fields=RETURN_FIELDS, filter_expression=where,
+                             distance_threshold=threshold, num_results=k,
+                             sort_by="vector_distance")
+        with _guard("range search"):
+            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+        return self._hits(res.docs, "vector_distance"), int(res.total)
+
+    async def near_duplicates(self, vectors: npt.NDArray[np.float32],
+                              scopes: Sequence[FilterExpression], threshold: float) -> list[str | None]:
+        """Per vector, the id of the nearest stored memory within ``threshold`` in its scope."""
+        queries = []
+        for vector, where in zip(vectors, scopes, strict=True):
+            q = VectorRangeQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
+                                 return_fields=["id_"], filter_expression=where,
+                                 distance_threshold=threshold, num_results=1,
+                                 sort_by="vector_distance")
+            queries.append((q.query, q.params))
+        if not queries:
+            return []
+        with _guard("duplicate search"):
+            results = await self.index.batch_search(queries, batch_size=len(queries))
+        return [r.docs[0].id_ if r.docs else None for r in results]
+
+    async def text(self, words: str, where: FilterExpression | None, k: int,
+                   scorer: str) -> tuple[list[Hit], int]:
+        """BM25 full-text search for ``words`` (already cleaned: plain words, no stopwords)
+        and how many memories match the words and ``where``."""
+        q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
+                      return_fields=RETURN_FIELDS, num_results=k, stopwords=None)
+        with _guard("text search"):
+            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+        return self._hits(res.docs, "score"), int(res.total)
+
+    async def count(self, where: FilterExpression | None) -> int:
+        """How many memories match ``where``."""
+        c = CountQuery(where)
+        with _guard("count"):
+            (res,) = await self.index.batch_search([(c.query, c.params)], batch_size=1)
+        return int(res.total)
+
+    async def listing(self, where: FilterExpression | None, offset: int,
+                      limit: int) -> tuple[list[MemoryRecord], int]:
+        """A page of memories matching ``where``, newest first (ties by id), and the total."""
+        query = str(where) if where is not None else "*"
+        req = (AggregateRequest(query).load("@id_", "@created_at")
+               .sort_by(Desc("@created_at"), Asc("@id_"), max=offset + limit)
+               .limit(offset, limit).dialect(2))
+        with _guard("listing"):
+            agg = await self.index.aggregate(req)
+            total = await self.count(where)
+        ids = []
+        for row in agg.rows:
+            fields = {_s(k): _s(v) for k, v in zip(row[::2], row[1::2], strict=False)}
+            if fields.get("id_"):
+                ids.append(fields["id_"])
+        records = [r for r in await self.get_many(ids) if r is not None]
+        return records, total
+
+    # -- exhaustive iteration -----------------------------------------------------------
+
+    async def iter_ids(self, where: FilterExpression | None, batch: int) -> AsyncIterator[list[str]]:
+        """Every id matching ``where``, ``batch`` at a time (an aggregate cursor: no 10k cap)."""
+        async for rows in self.iter_fields(where, ("id_",), batch):
+            ids = [row[0] for row in rows if row[0]]
+            if ids:
+                yield ids  # type: ignore[misc]
+
+    async def iter_fields(self, where: FilterExpression | None, fields: Sequence[str],
+                          batch: int) -> AsyncIterator[list[tuple[str | None, ...]]]:
+        """Tuples of ``fields`` for every memory matching ``where``, ``batch`` at a time."""
+        query = str(where) if where is not None else "*"
+        req = AggregateRequest(query).load(*[f"@{f}" for f in fields]).cursor(count=batch)
+        with _guard("iterate"):
+            res = await self.index.aggregate(req.dialect(2))
+        while True:
+            rows = []
+            for row in res.rows:
+                got = {_s(k): _s(v) for k, v in zip(row[::2], row[1::2], strict=False)}
+                rows.append(tuple(got.get(f) for f in fields))
+            if rows:
+                yield rows
+            if res.cursor is None or not res.cursor.cid:
+                return
+            with _guard("iterate"):
+                res = await self.index.aggregate(res.cursor)
+
+    async def iter_records(self, where: FilterExpression | None,
+                           batch: int) -> AsyncIterator[list[MemoryRecord]]:
+        """Every record matching ``where``, ``batch`` at a time."""
+        async for ids in self.iter_ids(where, batch):
+            records = [r for r in await self.get_many(ids) if r is not None]
+            if records:
+                yield records
