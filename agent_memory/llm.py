@@ -9,6 +9,7 @@ import openai
 from openai import AsyncOpenAI
 
 from agent_memory.errors import ServiceUnavailable, UpstreamError
+from agent_memory.observability.metrics import observe_llm_call
 from agent_memory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class ChatModel:
         if max_tokens is not None:
             kwargs["max_tokens"] = max_tokens
         try:
-            response = await self.client.chat.completions.create(**kwargs)
+            with observe_llm_call(kwargs["model"]):
+                response = await self.client.chat.completions.create(**kwargs)
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise ServiceUnavailable(f"model endpoint unreachable: {exc}") from exc
         except openai.APIError as exc:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from agent_memory.api._http import validation_details
 from agent_memory.errors import MemoryServerError, StorageError, ValidationFailed
+from agent_memory.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def render(exc: MemoryServerError) -> JSONResponse:
 
 async def on_server_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MemoryServerError)
+    if isinstance(exc, StorageError):
+        metrics.redis_error(type(exc.__cause__ or exc).__name__)
     if exc.status_code >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc)
     return render(exc)
@@ -36,6 +39,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_redis_error(request: Request, exc: Exception) -> Response:
+    metrics.redis_error(type(exc).__name__)
     transient = isinstance(exc, RedisConnectionError | RedisTimeoutError | BusyLoadingError)
     if not transient:
         log.error("Redis error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -17,7 +17,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from agent_memory.auth.mode import resolve_auth_mode
 from agent_memory.openapi import build_openapi
+from agent_memory.settings import AuthMode
 
 OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
@@ -57,9 +59,7 @@ def assets_directory() -> Path:
 
 
 def _auth_enabled(request: Request) -> bool:
-    settings = getattr(request.app.state, "settings", None)
-    mode = getattr(getattr(settings, "auth_mode", None), "value", "disabled")
-    return mode != "disabled" and not getattr(settings, "disable_auth", False)
+    return resolve_auth_mode(request.app.state.settings) is not AuthMode.disabled
 
 
 async def openapi_json(request: Request) -> Response:

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory.embeddings.base import normalize
+from agent_memory.observability.metrics import observe_embedding
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -39,7 +40,8 @@ class HashingEmbedder:
         return normalize(matrix)
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self.embed_sync(texts)
+        with observe_embedding(self.model_id, len(texts)):
+            return self.embed_sync(texts)
 
     async def aclose(self) -> None:
         return None

@@ -19,6 +19,7 @@ from openai import AsyncOpenAI
 from agent_memory.embeddings.base import normalize
 from agent_memory.errors import ServiceUnavailable, UpstreamError
 from agent_memory.settings import Settings
+from agent_memory.observability.metrics import observe_embedding
 
 # Native sizes of OpenAI's own models; anything else comes from settings or one probe call.
 KNOWN_DIMENSIONS = {
@@ -96,12 +97,13 @@ class OpenAIEmbedder:
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        await self.probe_dimensions()
-        # Empty strings are rejected by OpenAI; a single space embeds as "nothing".
-        items = [t if t.strip() else " " for t in texts]
-        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
-        parts = await asyncio.gather(*(self._request(chunk) for chunk in chunks))
-        return normalize(np.vstack(parts))
+        with observe_embedding(self.model_id, len(texts)):
+            await self.probe_dimensions()
+            # Empty strings are rejected by OpenAI; a single space embeds as "nothing".
+            items = [t if t.strip() else " " for t in texts]
+            chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+            parts = await asyncio.gather(*(self._request(chunk) for chunk in chunks))
+            return normalize(np.vstack(parts))
 
     async def aclose(self) -> None:
         await self.client.close()

