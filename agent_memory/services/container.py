@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from docket import Docket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
+from agent_memory.services.background import Background, open_background
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.redis import create_redis
@@ -23,6 +25,7 @@ class Services:
     redis: Redis
     llm: ChatModel | None
     working_memory: WorkingMemoryService
+    background: Background | None = None  # Docket, promotion, forgetting, task status
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -35,16 +38,24 @@ class Services:
 
     async def aclose(self) -> None:
         """Close every client this container owns."""
+        if self.background is not None:
+            await self.background.aclose()
         if self.llm is not None:
             await self.llm.aclose()
         await self.redis.aclose()
 
 
-async def build_services(settings: Settings) -> Services:
-    """Connect to Redis, make sure indexes exist, and wire the services together."""
+async def build_services(settings: Settings, *, docket: Docket | None = None) -> Services:
+    """Connect to Redis, make sure indexes exist, and wire the services together.
+
+    A worker passes the Docket it serves; the API opens its own (``USE_DOCKET``).
+    """
     redis = create_redis(settings)
     llm = create_chat_model(settings)
     wm_store = WorkingMemoryStore(redis)
     await wm_store.ensure_index()
     working_memory = WorkingMemoryService(wm_store, settings, llm)
-    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory)
+    background = await open_background(settings, redis, llm, wm_store, docket=docket)
+    working_memory.after_write = background.promotion.after_write
+    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                    background=background)

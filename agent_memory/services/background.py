@@ -1,0 +1,191 @@
+"""Background work of one process: its Docket, promotion, forgetting and task status.
+
+Built by ``build_services`` (API and worker alike). The API process opens one Docket in its
+lifespan and enqueues on it (Docket pools its connections: no connection, thread or event
+loop per task); a worker passes the Docket it serves so tasks can enqueue follow-ups.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from docket import Docket
+from redis.asyncio import Redis
+
+from agent_memory.errors import FeatureDisabled, NotFound
+from agent_memory.llm import ChatModel
+from agent_memory.models._types import new_ulid
+from agent_memory.models.tasks import (
+    ForgetPolicy,
+    ForgetResponse,
+    Task,
+    TaskRecord,
+    TaskStatus,
+    TaskType,
+)
+from agent_memory.principal import Principal
+from agent_memory.services.compaction import CompactionService
+from agent_memory.services.extraction import Extractor
+from agent_memory.services.forgetting import ForgetScope, ForgettingService
+from agent_memory.services.promotion import PromotionService
+from agent_memory.settings import Settings
+from agent_memory.storage.keys import ACCESS_PENDING_KEY
+from agent_memory.storage.promotion import PromotionStore
+from agent_memory.storage.task_status import TaskStatusStore
+from agent_memory.storage.working_memory import WorkingMemoryStore
+
+if TYPE_CHECKING:
+    from agent_memory.models.tasks import ForgetQuery, ForgetRequest
+
+log = logging.getLogger(__name__)
+
+FORGET_TASK = "forget_memories"
+ACCESS_TASK = "track_access"
+ACCESS_FLUSH_KEY = "access-flush"
+
+
+@dataclass
+class Background:
+    """Everything background work needs in one process."""
+
+    settings: Settings
+    redis: Redis
+    docket: Docket | None
+    task_status: TaskStatusStore
+    promotion: PromotionService
+    forgetting: ForgettingService | None
+    compaction: CompactionService | None = None
+    long_term: Any = None
+    _owns_docket: bool = field(default=False, repr=False)
+
+    async def aclose(self) -> None:
+        """Close the Docket when this process opened it."""
+        if self._owns_docket and self.docket is not None:
+            await self.docket.__aexit__(None, None, None)
+
+    # -- task status -------------------------------------------------------------------------
+
+    async def task(self, principal: Principal, task_id: str) -> Task:
+        """A task's status; 404 when unknown, expired, or another tenant's."""
+        record = await self.task_status.get(task_id)
+        if record is None or not principal.allows(record.namespace, record.user_id):
+            raise NotFound(f"Task {task_id} not found", details={"task_id": task_id})
+        return record.public()
+
+    async def new_task(self, kind: TaskType, namespace: str | None,
+                       user_id: str | None) -> TaskRecord:
+        """Create a ``pending`` record for work a client asked for."""
+        record = TaskRecord(id=new_ulid(), type=kind, namespace=namespace, user_id=user_id)
+        await self.task_status.create(record)
+        return record
+
+    # -- forgetting ----------------------------------------------------------------------------
+
+    def _forgetting(self) -> ForgettingService:
+        if self.forgetting is None or not self.settings.long_term_memory:
+            raise FeatureDisabled("Long-term memory is disabled")
+        return self.forgetting
+
+    async def forget(self, principal: Principal, body: ForgetRequest,
+                     query: ForgetQuery) -> ForgetResponse:
+        """``POST /long-term-memory/forget``: run now, or enqueue with ``background=true``."""
+        forgetting = self._forgetting()
+        scope = ForgetScope(principal.scope_namespace(query.namespace),
+                            principal.scope_user(query.user_id), query.session_id)
+        if query.background and self.docket is not None:
+            record = await self.new_task(TaskType.forget, scope.namespace, scope.user_id)
+            payload = {"policy": body.policy.model_dump(mode="json"),
+                       "pinned_ids": body.pinned_ids or [],
+                       "scope": [scope.namespace, scope.user_id, scope.session_id],
+                       "limit": query.limit, "dry_run": query.dry_run}
+            await self.docket.add(FORGET_TASK, key=f"task:{record.id}")(record.id,
+                                                                        json.dumps(payload))
+            return ForgetResponse(scanned=0, deleted=0, deleted_ids=[], dry_run=query.dry_run,
+                                  task_id=record.id)
+        return await forgetting.forget(body.policy, scope, pinned_ids=body.pinned_ids or (),
+                                       limit=query.limit, dry_run=query.dry_run)
+
+    async def run_forget_task(self, task_id: str, payload: str) -> None:
+        """The body of the ``forget_memories`` task: run, and record the outcome."""
+        doc = json.loads(payload)
+        await self.task_status.advance(task_id, TaskStatus.running)
+        try:
+            namespace, user_id, session_id = doc["scope"]
+            result = await self._forgetting().forget(
+                ForgetPolicy.model_validate(doc["policy"]),
+                ForgetScope(namespace, user_id, session_id),
+                pinned_ids=doc["pinned_ids"], limit=doc["limit"], dry_run=doc["dry_run"])
+        except Exception as exc:
+            await self.task_status.advance(task_id, TaskStatus.failed,
+                                           error=f"{type(exc).__name__}: {exc}")
+            raise
+        await self.task_status.advance(task_id, TaskStatus.success,
+                                       result=result.model_dump(mode="json"))
+
+    def scheduled_policies(self) -> list[tuple[ForgetPolicy, ForgetScope]]:
+        """The passes of scheduled forgetting: one per namespace with its own policy, then
+        the global policy over everything else."""
+        s = self.settings
+        passes: list[tuple[ForgetPolicy, ForgetScope]] = []
+        overrides = dict(s.forgetting_namespace_policies)
+        for namespace, raw in overrides.items():
+            passes.append((ForgetPolicy.model_validate(raw), ForgetScope(namespace=namespace)))
+        default = ForgetPolicy(max_age_days=s.forgetting_max_age_days,
+                               max_inactive_days=s.forgetting_max_inactive_days,
+                               budget=s.forgetting_budget_keep_top_n)
+        if not default.empty:
+            passes.append((default, ForgetScope(exclude_namespaces=frozenset(overrides))))
+        return passes
+
+    # -- access tracking -----------------------------------------------------------------------
+
+    async def on_accessed(self, ids: list[str]) -> None:
+        """Search hook: note the ids read and schedule one coalesced update.
+
+        Ids gather in a set; one ``track_access`` task per burst drains it (the fixed key
+        makes every schedule while one is pending a no-op), so a hot search path costs one
+        SADD plus one idempotent enqueue, and the update itself is throttled per memory.
+        """
+        if not ids or self.docket is None:
+            return
+        await self.redis.sadd(ACCESS_PENDING_KEY, *ids)
+        when = datetime.now(UTC)
+        await self.docket.add(ACCESS_TASK, when=when, key=ACCESS_FLUSH_KEY)()
+
+
+async def open_background(settings: Settings, redis: Redis, llm: ChatModel | None,
+                          wm_store: WorkingMemoryStore, long_term: Any = None,
+                          docket: Docket | None = None) -> Background:
+    """Wire background work; opens a Docket when none is given and ``USE_DOCKET`` is on."""
+    owns = False
+    if docket is None and settings.use_docket:
+        from agent_memory.tasks import open_docket
+
+        docket = await open_docket(settings)
+        owns = True
+    schedule = None
+    if docket is not None:
+        active = docket
+
+        async def schedule(name: str, when: datetime, key: str, identity: str) -> None:
+            # replace() moves a pending run later: a trailing debounce per session scope.
+            await active.replace(name, when=when, key=key)(identity)
+
+    extractor = Extractor(llm, settings.generation_model) if llm is not None else None
+    promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
+                                 schedule)
+    forgetting = compaction = None
+    if long_term is not None:
+        forgetting = ForgettingService(long_term)
+        compaction = CompactionService(long_term, redis, settings)
+    background = Background(settings=settings, redis=redis, docket=docket,
+                            task_status=TaskStatusStore(redis), promotion=promotion,
+                            forgetting=forgetting, compaction=compaction, long_term=long_term,
+                            _owns_docket=owns)
+    if long_term is not None:
+        long_term.on_accessed = background.on_accessed
+    return background

@@ -1,0 +1,249 @@
+"""Promotion: what a session holds that should become long-term memory, moved there.
+
+After each working-memory write a debounced Docket task (keyed by namespace, user and
+session) runs :meth:`PromotionService.promote`:
+
+1. structured ``memories`` without ``persisted_at`` are indexed as they are (never
+   re-extracted), then flagged persisted;
+2. with ``INDEX_ALL_MESSAGES_IN_LONG_TERM_MEMORY`` (or when extraction is on but no model is
+   configured) unpersisted messages are indexed as ``message`` memories, then flagged;
+3. with extraction on and a model configured, unextracted messages go through the session's
+   strategy in batches (one model call each), then are flagged extracted.
+
+Redelivery safety: every record id is deterministic (the client's id for structured
+memories; a hash of scope and message id for messages; batch and position for extracted
+memories), model answers are journaled until their batch is done, and flags are set only
+through ``WorkingMemoryStore.mark`` (never a snapshot write-back), after the index write.
+A worker killed anywhere leaves work that the redelivered task finishes without duplicates.
+
+Summarization may fold messages away before they were promoted; the working-memory service
+parks them first (:meth:`park_folded`) and the next run promotes them from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from agent_memory.models._types import utcnow
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
+from agent_memory.services.extraction import Extractor, Scope, batch_id, batches
+from agent_memory.settings import Settings
+from agent_memory.storage.keys import promotion_key, session_identity
+from agent_memory.storage.promotion import PromotionStore
+from agent_memory.storage.working_memory import StoredSession, WorkingMemoryStore
+
+log = logging.getLogger(__name__)
+
+PROMOTE_TASK = "promote_session"
+"""Name of the Docket task that calls :meth:`PromotionService.promote`."""
+
+
+class LongTermIndex(Protocol):
+    """What promotion needs from long-term memory."""
+
+    async def index_records(self, records: list[MemoryRecord],
+                            deduplicate: bool = True) -> list[str]: ...
+
+
+Schedule = Callable[[str, datetime, str, str], Awaitable[None]]
+"""``(task name, when, key, identity)``: puts (or moves) a keyed task on the docket."""
+
+
+@dataclass
+class PromotionResult:
+    """What one promotion run did."""
+
+    memories_promoted: list[str] = field(default_factory=list)
+    messages_indexed: list[str] = field(default_factory=list)
+    memories_extracted: list[str] = field(default_factory=list)
+    model_calls: int = 0
+
+
+def message_memory_id(scope: Scope, message_id: str) -> str:
+    """The long-term id of a promoted message: stable, and distinct across tenants even when
+    two clients reuse a message id."""
+    digest = hashlib.sha256(f"{scope.label()}\x1f{message_id}".encode()).hexdigest()[:32]
+    return f"msg-{digest}"
+
+
+class PromotionService:
+    """Schedules and runs promotion.
+
+    Args:
+        settings: Switches (extraction, index-all-messages, debounce).
+        wm_store: Sessions (read, and flags set through ``mark``).
+        store: Folded-message archive and extraction journal.
+        long_term: Where records are indexed; ``None`` until long-term memory is wired.
+        extractor: The model-backed extractor; ``None`` without a configured model.
+        schedule: Puts the debounced task on the docket; ``None`` runs nothing (no Docket).
+    """
+
+    def __init__(self, settings: Settings, wm_store: WorkingMemoryStore, store: PromotionStore,
+                 long_term: LongTermIndex | None, extractor: Extractor | None,
+                 schedule: Schedule | None) -> None:
+        self.settings = settings
+        self.wm_store = wm_store
+        self.store = store
+        self.long_term = long_term
+        self.extractor = extractor
+        self._schedule = schedule
+
+    # -- scheduling (request path) ------------------------------------------------------------
+
+    @property
+    def _extracting(self) -> bool:
+        return self.settings.enable_discrete_memory_extraction and self.extractor is not None
+
+    @property
+    def _indexing_messages(self) -> bool:
+        # Without a model, messages still reach long-term memory, as plain `message` records.
+        return self.settings.index_all_messages_in_long_term_memory or (
+            self.settings.enable_discrete_memory_extraction and self.extractor is None)
+
+    def has_work(self, session: StoredSession) -> bool:
+        """True when a session holds something promotion would move."""
+        if any(r.persisted_at is None for r in session.memories):
+            return True
+        for stored in session.messages:
+            msg = stored.message
+            if self._extracting and msg.discrete_memory_extracted == "f":
+                return True
+            if self._indexing_messages and msg.persisted_at is None:
+                return True
+        return False
+
+    async def after_write(self, session: StoredSession) -> None:
+        """``WorkingMemoryService.after_write``: (re)arm the session's debounced task.
+
+        Each write pushes the run ``EXTRACTION_DEBOUNCE_SECONDS`` later (trailing debounce);
+        the key covers namespace, user and session, so tenants sharing a session id never
+        delay or absorb each other's promotion.
+        """
+        if self._schedule is None or self.long_term is None or not self.has_work(session):
+            return
+        await self.schedule(session.namespace, session.user_id, session.session_id)
+
+    async def schedule(self, namespace: str | None, user_id: str | None, session_id: str) -> None:
+        """Arm the debounced promotion of one session."""
+        if self._schedule is None:
+            return
+        when = datetime.now(UTC) + timedelta(seconds=self.settings.extraction_debounce_seconds)
+        await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
+                             session_identity(namespace, user_id, session_id))
+
+    async def park_folded(self, session: StoredSession, messages: list[MemoryMessage]) -> None:
+        """Before summarization folds ``messages`` away, keep those not yet promoted."""
+        keep = [m for m in messages
+                if (self._extracting and m.discrete_memory_extracted == "f")
+                or (self._indexing_messages and m.persisted_at is None)]
+        await self.store.park_folded(session.namespace, session.user_id, session.session_id, keep)
+
+    # -- the task body --------------------------------------------------------------------------
+
+    async def promote(self, namespace: str | None, user_id: str | None,
+                      session_id: str) -> PromotionResult:
+        """Move one session's pending memories and messages to long-term memory.
+
+        Raises:
+            ServiceUnavailable, UpstreamError: a model call failed (the task retries; the
+                work done so far is kept and not redone).
+        """
+        result = PromotionResult()
+        if self.long_term is None:
+            return result
+        session = await self.wm_store.get(namespace, user_id, session_id)
+        folded = await self.store.folded(namespace, user_id, session_id)
+        if session is None and not folded:
+            return result
+        scope = Scope(namespace, user_id, session_id)
+        strategy = session.strategy if session is not None else MemoryStrategyConfig()
+        if session is not None:
+            result.memories_promoted = await self._promote_memories(session, strategy)
+        live = [m.message for m in session.messages] if session is not None else []
+        live_ids = {m.id for m in live}
+        pending = [m for m in folded if m.id not in live_ids] + live
+        if self._indexing_messages:
+            result.messages_indexed = await self._index_messages(scope, pending, live_ids)
+        if self._extracting:
+            await self._extract(scope, strategy, pending, live_ids, result)
+        await self.store.drop_folded(namespace, user_id, session_id, [m.id for m in folded])
+        return result
+
+    async def _promote_memories(self, session: StoredSession,
+                                strategy: MemoryStrategyConfig) -> list[str]:
+        assert self.long_term is not None
+        pending = [r for r in session.memories if r.persisted_at is None]
+        if not pending:
+            return []
+        now = utcnow()
+        records = [
+            MemoryRecord.model_validate({
+                **r.model_dump(exclude={"persisted_at", "namespace", "user_id", "session_id"}),
+                # The session's scope, never the record's own: a caller allowed to write this
+                # session must not place memories in another tenant through it.
+                "namespace": session.namespace,
+                "user_id": session.user_id,
+                "session_id": r.session_id or session.session_id,
+                "persisted_at": now,
+                "extraction_strategy": strategy.strategy,
+                "extraction_strategy_config": strategy.config,
+            })
+            for r in pending
+        ]
+        await self.long_term.index_records(records, deduplicate=True)
+        await self.wm_store.mark(session.namespace, session.user_id, session.session_id,
+                                 persisted_memories=[r.id for r in pending],
+                                 persisted_at=now.timestamp())
+        return [r.id for r in records]
+
+    async def _index_messages(self, scope: Scope, messages: list[MemoryMessage],
+                              live_ids: set[str]) -> list[str]:
+        assert self.long_term is not None
+        todo = [m for m in messages if m.persisted_at is None]
+        if not todo:
+            return []
+        now = utcnow()
+        records = [
+            MemoryRecord(
+                id=message_memory_id(scope, m.id), text=f"{m.role}: {m.content}",
+                namespace=scope.namespace, user_id=scope.user_id, session_id=scope.session_id,
+                memory_type=MemoryTypeEnum.message, extraction_strategy="message",
+                created_at=m.created_at, persisted_at=now, discrete_memory_extracted="t",
+                extracted_from=[m.id],
+            )
+            for m in todo
+        ]
+        await self.long_term.index_records(records, deduplicate=True)
+        await self.wm_store.mark(scope.namespace, scope.user_id, scope.session_id,
+                                 persisted_messages=[m.id for m in todo if m.id in live_ids],
+                                 persisted_at=now.timestamp())
+        return [r.id for r in records]
+
+    async def _extract(self, scope: Scope, strategy: MemoryStrategyConfig,
+                       messages: list[MemoryMessage], live_ids: set[str],
+                       result: PromotionResult) -> None:
+        assert self.long_term is not None and self.extractor is not None
+        todo = [m for m in messages if m.discrete_memory_extracted == "f"]
+        for batch in batches(todo):
+            ids = [m.id for m in batch]
+            bid = batch_id(scope, strategy, ids)
+            answer = await self.store.journaled(bid)
+            if answer is None:
+                answer = await self.extractor.ask(batch, strategy, scope)
+                result.model_calls += 1
+                await self.store.journal(bid, answer)
+            records = self.extractor.records(answer, batch, strategy, scope, bid)
+            if records:
+                await self.long_term.index_records(records, deduplicate=True)
+            await self.wm_store.mark(scope.namespace, scope.user_id, scope.session_id,
+                                     extracted_messages=[i for i in ids if i in live_ids])
+            await self.store.drop_folded(scope.namespace, scope.user_id, scope.session_id,
+                                         [i for i in ids if i not in live_ids])
+            await self.store.forget_journal(bid)
+            result.memories_extracted += [r.id for r in records]

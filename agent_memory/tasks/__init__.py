@@ -1,0 +1,38 @@
+"""Docket tasks: all background work of the server (promotion, forgetting, compaction, ...).
+
+``task_collection`` is what workers register (``agent-memory worker``); the API schedules
+tasks by name on the Docket that :func:`open_docket` opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from agent_memory.settings import Settings
+from agent_memory.tasks._deps import MemoryDocket, WorkerServices
+from agent_memory.tasks.maintenance import (
+    forget_memories,
+    scheduled_compaction,
+    scheduled_forgetting,
+    track_access,
+)
+from agent_memory.tasks.promotion import promote_session
+
+task_collection: list[Callable[..., Any]] = [
+    promote_session,
+    forget_memories,
+    scheduled_forgetting,
+    scheduled_compaction,
+    track_access,
+]
+
+
+async def open_docket(settings: Settings) -> MemoryDocket:
+    """Open the server's Docket with every task registered (close with ``__aexit__``)."""
+    docket = MemoryDocket(settings, task_collection)
+    await docket.__aenter__()
+    return docket
+
+
+__all__ = ["MemoryDocket", "WorkerServices", "open_docket", "task_collection"]
