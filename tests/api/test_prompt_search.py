@@ -6,7 +6,12 @@ from typing import Any
 
 import httpx
 
+from redis.asyncio import Redis
+
 from tests.api.test_prompt import PROMPT, put_session, recount
+from tests.auth.conftest import serve
+from tests.conftest import make_settings
+from tests.support.stub_openai import StubOpenAI
 from tests.support.wait import wait_until
 
 MEMORIES_HEADER = "## Long term memories related to the user's query\n "
@@ -134,3 +139,27 @@ async def test_many_memories_and_a_long_session_stay_within_budget(
     assert len(everything) == 60
     # The partial list follows relevance order (the order of the full result list).
     assert partial == [i for i in everything if i in set(partial)]
+
+
+async def test_optimize_query_rewrites_the_search_not_the_prompt(
+    redis_url: str, redis: Redis, stub_openai: StubOpenAI,
+) -> None:
+    """``optimize_query=true`` sends the query to the model for a search rewrite; the prompt
+    still ends with the caller's own words. Without it no model call is made."""
+    stub_openai.default_reply = "green tea"
+    settings = make_settings(redis_url, openai_api_base=stub_openai.base_url)
+    body = {"query": "which beverage do I enjoy at breakfast?",
+            "long_term_search": {"search_mode": "semantic", "limit": 1}}
+    async with serve(settings) as http:
+        await store(http, [{"id": "tea", "text": "drinks green tea"},
+                           {"id": "boat", "text": "owns a sailing boat"}])
+        plain = await http.post(PROMPT, json=body)
+        assert plain.status_code == 200, plain.text
+        assert stub_openai.chat_requests() == []
+        response = await http.post(PROMPT, params={"optimize_query": "true"}, json=body)
+    assert response.status_code == 200, response.text
+    asked = stub_openai.chat_requests()
+    assert len(asked) == 1 and body["query"] in asked[0]["messages"][0]["content"]
+    data = response.json()
+    assert [m["id"] for m in data["long_term_memories"]] == ["tea"]
+    assert data["messages"][-1]["content"]["text"] == body["query"]
