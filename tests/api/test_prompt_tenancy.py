@@ -26,7 +26,8 @@ async def token_client(redis_url: str, redis: Redis) -> AsyncIterator[httpx.Asyn
 
 
 async def _token(redis: Redis, **bounds: object) -> dict[str, str]:
-    secret, _ = await issue_token(TokenStore(redis), description="t", **bounds)  # type: ignore[arg-type]
+    store = TokenStore(redis)
+    secret, _ = await issue_token(store, description="t", **bounds)  # type: ignore[arg-type]
     return bearer(secret)
 
 
