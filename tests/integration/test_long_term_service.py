@@ -1,0 +1,166 @@
+"""LongTermService against the real index: dedup, access throttling, iteration, versioning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from agent_memory.embeddings import HashingEmbedder
+from agent_memory.errors import IndexMismatch
+from agent_memory.models.long_term import ExtractedMemoryRecord, SearchRequest
+from agent_memory.models.records import MemoryRecord
+from agent_memory.principal import LOCAL_ADMIN
+from agent_memory.services.long_term import LongTermService
+from agent_memory.settings import Settings
+from agent_memory.storage.keys import ltm_meta_key
+from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.ltm_schema import SCHEMA_VERSION
+from tests.conftest import make_settings
+
+
+async def _service(redis: Redis, settings: Settings, dims: int = 64) -> LongTermService:
+    embedder = HashingEmbedder(dims)
+    store = LongTermStore(redis, settings, dims)
+    await store.ensure_index(embedder.model_id)
+    return LongTermService(store, embedder, settings)
+
+
+def _rec(**kw: object) -> MemoryRecord:
+    return ExtractedMemoryRecord(**kw)  # type: ignore[arg-type]
+
+
+async def test_dedup_by_hash_skips_and_reports_existing_id(redis: Redis, redis_url: str) -> None:
+    """Same text/user/session/namespace/type as a stored memory: skipped, existing id returned."""
+    svc = await _service(redis, make_settings(redis_url))
+    (first,) = await svc.index_records([_rec(id="orig", text="likes tea", user_id="u")])
+    ids = await svc.index_records([_rec(id="dup", text="likes tea", user_id="u"),
+                                   _rec(id="new", text="likes tea", user_id="other")])
+    assert first == "orig" and ids == ["orig", "new"]
+    assert await redis.exists("memory_idx:dup") == 0
+    assert await svc.store.count(None) == 2
+
+
+async def test_dedup_within_one_batch(redis: Redis, redis_url: str) -> None:
+    """Duplicates inside one batch collapse: same hash keeps the first, same id keeps the last."""
+    svc = await _service(redis, make_settings(redis_url, deduplication_distance_threshold=0))
+    ids = await svc.index_records([
+        _rec(id="a", text="same words"), _rec(id="b", text="same words"),
+        _rec(id="c", text="first version"), _rec(id="c", text="second version"),
+    ])
+    assert ids == ["a", "a", "c", "c"]
+    (c,) = await svc.store.get_many(["c"])
+    assert c is not None and c.text == "second version"
+    assert await svc.store.count(None) == 2
+
+
+async def test_dedup_by_id_overwrites_keeping_created_at(redis: Redis, redis_url: str) -> None:
+    """Re-sending an id overwrites the text but keeps created_at and persisted_at."""
+    svc = await _service(redis, make_settings(redis_url))
+    created = datetime(2023, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    persisted = datetime(2023, 5, 2, tzinfo=UTC)
+    await svc.index_records([_rec(id="x", text="v1", created_at=created, persisted_at=persisted)])
+    await svc.index_records([_rec(id="x", text="v2 with different words", topics=["t"])])
+    (x,) = await svc.store.get_many(["x"])
+    assert x is not None and x.text == "v2 with different words" and x.topics == ["t"]
+    assert x.created_at == created and x.persisted_at == persisted
+    assert await svc.store.count(None) == 1
+
+
+async def test_semantic_dedup_within_namespace_and_user_only(redis: Redis, redis_url: str) -> None:
+    """Near-identical text is skipped in the same namespace+user, kept in another."""
+    svc = await _service(redis, make_settings(redis_url, deduplication_distance_threshold=0.12))
+    await svc.index_records([_rec(id="s1", text="I really like green tea", namespace="n", user_id="u")])
+    ids = await svc.index_records([
+        _rec(id="s2", text="I really like green tea!", namespace="n", user_id="u"),
+        _rec(id="s3", text="I really like green tea!", namespace="n", user_id="v"),
+        _rec(id="s4", text="completely unrelated sentence", namespace="n", user_id="u"),
+    ])
+    assert ids == ["s1", "s3", "s4"]
+    ids = await svc.index_records([
+        _rec(id="b1", text="batch twin sentence here", namespace="n"),
+        _rec(id="b2", text="batch twin sentence here.", namespace="n"),
+    ])
+    assert ids == ["b1", "b1"]
+
+
+async def test_no_dedup_when_disabled(redis: Redis, redis_url: str) -> None:
+    """deduplicate=False stores every record (by its own id)."""
+    svc = await _service(redis, make_settings(redis_url))
+    ids = await svc.index_records([_rec(id="a", text="t"), _rec(id="b", text="t")],
+                                  deduplicate=False)
+    assert ids == ["a", "b"] and await svc.store.count(None) == 2
+
+
+async def test_update_last_accessed_is_throttled(redis: Redis, redis_url: str) -> None:
+    """At most one access update per memory per interval; missing ids are ignored."""
+    svc = await _service(redis, make_settings(redis_url))
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    await svc.index_records([_rec(id="a", text="x", last_accessed=old)])
+    assert await svc.update_last_accessed(["a", "a", "missing"], 900) == 1
+    assert await svc.update_last_accessed(["a"], 900) == 0
+    (a,) = await svc.store.get_many(["a"])
+    assert a is not None and a.access_count == 1 and a.last_accessed > old
+    assert await svc.update_last_accessed(["a"], 0) == 1
+
+
+async def test_iter_scope_is_exhaustive_past_10k_cap(redis: Redis, redis_url: str) -> None:
+    """iter_scope yields every memory in scope, in batches (cursor, no search cap)."""
+    svc = await _service(redis, make_settings(redis_url))
+    await svc.index_records([_rec(id=f"i{i}", text=f"memory {i}", namespace="n" if i % 2 else "m")
+                             for i in range(2500)], deduplicate=False)
+    seen: list[str] = []
+    async for batch in svc.iter_scope("n", None, None, batch=300):
+        assert len(batch) <= 300
+        seen += [r.id for r in batch]
+    assert len(seen) == 1250 == len(set(seen))
+    assert await svc.delete_ids(seen) == 1250
+
+
+async def test_search_calls_on_accessed_with_page_ids(redis: Redis, redis_url: str) -> None:
+    """The on_accessed hook gets the ids of the returned page."""
+    svc = await _service(redis, make_settings(redis_url))
+    got: list[list[str]] = []
+
+    async def hook(ids: list[str]) -> None:
+        got.append(ids)
+
+    svc.on_accessed = hook
+    await svc.index_records([_rec(id="a", text="hello world")])
+    await svc.search(LOCAL_ADMIN, SearchRequest(text="hello", search_mode="semantic"))
+    assert got == [["a"]]
+
+
+async def test_index_records_embedding_mismatch_names_reembed(redis: Redis, redis_url: str) -> None:
+    """Starting with another model/dimension raises IndexMismatch naming the command."""
+    settings = make_settings(redis_url)
+    await _service(redis, settings, dims=64)
+    store = LongTermStore(redis, settings, 32)
+    with pytest.raises(IndexMismatch, match="agent-memory reembed"):
+        await store.ensure_index(HashingEmbedder(32).model_id)
+
+
+async def test_older_schema_migrates_without_losing_documents(redis: Redis, redis_url: str) -> None:
+    """An index recorded at an older schema version is redefined in place; hashes stay."""
+    settings = make_settings(redis_url)
+    svc = await _service(redis, settings)
+    await svc.index_records([_rec(id=f"k{i}", text=f"kept {i}") for i in range(20)])
+    await redis.hset(ltm_meta_key(settings.redisvl_index_name), "schema_version", SCHEMA_VERSION - 1)
+    # simulate the old definition missing a field: drop it and create a smaller one
+    await redis.execute_command("FT.DROPINDEX", settings.redisvl_index_name)
+    await redis.execute_command("FT.CREATE", settings.redisvl_index_name, "ON", "HASH", "PREFIX", 1,
+                                "memory_idx:", "SCHEMA", "text", "TEXT")
+    svc2 = await _service(redis, settings)
+    meta = await redis.hgetall(ltm_meta_key(settings.redisvl_index_name))
+    assert int(meta[b"schema_version"]) == SCHEMA_VERSION
+    info = await svc2.store.index.info()
+    assert any(a[1] == "importance" for a in info["attributes"])
+    from tests.support.wait import wait_until
+
+    async def all_indexed() -> bool:
+        return await svc2.store.count(None) == 20
+
+    await wait_until(all_indexed, timeout=10)
+    out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
+    assert out.total == 20
