@@ -29,7 +29,8 @@ TOPICS = ["flights to Lisbon", "green tea", "chess openings", "sailing knots", "
           "jazz records", "hiking trails", "tax forms", "piano lessons", "garden tomatoes"]
 
 
-def _call(conn: http.client.HTTPConnection, method: str, path: str, body: object) -> tuple[float, dict]:
+def _call(conn: http.client.HTTPConnection, method: str, path: str,
+          body: object) -> tuple[float, dict]:
     payload = json.dumps(body).encode()
     start = time.perf_counter()
     conn.request(method, path, body=payload, headers={"content-type": "application/json"})
