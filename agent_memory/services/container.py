@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.prompt import PromptService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.redis import create_redis
@@ -25,6 +26,7 @@ class Services:
     redis: Redis
     llm: ChatModel | None
     working_memory: WorkingMemoryService
+    prompt: PromptService
     background: Background | None = None  # Docket, promotion, forgetting, task status
 
     async def readiness(self) -> ReadinessResponse:
@@ -57,5 +59,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     working_memory = WorkingMemoryService(wm_store, settings, llm)
     background = await open_background(settings, redis, llm, wm_store, docket=docket)
     working_memory.after_write = background.promotion.after_write
+    prompt = PromptService(working_memory, None, settings)  # long-term search wired with LTM
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                    prompt=prompt,
                     background=background)
