@@ -161,6 +161,8 @@ class OAuth2Authenticator:
                 parsed = PyJWK(jwk, algorithm=jwk.get("alg") or alg)
             except jwt.PyJWTError as exc:
                 raise Unauthorized("token key does not fit its algorithm") from exc
+            if parsed.algorithm_name != alg:  # also enforced by PyJWT >= 2.12; kept for older
+                raise Unauthorized("token algorithm does not match its key")
             if len(self._parsed) > 256:
                 self._parsed.clear()
             self._parsed[cache_key] = parsed
