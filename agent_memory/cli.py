@@ -179,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list:  # type: ignore[type-arg]
     """Sub-command groups defined next to the code they drive."""
     from agent_memory.auth.cli import register as register_token
+    from agent_memory.reembed import register as register_reembed
 
-    return [register_token]
+    return [register_token, register_reembed]
 
 
 def _exit_on_term(signum: int, frame: object) -> None:

