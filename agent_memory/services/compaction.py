@@ -109,8 +109,8 @@ class CompactionService:
                 hits, _ = await self.store.within(np.frombuffer(raw, dtype=np.float32), where,
                                                   threshold, 5)
                 mine = (record.created_at.timestamp(), record.id)
-                if any((h.record.created_at.timestamp(), h.record.id) < mine
-                       for h in hits if h.record.id not in doomed):
+                if any((h.created_at, h.memory_id) < mine
+                       for h in hits if h.memory_id not in doomed):
                     doomed.append(record.id)
         if doomed:
             await self.long_term.delete_ids(doomed)
