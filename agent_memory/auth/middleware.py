@@ -25,6 +25,9 @@ from .tokens import TokenAuthenticator
 
 log = logging.getLogger(__name__)
 
+ANONYMOUS = Principal(subject="anonymous", namespaces=frozenset())
+"""The caller of a public path when auth is on: bound to no namespace, so allowed nothing."""
+
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/v1/openapi.json")
 """Always reachable without credentials (with their sub-paths, for docs assets)."""
 
@@ -67,19 +70,27 @@ class AuthMiddleware:
         return (path.rstrip("/") or "/") in self.exact or path.startswith(self.prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.mode is AuthMode.disabled:
-            if scope["type"] == "http":
-                scope["principal"] = LOCAL_ADMIN
+        if scope["type"] not in ("http", "websocket"):  # lifespan
+            await self.app(scope, receive, send)
+            return
+        if self.mode is AuthMode.disabled:
+            scope["principal"] = LOCAL_ADMIN
             await self.app(scope, receive, send)
             return
         if self.is_public(scope["path"]):
+            # Public routes need no caller; should one ever read data it sees nothing
+            # (principal_of's fallback is the local admin, so never leave the key unset).
+            scope["principal"] = ANONYMOUS
             await self.app(scope, receive, send)
             return
         try:
             bearer = _bearer(scope)
             scope["principal"] = await self._authenticator(scope).authenticate(bearer)
         except MemoryServerError as exc:
-            await _render(exc, send)
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008, "reason": exc.message[:120]})
+            else:
+                await _render(exc, send)
             return
         await self.app(scope, receive, send)
 
