@@ -92,3 +92,13 @@ def ltm_meta_key(index_name: str) -> str:
     """Hash recording the long-term index's schema version, embedding model and dimension
     (exempt from TTLs: it describes the index for as long as the index exists)."""
     return f"am:ltm:meta:{index_name}"
+
+
+# --- summary views (prompt engineer) ------------------------------------------------------
+SUMMARY_VIEWS_KEY = "am:sv:views"
+"""Hash of summary-view configs by view id (exempt from TTLs: views live until deleted)."""
+
+
+def summary_partitions_key(view_id: str) -> str:
+    """Hash of one view's partition results (exempt from TTLs: deleted with the view)."""
+    return f"am:sv:partitions:{quote(view_id, safe='')}"
