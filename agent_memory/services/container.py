@@ -12,9 +12,11 @@ from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.background import Background, open_background
 from agent_memory.services.prompt import PromptService
+from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.redis import create_redis
+from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
 
 
@@ -28,6 +30,7 @@ class Services:
     working_memory: WorkingMemoryService
     prompt: PromptService
     background: Background | None = None  # Docket, promotion, forgetting, task status
+    summary_views: SummaryViewService | None = None
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -60,6 +63,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     background = await open_background(settings, redis, llm, wm_store, docket=docket)
     working_memory.after_write = background.promotion.after_write
     prompt = PromptService(working_memory, None, settings)  # long-term search wired with LTM
+    summary_views = SummaryViewService(SummaryViewStore(redis), None, llm, settings, background)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
                     prompt=prompt,
-                    background=background)
+                    background=background, summary_views=summary_views)
