@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent_memory.models._types import UTCDateTime, new_ulid, utcnow
 from agent_memory.models.records import WorkingMemoryRecord
+from agent_memory.services.extraction_prompts import check_custom_prompt
 
 MAX_FUTURE_TIMESTAMP = timedelta(seconds=300)
 
@@ -45,6 +46,13 @@ class MemoryStrategyConfig(BaseModel):
 
     strategy: Literal["discrete", "summary", "preferences", "custom"] = "discrete"
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _custom_prompt_is_safe(self) -> MemoryStrategyConfig:
+        # Refuse a bad custom prompt at write time (422), not in a background task later.
+        if self.strategy == "custom":
+            check_custom_prompt(self.config.get("custom_prompt"))
+        return self
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -86,37 +86,44 @@ def placeholders(template: str) -> set[str]:
     return set(_FIELD.findall(template))
 
 
-def validate_custom_prompt(prompt: object) -> str:
+def check_custom_prompt(prompt: object) -> str:
     """Check a ``custom`` strategy prompt; returns it unchanged when acceptable.
 
     Raises:
-        ValidationFailed: missing, too long, unknown or missing placeholders, or a pattern
-            that tries to override instructions or reach secrets.
+        ValueError: missing, too long, unknown or missing placeholders, or a pattern that
+            tries to override instructions or reach secrets (the message says which).
     """
-    def fail(reason: str) -> ValidationFailed:
-        return ValidationFailed(
-            f"invalid custom extraction prompt: {reason}",
-            details=[{"type": "value_error",
-                      "loc": ["body", "long_term_memory_strategy", "config", "custom_prompt"],
-                      "msg": reason}],
-        )
-
     if not isinstance(prompt, str) or not prompt.strip():
-        raise fail("config.custom_prompt is required for the custom strategy")
+        raise ValueError("config.custom_prompt is required for the custom strategy")
     if len(prompt) > MAX_CUSTOM_PROMPT_CHARS:
-        raise fail(f"longer than {MAX_CUSTOM_PROMPT_CHARS} characters")
-    try:
-        names = placeholders(prompt)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+        raise ValueError(f"custom_prompt is longer than {MAX_CUSTOM_PROMPT_CHARS} characters")
+    names = placeholders(prompt)
     if unknown := names - ALLOWED_PLACEHOLDERS:
-        raise fail(f"unknown placeholders {sorted(unknown)}; allowed: {sorted(ALLOWED_PLACEHOLDERS)}")
+        raise ValueError(f"custom_prompt has unknown placeholders {sorted(unknown)}; "
+                         f"allowed: {sorted(ALLOWED_PLACEHOLDERS)}")
     if missing := REQUIRED_PLACEHOLDERS - names:
-        raise fail(f"missing placeholders {sorted(missing)}")
+        raise ValueError(f"custom_prompt lacks the placeholders {sorted(missing)}")
     for pattern in _DANGEROUS:
         if pattern.search(prompt):
-            raise fail(f"contains a disallowed pattern ({pattern.pattern!r})")
+            raise ValueError(f"custom_prompt contains a disallowed pattern ({pattern.pattern!r})")
     return prompt
+
+
+def validate_custom_prompt(prompt: object) -> str:
+    """:func:`check_custom_prompt` for code outside request validation.
+
+    Raises:
+        ValidationFailed: the prompt is not acceptable (422 with the reason).
+    """
+    try:
+        return check_custom_prompt(prompt)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"invalid custom extraction prompt: {exc}",
+            details=[{"type": "value_error",
+                      "loc": ["body", "long_term_memory_strategy", "config", "custom_prompt"],
+                      "msg": str(exc)}],
+        ) from exc
 
 
 def render(strategy: str, config: dict[str, object], values: dict[str, str]) -> str:
