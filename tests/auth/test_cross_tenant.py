@@ -48,6 +48,7 @@ class Probe:
     json: Any = None
     echoes: bool = False
     not_ok: bool = False  # must not succeed (B named A's scope or A's object)
+    status: int | None = None  # the exact status expected, when there is one
 
 
 A_SCOPE = {"namespace": "$A_NS", "user_id": "$A_USER"}
@@ -116,6 +117,17 @@ PROBES = [
     Probe("prompt searching everything", "POST", "/v1/memory/prompt",
           json={"query": "tea", "long_term_search": True}),
     Probe("A's task status", "GET", "/v1/tasks/$TASK", not_ok=True),
+    # -- summary views span tenants: admin only -----------------------------------------
+    Probe("list summary views", "GET", "/v1/summary-views", status=403),
+    Probe("create a summary view", "POST", "/v1/summary-views",
+          json={"source": "long_term", "group_by": ["user_id"]}, status=403),
+    Probe("get a summary view", "GET", "/v1/summary-views/v1", status=403),
+    Probe("run a summary view partition", "POST", "/v1/summary-views/v1/partitions/run",
+          json={"group": {"namespace": "$A_NS", "user_id": "$A_USER"}}, status=403),
+    Probe("summary view partitions", "GET", "/v1/summary-views/v1/partitions", status=403),
+    Probe("run a summary view", "POST", "/v1/summary-views/v1/run", json={"force": True},
+          status=403),
+    Probe("delete a summary view", "DELETE", "/v1/summary-views/v1", status=403),
 ]
 
 
@@ -226,4 +238,6 @@ async def test_tenant_b_finds_nothing_of_tenant_a(client: httpx.AsyncClient, red
         assert SESSION not in response.text and MEMORY not in response.text, response.text
     if probe.not_ok:
         assert not response.is_success, response.text
+    if probe.status is not None:
+        assert response.status_code == probe.status, response.text
     await world.assert_a_intact()
