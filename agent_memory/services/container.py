@@ -62,6 +62,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     working_memory = WorkingMemoryService(wm_store, settings, llm)
     background = await open_background(settings, redis, llm, wm_store, docket=docket)
     working_memory.after_write = background.promotion.after_write
+    working_memory.before_fold = background.promotion.park_folded
     prompt = PromptService(working_memory, None, settings)  # long-term search wired with LTM
     summary_views = SummaryViewService(SummaryViewStore(redis), None, llm, settings, background)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,

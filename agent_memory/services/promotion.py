@@ -137,12 +137,16 @@ class PromotionService:
         await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
                              session_identity(namespace, user_id, session_id))
 
-    async def park_folded(self, session: StoredSession, messages: list[MemoryMessage]) -> None:
-        """Before summarization folds ``messages`` away, keep those not yet promoted."""
+    async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
+                          messages: list[MemoryMessage]) -> None:
+        """``WorkingMemoryService.before_fold``: before a summary replaces ``messages``, keep
+        those promotion has not handled yet; the next run promotes them from the archive."""
+        if self.long_term is None:
+            return
         keep = [m for m in messages
                 if (self._extracting and m.discrete_memory_extracted == "f")
                 or (self._indexing_messages and m.persisted_at is None)]
-        await self.store.park_folded(session.namespace, session.user_id, session.session_id, keep)
+        await self.store.park_folded(namespace, user_id, session_id, keep)
 
     # -- the task body --------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ from agent_memory.tokenizer import count_message_tokens
 log = logging.getLogger(__name__)
 
 AfterWrite = Callable[[StoredSession], Awaitable[None]]
+BeforeFold = Callable[[str | None, str | None, str, list[MemoryMessage]], Awaitable[None]]
+"""``(namespace, user_id, session_id, messages)`` about to be folded into the summary."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,18 @@ class WorkingMemoryService:
         settings: Thresholds and defaults.
         llm: Chat model for summaries; ``None`` uses the extractive summary.
         after_write: Called after every successful write (promotion scheduling).
+        before_fold: Called with the messages a summary is about to replace, so promotion
+            can keep those it has not extracted yet (summaries never lose a memory).
     """
 
     def __init__(self, store: WorkingMemoryStore, settings: Settings, llm: ChatModel | None,
-                 after_write: AfterWrite | None = None) -> None:
+                 after_write: AfterWrite | None = None,
+                 before_fold: BeforeFold | None = None) -> None:
         self.store = store
         self.settings = settings
         self.llm = llm
         self.after_write = after_write
+        self.before_fold = before_fold
 
     def window(self, model_name: str | None, context_window_max: int | None) -> Window:
         """The client's window, else the named model's, else the default."""
@@ -129,6 +135,9 @@ class WorkingMemoryService:
         if self.settings.enable_working_memory_summarization and total > window.summarize_at:
             fold = plan_fold([t for _, t in sized], int(window.max_tokens * self.settings.summary_keep_ratio))
             if fold:
+                if self.before_fold is not None:
+                    await self.before_fold(namespace, user_id, session_id,
+                                           [m for m, _ in sized[:fold]])
                 context = await summarize(context, [m for m, _ in sized[:fold]],
                                           max_tokens=self._summary_budget(window), llm=self.llm)
                 sized = sized[fold:]
@@ -172,6 +181,9 @@ class WorkingMemoryService:
         if not fold:
             return session
         folded = session.messages[:fold]
+        if self.before_fold is not None:
+            await self.before_fold(session.namespace, session.user_id, session.session_id,
+                                   [m.message for m in folded])
         context = await summarize(session.context, [m.message for m in folded],
                                   max_tokens=self._summary_budget(window), llm=self.llm)
         if not await self.store.fold(session, [m.message.id for m in folded], context):
