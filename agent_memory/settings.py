@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     compact_semantic_duplicates: bool = Field(default=False, description="Semantic compaction.")
     forgetting_enabled: bool = Field(default=False, description="Scheduled forgetting.")
     forgetting_every_minutes: float = Field(default=60, description="Forgetting period.")
+    summary_view_refresh_every_minutes: float = Field(
+        default=60, gt=0, description="How often continuous summary views are recomputed."
+    )
     forgetting_max_age_days: float | None = Field(default=None, description="Policy max age.")
     forgetting_max_inactive_days: float | None = Field(default=None, description="Inactivity.")
     forgetting_budget_keep_top_n: int | None = Field(default=None, description="Keep top N.")

@@ -178,6 +178,23 @@ class SummaryViewService:
         if status is not None:
             await status.advance(task_id, TaskStatus.success, result={"partitions": count})
 
+    async def refresh_continuous(self) -> int:
+        """Recompute every ``continuous`` view (the scheduled task); returns how many ran.
+
+        A view that fails is logged and skipped so one bad view cannot starve the others.
+        """
+        ran = 0
+        for view in await self.store.list():
+            if not view.continuous:
+                continue
+            try:
+                await self.run_all(view)
+            except MemoryServerError as exc:
+                log.warning("summary view %s: scheduled refresh failed: %s", view.id, exc)
+                continue
+            ran += 1
+        return ran
+
     async def run_all(self, view: SummaryView) -> list[SummaryViewPartitionResult]:
         """Summarize every partition that has memories, storing each result."""
         groups: dict[tuple[str, ...], list[MemoryRecord]] = {}

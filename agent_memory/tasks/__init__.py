@@ -18,7 +18,7 @@ from agent_memory.tasks.maintenance import (
     track_access,
 )
 from agent_memory.tasks.promotion import promote_session
-from agent_memory.tasks.summary_views import refresh_summary_view
+from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
 task_collection: list[Callable[..., Any]] = [
     promote_session,
@@ -27,6 +27,7 @@ task_collection: list[Callable[..., Any]] = [
     scheduled_compaction,
     track_access,
     refresh_summary_view,
+    scheduled_summary_views,
 ]
 
 

@@ -1,11 +1,11 @@
-"""Summary-view task: a full run a client asked for with ``POST /summary-views/{id}/run``."""
+"""Summary-view tasks: a full run a client asked for, and the refresh of continuous views."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from docket import Retry, Timeout
+from docket import Perpetual, Retry, Timeout
 
 from agent_memory.tasks._deps import WorkerServices
 
@@ -25,4 +25,23 @@ async def refresh_summary_view(
     Safe to redeliver: each partition result is overwritten whole, and the status only
     moves forward.
     """
+    if services.summary_views is None:  # pragma: no cover - build_services always wires it
+        raise RuntimeError("summary views are not wired")
     await services.summary_views.run_task(task_id, view_id)
+
+
+async def scheduled_summary_views(
+    services: Services = WorkerServices(),
+    perpetual: Perpetual = Perpetual(every=timedelta(minutes=1), automatic=True),
+    timeout: Timeout = Timeout(timedelta(minutes=30)),
+) -> None:
+    """Recompute every ``continuous`` view each ``SUMMARY_VIEW_REFRESH_EVERY_MINUTES``.
+
+    AMS's periodic refresh never runs in its asyncio mode; here any worker runs it, and
+    Docket's perpetual key makes sure only one of several workers does each round.
+    """
+    summary_views = services.summary_views
+    settings = services.settings
+    perpetual.after(timedelta(minutes=settings.summary_view_refresh_every_minutes))
+    if summary_views is not None and settings.long_term_memory:
+        await summary_views.refresh_continuous()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +20,8 @@ from tests.auth.conftest import bearer, serve
 from tests.conftest import make_settings
 from tests.support.live_server import live_server
 from tests.support.stub_openai import StubOpenAI
-from tests.tasks.conftest import drain, open_stack, task_settings
+from tests.support.wait import wait_until
+from tests.tasks.conftest import drain, open_stack, task_settings, worker_on
 
 VIEWS = "/v1/summary-views"
 MEMORIES = [
@@ -109,6 +112,28 @@ async def test_full_run_is_a_task_done_by_a_worker(redis_url: str, redis: Redis)
         assert done["status"] == "success" and done["completed_at"]
         parts = (await stack.client.get(f"{VIEWS}/{view['id']}/partitions")).json()
         assert {p["group"]["user_id"]: p["memory_count"] for p in parts} == {"alice": 3, "bob": 1}
+
+
+async def test_continuous_views_refresh_on_their_own(redis_url: str, redis: Redis) -> None:
+    """A worker's scheduled task recomputes ``continuous`` views (and only those) unasked."""
+    async with open_stack(task_settings(redis_url)) as stack:
+        await _seed(stack.client)
+        live = await _view(stack.client, continuous=True)
+        still = await _view(stack.client)
+
+        async def refreshed() -> bool:
+            parts = await stack.client.get(f"{VIEWS}/{live['id']}/partitions")
+            return len(parts.json()) == 2
+
+        async with worker_on(stack.docket, automatic=True) as worker:
+            running = asyncio.create_task(worker.run_forever())
+            try:
+                await wait_until(refreshed, timeout=20)
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+        assert (await stack.client.get(f"{VIEWS}/{still['id']}/partitions")).json() == []
 
 
 @pytest.fixture
