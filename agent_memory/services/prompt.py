@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent_memory.errors import ClientError, NotFound
+from agent_memory.errors import ClientError, FeatureDisabled, NotFound
 from agent_memory.llm import model_window
 from agent_memory.models.long_term import (
     MemoryRecordResult,
@@ -39,6 +39,8 @@ MEMORIES_HEADER = "## Long term memories related to the user's query\n "
 NO_MEMORIES = MEMORIES_HEADER + "No relevant long-term memories found."
 TRUNCATED = " …"
 TRUE_SEARCH_LIMIT = 20  # what AMS asks for with ``long_term_search: true``
+# SearchRequest.text's limit: a longer query still makes a prompt, searched by its head.
+SEARCH_TEXT_CHARS = 10_000
 
 
 class MemorySearch(Protocol):
@@ -236,7 +238,7 @@ class PromptService:
 
     def _searcher(self) -> MemorySearch:
         if self.search is None or not self.settings.long_term_memory:
-            raise ClientError("Long-term memory is disabled")
+            raise FeatureDisabled("Long-term memory is disabled")
         return self.search
 
     def _search_request(self, request: MemoryPromptRequest, namespace: str | None,
@@ -246,7 +248,7 @@ class PromptService:
         session = request.session
         if isinstance(request.long_term_search, SearchRequest):
             data = request.long_term_search.model_dump(exclude_unset=True)
-            data["text"] = request.query
+            data["text"] = request.query[:SEARCH_TEXT_CHARS]
             # Fill the session's scope only where the caller set none; the principal's
             # bounds are applied again by the search itself, so nothing is ever widened.
             if data.get("user_id") is None and user_id is not None:
@@ -254,7 +256,8 @@ class PromptService:
             if data.get("namespace") is None and namespace is not None:
                 data["namespace"] = {"eq": namespace}
             return SearchRequest.model_validate(data)
-        scope: dict[str, object] = {"text": request.query, "limit": TRUE_SEARCH_LIMIT}
+        scope: dict[str, object] = {"text": request.query[:SEARCH_TEXT_CHARS],
+                                    "limit": TRUE_SEARCH_LIMIT}
         if session is not None:
             scope["session_id"] = {"ne": session.session_id}
         if namespace is not None:

@@ -163,3 +163,26 @@ async def test_optimize_query_rewrites_the_search_not_the_prompt(
     data = response.json()
     assert [m["id"] for m in data["long_term_memories"]] == ["tea"]
     assert data["messages"][-1]["content"]["text"] == body["query"]
+
+
+async def test_a_query_longer_than_a_search_text_still_makes_a_prompt(
+    client: httpx.AsyncClient,
+) -> None:
+    """Search text is capped at 10,000 characters; the prompt keeps the whole query."""
+    await store(client, [{"id": "tea", "text": "green tea every morning"}])
+    query = "green tea " + "and more words " * 1000
+    response = await client.post(PROMPT, json={"query": query, "long_term_search": True})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["messages"][-1]["content"]["text"] == query
+    assert [m["id"] for m in data["long_term_memories"]] == ["tea"]
+
+
+async def test_long_term_disabled(redis_url: str, redis: Redis) -> None:
+    """With LONG_TERM_MEMORY off a search is AMS's 400; a session-only prompt still works."""
+    async with serve(make_settings(redis_url, long_term_memory=False)) as http:
+        refused = await http.post(PROMPT, json={"query": "q", "long_term_search": True})
+        assert refused.status_code == 400
+        assert refused.json()["detail"] == "Long-term memory is disabled"
+        fine = await http.post(PROMPT, json={"query": "q", "session": {"session_id": "s"}})
+        assert fine.status_code == 200, fine.text
