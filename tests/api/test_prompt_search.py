@@ -48,9 +48,9 @@ async def test_true_searches_with_the_query(client: httpx.AsyncClient) -> None:
     excludes the current session's own memories."""
     scope = {"namespace": "ns", "user_id": "u"}
     await store(client, [
-        *filler(30, **scope),
         {"id": "tea", "text": "favourite drink is green tea with honey", "session_id": "old",
          **scope},
+        *filler(30, **scope),
         {"id": "mine", "text": "favourite drink is green tea right now", "session_id": "now",
          **scope},
         {"id": "other-ns", "text": "favourite drink is green tea", "namespace": "ns2",
@@ -75,6 +75,12 @@ async def test_true_searches_with_the_query(client: httpx.AsyncClient) -> None:
     assert block == MEMORIES_HEADER + "\n".join(
         f"- {m['text']} (ID: {m['id']})" for m in data["long_term_memories"])
     assert recount(data["messages"]) == data["tokens_used"]
+    # Another query ranks another memory first: the ranking follows the query.
+    other = await client.post(PROMPT, json={
+        "query": "which sailing knots do I know?",
+        "session": {"session_id": "now", **scope}, "long_term_search": True,
+    })
+    assert "sailing knots" in other.json()["long_term_memories"][0]["text"]
 
 
 async def test_search_object_takes_the_query_and_the_session_user(
