@@ -28,6 +28,9 @@ class HashingEmbedder:
     def _row(self, text: str, out: npt.NDArray[np.float32]) -> None:
         words = _WORD.findall(text.lower())
         features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        # A text with no word at all ("+-?") still needs a non-zero vector: a zero row has
+        # no cosine distance (Redis answers NaN, which serializes as null).
+        features = features or [text]
         for feature in features:
             h = zlib.crc32(feature.encode())
             out[h % self.dimensions] += 1.0 if (h >> 31) & 1 else -1.0

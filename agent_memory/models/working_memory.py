@@ -12,6 +12,9 @@ from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.services.extraction_prompts import check_custom_prompt
 
 MAX_FUTURE_TIMESTAMP = timedelta(seconds=300)
+# Redis rejects expire times past its 64-bit millisecond clock ("invalid expire time"), which
+# surfaced as a 503; ten years is far beyond any session's useful life.
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 
 class MemoryMessage(BaseModel):
@@ -73,7 +76,7 @@ class UpdateWorkingMemory(BaseModel):
     session_id: str | None = None  # sent by the Python client; the path wins
     namespace: str | None = Field(default=None, max_length=512)
     long_term_memory_strategy: MemoryStrategyConfig = Field(default_factory=MemoryStrategyConfig)
-    ttl_seconds: int | None = Field(default=None, gt=0)
+    ttl_seconds: int | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     last_accessed: UTCDateTime = Field(default_factory=utcnow)
     created_at: UTCDateTime = Field(default_factory=utcnow)
     updated_at: UTCDateTime = Field(default_factory=utcnow)
@@ -97,7 +100,7 @@ class AppendMessages(BaseModel):
     messages: list[MemoryMessage] = Field(min_length=1)
     namespace: str | None = Field(default=None, max_length=512)
     user_id: str | None = Field(default=None, max_length=512)
-    ttl_seconds: int | None = Field(default=None, gt=0)
+    ttl_seconds: int | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     long_term_memory_strategy: MemoryStrategyConfig | None = None
 
     _blank = field_validator("user_id", "namespace", mode="before")(_blank_to_none)

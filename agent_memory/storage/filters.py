@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from redisvl.query.filter import FilterExpression, Num, Tag
 
+from agent_memory.errors import ValidationFailed
 from agent_memory.models.filters import DateTimeFilter, TagFilter
 
 
@@ -25,11 +26,34 @@ class EmptyFilterValue(ValueError):
     """An empty value reached a filter builder (would have matched everything)."""
 
 
+# RediSearch's tag parser drops these at the edges of a value; a value made only of them
+# becomes the unparseable "{}" clause.
+_UNMATCHABLE = "".join(map(chr, range(33))) + "\x7f_`"
+
+
+def check_tag_value(field: str, value: str) -> str:
+    """``value`` if RediSearch can match it as a tag, else a 422.
+
+    RediSearch cannot parse a tag clause holding NUL, nor one made only of control
+    characters, spaces, ``_`` and `````: without this check such an id, sent by any client,
+    became a 503 "storage error" (found by the fuzzing test).
+    """
+    if "\x00" in value or not value.strip(_UNMATCHABLE):
+        raise ValidationFailed(
+            f"{field} must have a visible character other than '_' and '`', and no NUL",
+            details=[{"type": "value_error", "loc": ["query", field],
+                      "msg": "unsearchable identifier"}],
+        )
+    return value
+
+
 def tag_in(field: str, values: Sequence[str]) -> FilterExpression:
     """``field`` has at least one of ``values`` (escaped)."""
     cleaned = [v for v in values if v]
     if not cleaned or len(cleaned) != len(values):
         raise EmptyFilterValue(f"empty value for {field}")
+    for value in cleaned:
+        check_tag_value(field, value)
     return Tag(field) == list(cleaned)
 
 

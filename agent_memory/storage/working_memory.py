@@ -19,6 +19,7 @@ from agent_memory.models._types import from_epoch
 from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.storage import _wm_scripts as scripts
+from agent_memory.storage.filters import check_tag_value
 from agent_memory.storage.keys import (
     WORKING_MEMORY_INDEX,
     WORKING_MEMORY_PREFIX,
@@ -27,7 +28,11 @@ from agent_memory.storage.keys import (
 
 # The tag escape set includes "|": unescaped, a value like "a|b" would become an OR of
 # two tenants inside a tag clause. (TokenEscaper's default set leaves "|" alone.)
-_escape = TokenEscaper(re.compile(TokenEscaper.TAG_ESCAPED_CHARS)).escape
+_escape_tag = TokenEscaper(re.compile(TokenEscaper.TAG_ESCAPED_CHARS)).escape
+
+
+def _escape(value: str) -> str:
+    return _escape_tag(check_tag_value("id", value))
 
 
 @dataclass
