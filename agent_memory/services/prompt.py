@@ -144,14 +144,22 @@ def assemble(query: str, context: str | None, history: list[MemoryMessage],
 
 def _fit_memories(out: Assembly, hits: list[MemoryRecordResult]) -> None:
     room = out.budget - out.used
+    enc = encoding()
+    # Greedy on per-line counts (each line encoded once), then the exact count of the block
+    # as rendered. BPE can merge across a line break (")\n" is one token), so the estimate
+    # is close but not exact: drop the least relevant line until the exact count fits.
     chosen: list[MemoryRecordResult] = []
-    block_cost = 0
+    estimate = cost("system", MEMORIES_HEADER)
     for hit in hits:
-        # Count the whole block each time: BPE merges make per-line counts inexact.
-        trial = cost("system", memory_block([*chosen, hit]))
-        if trial <= room:
+        line = ("\n" if chosen else "") + f"- {hit.text} (ID: {hit.id})"
+        size = len(enc.encode(line, disallowed_special=()))
+        if estimate + size <= room:
             chosen.append(hit)
-            block_cost = trial
+            estimate += size
+    block_cost = cost("system", memory_block(chosen)) if chosen else 0
+    while chosen and block_cost > room:
+        chosen.pop()
+        block_cost = cost("system", memory_block(chosen)) if chosen else 0
     out.memories_omitted = len(hits) - len(chosen)
     if chosen:
         out.memories, out.memory_text = chosen, memory_block(chosen)
