@@ -56,15 +56,16 @@ def _seed(conn: http.client.HTTPConnection) -> None:
         _call(conn, "POST", "/v1/long-term-memory/", {"memories": memories, "deduplicate": False})
 
 
-def _assembly_only(n: int) -> list[float]:
+def _assembly_only(n: int, words: int) -> list[float]:
+    """Time ``assemble`` alone: 300 messages, 100 hits of about ``words`` words each."""
     history = [MemoryMessage(role="user", content=f"Turn {i}: about {TOPICS[i % 10]}.", id=str(i))
                for i in range(300)]
     hits = [MemoryRecordResult(id=f"mem{i}", text=f"Fact {i}: the user cares about "
-                               f"{TOPICS[i % 10]} ({i % 7} notes).") for i in range(100)]
+                               f"{TOPICS[i % 10]}. " + f"detail{i} " * words) for i in range(100)]
     out = []
     for _ in range(n):
         start = time.perf_counter()
-        assemble("what should I pack for Lisbon?", "summary " * 50, history, hits, 6000)
+        assemble("what should I pack for Lisbon?", "summary " * 50, history, hits, 60000)
         out.append(time.perf_counter() - start)
     return out
 
@@ -106,7 +107,8 @@ def main() -> None:
                   f"messages_omitted={last['messages_omitted']}, "
                   f"memories={len(last['long_term_memories'] or [])}, "
                   f"memories_omitted={last['memories_omitted']}")
-    report("assemble() only, 100 hits", _assembly_only(args.requests))
+    report("assemble(), 100 short hits", _assembly_only(args.requests, 5))
+    report("assemble(), 100 x ~600 tok", _assembly_only(max(args.requests // 10, 10), 300))
 
 
 if __name__ == "__main__":
