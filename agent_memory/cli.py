@@ -156,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(func=cmd_api)
     dev = sub.add_parser("dev", help="alias of 'api' on the embedded default",
                          description="Same as 'api': local Redis, API and worker in one command.")
-    dev.add_argument("--host")
-    dev.add_argument("--port", type=int)
+    dev.add_argument("--host", help="address to bind (default HOST or 127.0.0.1)")
+    dev.add_argument("--port", type=int, help="port (default PORT or 8000)")
     dev.set_defaults(func=cmd_api, with_worker=True)
 
     worker = sub.add_parser("worker", help="run a background task worker",
@@ -179,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list:  # type: ignore[type-arg]
     """Sub-command groups defined next to the code they drive."""
     from agent_memory.auth.cli import register as register_token
+    from agent_memory.importer import register as register_import
     from agent_memory.reembed import register as register_reembed
 
-    return [register_token, register_reembed]
+    return [register_token, register_reembed, register_import]
 
 
 def _exit_on_term(signum: int, frame: object) -> None:

@@ -15,59 +15,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from agent_memory.embeddings import open_embedder
+from agent_memory.progress import Progress as SharedProgress
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.redis import create_redis
 
 
-class Progress:
-    """A dependency-free progress line: ``done/total``, percent, rate and time left.
+class Progress(SharedProgress):
+    """The shared progress line (:mod:`agent_memory.progress`), labelled for re-embedding."""
 
-    Redraws in place on a terminal, prints at most every ``every`` seconds otherwise.
-    """
-
-    def __init__(self, total: int, *, label: str = "re-embedding", stream: TextIO | None = None,
-                 every: float = 0.2, width: int = 30) -> None:
-        self.total, self.label, self.every, self.width = total, label, every, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.done = 0
-        self._start = time.monotonic()
-        self._last = 0.0
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def line(self) -> str:
-        """The current progress line (no newline)."""
-        share = self.done / self.total if self.total else 1.0
-        filled = int(share * self.width)
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
-        bar = "#" * filled + "-" * (self.width - filled)
-        return (f"{self.label} [{bar}] {self.done}/{self.total} {share:6.1%} "
-                f"{rate:,.0f}/s eta {left:,.0f}s")
-
-    def update(self, n: int) -> None:
-        """Count ``n`` more items done and redraw when due."""
-        self.done += n
-        now = time.monotonic()
-        if now - self._last >= self.every or self.done >= self.total:
-            self._last = now
-            self.stream.write(("\r" if self._tty else "") + self.line() + ("" if self._tty else "\n"))
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the line on a terminal."""
-        if self._tty:
-            self.stream.write("\n")
-            self.stream.flush()
+    def __init__(self, total: int, *, label: str = "re-embedding", **kwargs: Any) -> None:
+        super().__init__(total, label=label, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -43,16 +43,19 @@ def register(sub: Any) -> None:
     add.add_argument("-u", "--user", dest="user_id", default=None, help="bind to this user id")
     add.add_argument("--admin", action="store_true", help="unbounded: every tenant")
     add.add_argument("--token", default=None, help="use this secret instead of a random one")
-    add.add_argument("--format", choices=("text", "json"), default="text")
+    add.add_argument("--format", choices=("text", "json"), default="text",
+                     help="output as readable text (default) or as JSON")
     add.set_defaults(func=_command(_add))
 
     lst = cmds.add_parser("list", help="list tokens (never their secrets)")
-    lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("--format", choices=("text", "json"), default="text",
+                     help="output as readable text (default) or as JSON")
     lst.set_defaults(func=_command(_list))
 
     show = cmds.add_parser("show", help="show one token")
     show.add_argument("token_id", help="token id or a unique prefix (8+ characters)")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.add_argument("--format", choices=("text", "json"), default="text",
+                      help="output as readable text (default) or as JSON")
     show.set_defaults(func=_command(_show))
 
     remove = cmds.add_parser("remove", help="revoke a token (effective on the next request)")

@@ -1,0 +1,104 @@
+"""CLI conveniences: every option explained in --help, the progress line, JSONL import."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_memory.cli import build_parser
+from agent_memory.importer import ImportFailed, import_jsonl
+from agent_memory.progress import Progress
+from agent_memory.settings import Settings
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    """No option or sub-command is left without an explanation in --help."""
+    parser = build_parser()
+    pending = [("agent-memory", parser)]
+    missing = []
+    while pending:
+        name, current = pending.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    if not choice.help:
+                        missing.append(f"{name} {choice.dest}")
+                pending += [(f"{name} {n}", p) for n, p in action.choices.items()]
+            elif not action.help or action.help == argparse.SUPPRESS:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, missing
+    assert "import" in _subparsers(parser)
+
+
+def test_help_runs_as_a_command() -> None:
+    """``agent-memory import --help`` prints its description and exits 0."""
+    out = subprocess.run([sys.executable, "-m", "agent_memory", "import", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "JSONL" in out.stdout and "--skip-invalid" in out.stdout
+
+
+def test_progress_line_off_a_terminal() -> None:
+    """Off a tty: full lines, counts, percent and a final 100 % line; never over 100 %."""
+    out = io.StringIO()
+    with Progress(4, label="importing", stream=out, every=0) as progress:
+        progress.update(1)
+        progress.update(3)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("importing [") and "1/4" in lines[0] and "25.0%" in lines[0]
+    assert "4/4" in lines[-1] and "100.0%" in lines[-1] and "\r" not in out.getvalue()
+    empty = io.StringIO()
+    Progress(0, stream=empty, every=0).update(0)
+    assert "100.0%" in empty.getvalue()
+
+
+def _write(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+async def test_import_stores_every_line_through_the_long_term_service(
+        settings: Settings, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Records land in batches, readable through the API, with the override applied."""
+    rows: list[object] = [{"id": f"m{i}", "text": f"fact number {i} about apples",
+                           "topics": ["fruit"]} for i in range(7)]
+    rows.insert(3, "")  # blank lines are skipped
+    path = _write(tmp_path / "memories.jsonl", rows)
+    out = io.StringIO()
+    report = await import_jsonl(settings, path, batch_size=3, namespace="imported", stream=out)
+    assert (report.read, report.stored, report.skipped) == (7, 7, [])
+    assert "7/7" in out.getvalue()
+    got = await client.get("/v1/long-term-memory/m4")
+    assert got.status_code == 200
+    assert got.json()["namespace"] == "imported" and got.json()["memory_type"] == "semantic"
+    found = await client.post("/v1/long-term-memory/search", json={
+        "text": "apples", "namespace": {"eq": "imported"}, "limit": 100})
+    assert found.json()["total"] == 7
+
+
+async def test_an_invalid_line_stops_the_import_before_any_write(
+        settings: Settings, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Without --skip-invalid nothing is written and the error names the line."""
+    path = _write(tmp_path / "bad.jsonl", [{"id": "ok1", "text": "fine"}, {"id": "no-text"},
+                                           "not json", {"id": "ok2", "text": "also fine"}])
+    with pytest.raises(ImportFailed, match=r"bad.jsonl:2: text"):
+        await import_jsonl(settings, path, stream=io.StringIO())
+    assert (await client.get("/v1/long-term-memory/ok1")).status_code == 404
+    report = await import_jsonl(settings, path, skip_invalid=True, stream=io.StringIO())
+    assert report.stored == 2 and len(report.skipped) == 2
+    assert report.skipped[0].startswith("line 2:") and report.skipped[1].startswith("line 3:")
+    assert (await client.get("/v1/long-term-memory/ok2")).status_code == 200
