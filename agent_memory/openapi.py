@@ -65,7 +65,7 @@ ERROR_SCHEMAS: dict[str, Any] = {
     "HTTPValidationError": {
         "type": "object",
         "title": "HTTPValidationError",
-        "description": "422: FastAPI-shaped list under `detail` (as AMS), the same list in `error`.",
+        "description": "422: FastAPI-shaped list under `detail` (as AMS), also in `error`.",
         "properties": {
             "detail": {"type": "array",
                        "items": {"$ref": "#/components/schemas/ValidationErrorItem"}},

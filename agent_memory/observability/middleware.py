@@ -28,7 +28,7 @@ UNMATCHED = "<unmatched>"  # one label for every unknown path: ids must not beco
 
 
 def route_template(scope: Scope, canonical: dict[Any, str]) -> str:
-    """The matched route's path template with its mount prefix (``/v1/working-memory/{session_id}``).
+    """The matched route's path template with its mount prefix (``/v1/health``).
 
     Starlette leaves the innermost matched route in ``scope["route"]`` and the mount prefix in
     ``root_path``. Routes declared with ``endpoint(...)`` are looked up by their endpoint in

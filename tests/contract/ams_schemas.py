@@ -35,7 +35,10 @@ class AmsField:
 NO_DEFAULT = object()
 
 
-def parse_dump(text: str | None = None) -> tuple[dict[str, dict[str, AmsField]], dict[str, list[str]]]:
+Models = dict[str, dict[str, AmsField]]
+
+
+def parse_dump(text: str | None = None) -> tuple[Models, dict[str, list[str]]]:
     """``(models, enums)`` from the dump: ``models[name][field]`` and ``enums[name]``."""
     models: dict[str, dict[str, AmsField]] = {}
     enums: dict[str, list[str]] = {}

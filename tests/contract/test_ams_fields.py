@@ -44,7 +44,8 @@ def _differences() -> dict[tuple[str, str, str], str]:
                 if normalize(mine, enums) != normalize(ams.type, enums):
                     found[(model, name, "type")] = f"ours {mine}, AMS {ams.type}"
                 if (name in required) != ams.required:
-                    found[(model, name, "required")] = f"ours {name in required}, AMS {ams.required}"
+                    found[(model, name, "required")] = \
+                        f"ours {name in required}, AMS {ams.required}"
                 default = props[name].get("default", NO_DEFAULT)
                 same = default == ams.default or (ams.default is NO_DEFAULT
                                                   and default in (NO_DEFAULT, None))
@@ -80,10 +81,12 @@ def test_every_listed_difference_is_real() -> None:
     assert not stale, f"intended_differences.py lists differences that are gone: {stale}"
 
 
-@pytest.mark.parametrize("model", ["MemoryRecord", "WorkingMemoryResponse", "SearchRequest",
-                                   "MemoryMessage", "UpdateWorkingMemory", "SessionListResponse",
-                                   "HealthCheckResponse", "AckResponse", "CreateMemoryRecordRequest",
-                                   "MemoryRecordResultsResponse", "MemoryPromptRequest"])
+CORE_MODELS = ["MemoryRecord", "WorkingMemoryResponse", "SearchRequest", "MemoryMessage",
+               "UpdateWorkingMemory", "SessionListResponse", "HealthCheckResponse", "AckResponse",
+               "CreateMemoryRecordRequest", "MemoryRecordResultsResponse", "MemoryPromptRequest"]
+
+
+@pytest.mark.parametrize("model", CORE_MODELS)
 def test_core_ams_models_exist_here(model: str) -> None:
     """The models AMS clients send and read most exist under AMS's name (or a listed rename)."""
     assert model in _our_components()

@@ -21,8 +21,10 @@ from agent_memory.settings import Settings
 from tests.conftest import make_settings
 from tests.support.stub_openai import StubOpenAI
 
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
-async def _samples(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+
+async def _samples(client: httpx.AsyncClient) -> Samples:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -33,7 +35,7 @@ async def _samples(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple
     return out
 
 
-def _value(samples: dict, name: str, **labels: str) -> float:
+def _value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
