@@ -1,10 +1,11 @@
 """Auth overhead per request: AUTH_MODE=disabled vs token, with 1 and with 10,000 stored tokens.
 
-Starts a throw-away embedded Redis and two API processes on it (``agent-memory api``, real
-uvicorn on loopback): one with auth disabled, one in token mode. Three phases run against
+Starts a throw-away embedded Redis and three API processes on it (``agent-memory api``, real
+uvicorn on loopback): auth disabled, token mode, and oauth2 (RS256 JWT, JWKS served on
+loopback; its figure does not depend on the token store). Three phases run against
 the same processes and the same Redis: 1 stored token, then ``--tokens`` stored tokens,
-then 1 again (the fillers removed). In each phase requests go round-robin in rounds to both
-servers, so machine noise hits both alike; the disabled server is the noise control.
+then 1 again (the fillers removed). In each phase requests go round-robin in rounds to every
+server, so machine noise hits them alike; the disabled server is the noise control.
 Two paths are timed, sequentially, over keep-alive:
 
 - ``/v1/auth-probe``: no such route. With auth on the middleware runs (header parse,
@@ -23,9 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +41,9 @@ from agent_memory.auth import issue_token  # noqa: E402
 from agent_memory.storage.auth_tokens import TokenStore  # noqa: E402
 from scripts._bench.harness import api_process, embedded_redis, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
+from agent_memory.embedded_redis import free_port  # noqa: E402
+
+ISSUER, AUDIENCE = "https://issuer.bench", "agent-memory"
 
 PATHS = {"auth only (404 probe)": "/v1/auth-probe", "list sessions": "/v1/working-memory/?limit=1"}
 
@@ -70,6 +77,42 @@ async def unseed(url: str, digests: list[str]) -> None:
         print(f"  fillers removed; {await redis.scard('am:auth:tokens'):,} tokens in the store")
     finally:
         await redis.aclose()
+
+
+@contextlib.contextmanager
+def jwks_server() -> Iterator[tuple[str, str]]:
+    """A JWKS on loopback (uvicorn in a thread); yields ``(jwks_url, admin JWT)``."""
+    import jwt
+    import uvicorn
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "bench", "use": "sig"}
+
+    async def serve_jwks(request: object) -> JSONResponse:
+        return JSONResponse({"keys": [jwk]})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/jwks", serve_jwks)]),
+                                           host="127.0.0.1", port=port, log_level="error",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    now = int(time.time())
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now,
+                        "exp": now + 86400, "scope": "memory:admin"}, key, algorithm="RS256",
+                       headers={"kid": "bench"})
+    try:
+        yield f"http://127.0.0.1:{port}/jwks", token
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 async def admin_token(url: str) -> str:
@@ -122,10 +165,14 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(embedded_redis(persistent=False)).url
         secret = asyncio.run(admin_token(url))
+        jwks_url, jwt_token = stack.enter_context(jwks_server())
         servers = {
             "disabled": (stack.enter_context(api_process(url, AUTH_MODE="disabled")), {}),
             "token": (stack.enter_context(api_process(url, AUTH_MODE="token")),
                       {"authorization": f"Bearer {secret}"}),
+            "oauth2": (stack.enter_context(api_process(
+                url, AUTH_MODE="oauth2", OAUTH2_ISSUER_URL=ISSUER, OAUTH2_AUDIENCE=AUDIENCE,
+                OAUTH2_JWKS_URL=jwks_url)), {"authorization": f"Bearer {jwt_token}"}),
         }
         print("phase: 1 stored token")
         phases["1 token"] = asyncio.run(measure(servers, args.rounds, args.per_round))
@@ -149,10 +196,12 @@ def main() -> None:
                       f"p95={percentile(values, 95) * 1000:7.3f}  n={len(values)}")
         probe = "auth only (404 probe)"
         off = statistics.median(samples[("disabled", probe)]) * 1000
-        on = statistics.median(samples[("token", probe)]) * 1000
-        overhead[phase] = on - off
-        print(f"  auth overhead (probe p50 token - disabled): {(on - off) * 1000:.0f} us; "
-              f"ratio token/disabled {on / off:.2f}x")
+        for mode in ("token", "oauth2"):
+            on = statistics.median(samples[(mode, probe)]) * 1000
+            if mode == "token":
+                overhead[phase] = on - off
+            print(f"  {mode} auth overhead (probe p50 - disabled): {(on - off) * 1000:.0f} us; "
+                  f"ratio {mode}/disabled {on / off:.2f}x")
     first, large = overhead["1 token"], overhead[f"{args.tokens:,} tokens"]
     print(f"\noverhead with {args.tokens:,} tokens / with 1 token: {large / first:.2f}x "
           "(~1.0 expected: one HGETALL by digest whatever the count)")
