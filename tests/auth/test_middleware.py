@@ -98,3 +98,26 @@ async def test_public_paths_get_a_principal_allowed_nothing(redis_url: str, redi
     assert not principal.allows("any", None) and not principal.allows(None, None)
     with pytest.raises(Forbidden):
         principal.scope_namespace("any")
+
+
+async def test_token_store_down_is_503_not_401(redis_url: str) -> None:
+    """When Redis cannot be reached the caller gets a retryable 503, never a 401 or a 500."""
+    from agent_memory.embedded_redis import free_port
+
+    dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    inner = Inner()
+    auth = AuthMiddleware(inner, make_settings(redis_url, auth_mode="token"),
+                          authenticator=TokenAuthenticator(TokenStore(dead)))
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"authorization", b"Bearer amt_" + b"x" * 43)]
+    await auth({"type": "http", "path": "/v1/working-memory/", "headers": headers},
+               None, send)  # type: ignore[arg-type]
+    await dead.aclose()
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"1") in sent[0]["headers"]
+    assert b"storage_unavailable" in sent[1]["body"]
+    assert inner.scopes == []
