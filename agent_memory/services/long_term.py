@@ -115,7 +115,8 @@ class LongTermService:
         if deduplicate and todo and self.settings.deduplication_distance_threshold > 0:
             todo, vectors = await self._dedup_semantic(unique, todo, vectors, existing, final)
         if todo:
-            await self.store.write([unique[i] for i in todo], vectors)  # type: ignore[arg-type]
+            await self.store.write([unique[i] for i in todo], vectors,  # type: ignore[arg-type]
+                                   replacing=[existing[i] is not None for i in todo])
         return [final[w] for w in where]
 
     async def _dedup_by_hash(self, unique: list[MemoryRecord],

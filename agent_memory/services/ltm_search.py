@@ -32,7 +32,6 @@ from agent_memory.models.long_term import (
     SearchMode,
     SearchRequest,
 )
-from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
 from agent_memory.services.recency import RecencyParams, boosted
@@ -40,7 +39,7 @@ from agent_memory.services.text_query import lexical_query
 from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
 from agent_memory.storage.long_term import Hit, LongTermStore
 
-CANDIDATE_WINDOW = 100
+CANDIDATE_WINDOW = 50
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
                 "extraction_strategy")
@@ -77,7 +76,7 @@ def scoped_filter(principal: Principal, request: SearchRequest) -> FilterExpress
 
 @dataclass
 class _Candidate:
-    record: MemoryRecord
+    hit: Hit
     relevance: float  # the mode's own score in [0, 1]
     dist: float
 
@@ -91,7 +90,7 @@ def _recency_params(request: SearchRequest) -> RecencyParams:
 
 
 def _semantic(hits: list[Hit]) -> list[_Candidate]:
-    return [_Candidate(h.record, min(max(1.0 - h.value, 0.0), 1.0), h.value) for h in hits]
+    return [_Candidate(h, min(max(1.0 - h.value, 0.0), 1.0), h.value) for h in hits]
 
 
 def _keyword(hits: list[Hit]) -> list[_Candidate]:
@@ -99,7 +98,7 @@ def _keyword(hits: list[Hit]) -> list[_Candidate]:
     out = []
     for h in hits:
         rel = h.value / top if top > 0 else 0.0
-        out.append(_Candidate(h.record, rel, 1.0 - rel))
+        out.append(_Candidate(h, rel, 1.0 - rel))
     return out
 
 
@@ -133,13 +132,15 @@ class Searcher:
         for c in candidates:
             score = c.relevance
             if request.recency_boost is not False:
-                score = boosted(c.relevance, c.record.last_accessed, c.record.created_at, now,
-                                params)
+                score = boosted(c.relevance, c.hit.last_accessed, c.hit.created_at, now, params)
             scored.append((score, c))
-        scored.sort(key=lambda sc: (-sc[0], sc[1].record.id))
+        scored.sort(key=lambda sc: (-sc[0], sc[1].hit.memory_id))
+        chosen = scored[offset:offset + limit]
+        records = await self.store.get_many([c.hit.memory_id for _, c in chosen])
         page = [
-            MemoryRecordResult(**c.record.model_dump(), dist=c.dist, score=score, score_type=mode)
-            for score, c in scored[offset:offset + limit]
+            MemoryRecordResult(**record.model_dump(), dist=c.dist, score=score, score_type=mode)
+            for (score, c), record in zip(chosen, records, strict=True)
+            if record is not None  # deleted between the search and the read
         ]
         return MemoryRecordResultsResponse(memories=page, total=total,
                                            next_offset=_next(offset, limit, total))
@@ -172,11 +173,11 @@ class Searcher:
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
             thits = []
-        records = {h.record.id: h.record for h in (*vhits, *thits)}
-        fused = fuse({h.record.id: h.value for h in vhits}, {h.record.id: h.value for h in thits},
+        hits = {h.memory_id: h for h in (*vhits, *thits)}
+        fused = fuse({h.memory_id: h.value for h in vhits}, {h.memory_id: h.value for h in thits},
                      alpha=request.hybrid_alpha, vector_full=len(vhits) >= window,
                      text_full=len(thits) >= window)
-        return [_Candidate(records[f.memory_id], f.score, 1.0 - f.score) for f in fused], total
+        return [_Candidate(hits[f.memory_id], f.score, 1.0 - f.score) for f in fused], total
 
 
 def _next(offset: int, limit: int, total: int) -> int | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 _DAY = 86400.0
 
@@ -31,18 +30,17 @@ class RecencyParams:
     half_life_created_days: float = 30.0
 
 
-def recency(last_accessed: datetime, created_at: datetime, now: float,
-            params: RecencyParams) -> float:
-    """The recency component in [0, 1]."""
-    days_access = max((now - last_accessed.timestamp()) / _DAY, 0.0)
-    days_created = max((now - created_at.timestamp()) / _DAY, 0.0)
+def recency(last_accessed: float, created_at: float, now: float, params: RecencyParams) -> float:
+    """The recency component in [0, 1] (times in epoch seconds)."""
+    days_access = max((now - last_accessed) / _DAY, 0.0)
+    days_created = max((now - created_at) / _DAY, 0.0)
     freshness = math.exp(-math.log(2) / max(params.half_life_last_access_days, 1e-3) * days_access)
     novelty = math.exp(-math.log(2) / max(params.half_life_created_days, 1e-3) * days_created)
     value = params.freshness_weight * freshness + params.novelty_weight * novelty
     return min(max(value, 0.0), 1.0)
 
 
-def boosted(relevance: float, last_accessed: datetime, created_at: datetime, now: float,
+def boosted(relevance: float, last_accessed: float, created_at: float, now: float,
             params: RecencyParams) -> float:
     """The final score: weighted relevance plus weighted recency."""
     return (params.semantic_weight * relevance

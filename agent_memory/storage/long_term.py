@@ -22,7 +22,7 @@ from agent_memory.errors import StorageError
 from agent_memory.models.records import MemoryRecord
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
-from agent_memory.storage._ltm_codec import RETURN_FIELDS, decode, encode
+from agent_memory.storage._ltm_codec import decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
@@ -41,12 +41,20 @@ return 1
 _HASH_LOOKUP_CHUNK = 500
 
 
+# Searches return only what ranking needs; the page's full records are read afterwards
+# (returning every field of 100 candidates costs several times the search itself).
+RANK_FIELDS = ["id_", "created_at", "last_accessed"]
+
+
 @dataclass
 class Hit:
-    """One search result: the record and the raw score of the query that found it."""
+    """One search candidate: its id, the raw score of the query that found it, and the
+    timestamps recency ranking needs (epoch seconds)."""
 
-    record: MemoryRecord
+    memory_id: str
     value: float  # vector distance (KNN/range) or text score (BM25)
+    created_at: float
+    last_accessed: float
 
 
 @contextlib.contextmanager
@@ -111,15 +119,23 @@ class LongTermStore:
     # -- writes -------------------------------------------------------------------------
 
     async def write(self, records: Sequence[MemoryRecord],
-                    vectors: npt.NDArray[np.float32] | Sequence[bytes | None]) -> None:
-        """Store records (replacing any hash with the same id) in one pipeline."""
+                    vectors: npt.NDArray[np.float32] | Sequence[bytes | None],
+                    replacing: Sequence[bool] | None = None) -> None:
+        """Store records in one pipeline.
+
+        Args:
+            replacing: Per record, whether a hash with its id may exist (``None``: assume
+                so). Those are deleted first, so an overwrite keeps no stale field.
+        """
         if not records:
             return
+        flags = replacing if replacing is not None else [True] * len(records)
         with _guard("write"):
             async with self.redis.pipeline(transaction=False) as pipe:
-                for record, vector in zip(records, vectors, strict=True):
+                for record, vector, replace in zip(records, vectors, flags, strict=True):
                     key = self.key(record.id)
-                    pipe.delete(key)  # an overwrite must not keep fields the new one lacks
+                    if replace:
+                        pipe.delete(key)
                     pipe.hset(key, mapping=encode(record, vector))
                 await pipe.execute()
 
@@ -218,13 +234,18 @@ class LongTermStore:
     # -- searches -----------------------------------------------------------------------
 
     def _hits(self, docs: list[object], score_attr: str) -> list[Hit]:
-        return [Hit(decode(vars(doc)), _to_float(getattr(doc, score_attr, 0.0))) for doc in docs]
+        return [
+            Hit(str(getattr(doc, "id_", "")), _to_float(getattr(doc, score_attr, 0.0)),
+                _to_float(getattr(doc, "created_at", None)),
+                _to_float(getattr(doc, "last_accessed", None)))
+            for doc in docs
+        ]
 
     async def knn(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                   k: int) -> tuple[list[Hit], int]:
         """The ``k`` nearest memories matching ``where``, and how many match ``where``."""
         q = VectorQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
-                        return_fields=RETURN_FIELDS, filter_expression=where, num_results=k)
+                        return_fields=RANK_FIELDS, filter_expression=where, num_results=k)
         c = CountQuery(where)
         with _guard("vector search"):
             res, count = await self.index.batch_search([(q.query, q.params), (c.query, c.params)],
@@ -235,7 +256,7 @@ class LongTermStore:
                      threshold: float, k: int) -> tuple[list[Hit], int]:
         """Memories within ``threshold`` cosine distance (nearest ``k``) and how many are."""
         q = VectorRangeQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
-                             return_fields=RETURN_FIELDS, filter_expression=where,
+                             return_fields=RANK_FIELDS, filter_expression=where,
                              distance_threshold=threshold, num_results=k,
                              sort_by="vector_distance")
         with _guard("range search"):
@@ -263,7 +284,7 @@ class LongTermStore:
         """BM25 full-text search for ``words`` (already cleaned: plain words, no stopwords)
         and how many memories match the words and ``where``."""
         q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
-                      return_fields=RETURN_FIELDS, num_results=k, stopwords=None)
+                      return_fields=RANK_FIELDS, num_results=k, stopwords=None)
         with _guard("text search"):
             (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
         return self._hits(res.docs, "score"), int(res.total)

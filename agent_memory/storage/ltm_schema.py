@@ -11,10 +11,14 @@ from typing import Any
 
 from redisvl.schema import IndexSchema
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: context_prev/context_next (neighbouring messages of a session)
 
 VECTOR_FIELD = "vector"
 TEXT_FIELD = "text"
+# Full-text only, never returned as memory fields: the text of the previous and the next
+# message of the same session, so a reply is findable by the question it answers
+# (services/session_context.py writes them, services/ranking.py weighs them).
+CONTEXT_FIELDS = ("context_prev", "context_next")
 
 TAG_FIELDS = (
     "id_",
@@ -52,6 +56,7 @@ def schema_dict(name: str, prefix: str, dimensions: int, *, algorithm: str = "HN
                 distance_metric: str = "COSINE") -> dict[str, Any]:
     """The RedisVL schema of the long-term index."""
     fields: list[dict[str, Any]] = [{"name": TEXT_FIELD, "type": "text"}]
+    fields.extend({"name": name, "type": "text"} for name in CONTEXT_FIELDS)
     for tag in TAG_FIELDS:
         attrs: dict[str, Any] = {"separator": ","}
         if tag in MISSING_AWARE:
@@ -68,6 +73,9 @@ def schema_dict(name: str, prefix: str, dimensions: int, *, algorithm: str = "HN
             "algorithm": algorithm.lower(),
             "distance_metric": distance_metric.lower(),
             "datatype": "float32",
+            # Insert cost dominates create throughput; 64 keeps recall near exact at the
+            # sizes we serve (ef_runtime is raised to K by every KNN anyway).
+            **({"m": 16, "ef_construction": 64} if algorithm.lower() == "hnsw" else {}),
         },
     })
     return {
