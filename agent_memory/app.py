@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from agent_memory.api import health, prompt, working_memory
+from agent_memory.api import health, long_term_memory, prompt, working_memory
 from agent_memory.api._errors import exception_handlers
 from agent_memory.api._middleware import BodySizeLimit
 from agent_memory.api.docs import docs_routes
@@ -36,7 +36,7 @@ class State(TypedDict):
 def api_routes() -> list[Route]:
     """Every ``/v1`` route, as declared by the API modules."""
     return [*health.routes, *tasks_api.routes, *forget_api.routes, *working_memory.routes,
-            *prompt.routes, *summary_views_api.routes]
+            *prompt.routes, *long_term_memory.routes, *summary_views_api.routes]
 
 
 def public_paths() -> list[str]:

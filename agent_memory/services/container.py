@@ -8,13 +8,17 @@ from docket import Docket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from agent_memory.embeddings.base import Embedder
+from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
+from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.redis import create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
@@ -30,6 +34,8 @@ class Services:
     working_memory: WorkingMemoryService
     prompt: PromptService
     background: Background | None = None  # Docket, promotion, forgetting, task status
+    embedder: Embedder | None = None
+    long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
 
     async def readiness(self) -> ReadinessResponse:
@@ -39,6 +45,8 @@ class Services:
         except RedisError as exc:
             return ReadinessResponse(ready=False, redis=False, indexes={}, detail=str(exc))
         indexes = {"working_memory": await self.working_memory.store.index_ready()}
+        if self.long_term is not None:
+            indexes["long_term"] = await self.long_term.store.index_ready()
         return ReadinessResponse(ready=all(indexes.values()), redis=True, indexes=indexes)
 
     async def aclose(self) -> None:
@@ -47,6 +55,8 @@ class Services:
             await self.background.aclose()
         if self.llm is not None:
             await self.llm.aclose()
+        if self.embedder is not None:
+            await self.embedder.aclose()
         await self.redis.aclose()
 
 
@@ -60,11 +70,23 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     wm_store = WorkingMemoryStore(redis)
     await wm_store.ensure_index()
     working_memory = WorkingMemoryService(wm_store, settings, llm)
-    background = await open_background(settings, redis, llm, wm_store, docket=docket)
+    embedder = None
+    long_term = None
+    if settings.long_term_memory:  # no model is loaded when long-term memory is off
+        embedder = await open_embedder(settings)
+        lt_store = LongTermStore(redis, settings, embedder.dimensions)
+        await lt_store.ensure_index(embedder.model_id)  # IndexMismatch: run `reembed`
+        long_term = LongTermService(lt_store, embedder, settings, llm)
+    background = await open_background(settings, redis, llm, wm_store, long_term=long_term,
+                                       docket=docket)
     working_memory.after_write = background.promotion.after_write
     working_memory.before_fold = background.promotion.park_folded
-    prompt = PromptService(working_memory, None, settings)  # long-term search wired with LTM
-    summary_views = SummaryViewService(SummaryViewStore(redis), None, llm, settings, background)
+    if long_term is not None:
+        long_term.on_accessed = background.on_accessed  # throttled update, off the request path
+    prompt = PromptService(working_memory, long_term, settings)
+    summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
+                                       background)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    prompt=prompt,
-                    background=background, summary_views=summary_views)
+                    background=background,
+                    prompt=prompt, embedder=embedder, long_term=long_term,
+                    summary_views=summary_views)
