@@ -9,12 +9,13 @@ from redis.asyncio import Redis
 
 from agent_memory.auth import issue_token
 from agent_memory.storage.auth_tokens import TokenStore
-from tests.auth.conftest import bearer
+from tests.auth.conftest import bearer, require_route
 from tests.tasks.conftest import Stack, drain, open_stack, task_settings
 
 
 @pytest.fixture
 async def stack(redis_url: str, redis: Redis) -> AsyncIterator[Stack]:
+    require_route("GET", "/v1/long-term-memory/x")
     async with open_stack(task_settings(redis_url, auth_mode="token")) as running:
         yield running
 
@@ -38,6 +39,8 @@ async def test_background_forget_deletes_only_the_callers_memories(stack: Stack,
                                                                     redis: Redis) -> None:
     """B's background forget of "everything" deletes B's memories; A's and unscoped ones stay,
     and only B can read the task's status."""
+    require_route("POST", "/v1/long-term-memory/forget")
+    require_route("GET", "/v1/tasks/x")
     a, b, admin = await _tokens(redis)
     a_ids = await _create(stack, a, ["a one", "a two"])
     b_ids = await _create(stack, b, ["b one", "b two"])

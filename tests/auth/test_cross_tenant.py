@@ -16,12 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
-from starlette.routing import compile_path
 
-from agent_memory.app import api_routes
 from agent_memory.auth import issue_token
 from agent_memory.storage.auth_tokens import TokenStore
-from tests.auth.conftest import bearer, serve
+from tests.auth.conftest import bearer, route_registered, serve
 from tests.conftest import make_settings
 
 MARKER = "zebra-quartz-7731"  # appears only in tenant A's data
@@ -131,14 +129,6 @@ PROBES = [
 ]
 
 
-def _registered(method: str, path: str) -> bool:
-    for route in api_routes():
-        regex, _, _ = compile_path("/v1" + route.path)
-        if method in (route.methods or ()) and regex.match(path):
-            return True
-    return False
-
-
 def _resolve(value: Any, ctx: dict[str, Any]) -> Any:
     """Fill ``$NAME`` placeholders; drop keys and items whose value is ``None``."""
     if isinstance(value, str) and value.startswith("$"):
@@ -201,7 +191,7 @@ async def _world(http: httpx.AsyncClient, store: TokenStore, pair: str) -> World
          "session_id": SESSION}]})
     long_term = created.status_code == 200
     task = False
-    if long_term and _registered("GET", "/v1/tasks/x"):
+    if long_term and route_registered("GET", "/v1/tasks/x"):
         forget = await http.post("/v1/long-term-memory/forget", headers=a,
                                  params={"background": "true"}, json={"policy": {"budget": 10}})
         if forget.status_code == 200 and forget.json().get("task_id"):
@@ -222,7 +212,7 @@ async def test_tenant_b_finds_nothing_of_tenant_a(client: httpx.AsyncClient, red
     """Whatever B sends, no byte of A's data comes back and A's data is unchanged."""
     world = await _world(client, TokenStore(redis), pair)
     path = _resolve(probe.path, world.ctx)
-    if not _registered(probe.method, path):
+    if not route_registered(probe.method, path):
         pytest.skip(f"{probe.method} {probe.path} is not served yet")
     if "/long-term-memory" in path and not world.long_term:
         pytest.skip("long-term memory is not available")

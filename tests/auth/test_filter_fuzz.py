@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from agent_memory.storage.auth_tokens import TokenStore
-from tests.auth.conftest import serve
+from tests.auth.conftest import require_route, serve
 from tests.auth.test_cross_tenant import MARKER, MEMORY, SESSION, PAIRS, World, _world
 from tests.conftest import make_settings
 
@@ -130,6 +130,7 @@ def test_pairs_cover_namespace_and_user_bounds() -> None:
 
 async def test_bound_search_still_finds_the_callers_own(world: World) -> None:
     """The bounds narrow, they do not blind: B finds its own memory, never A's."""
+    require_route("POST", "/v1/long-term-memory/search")
     created = await world.http.post("/v1/long-term-memory/", headers=world.b,
                                     json={"memories": [{"text": "b likes green tea"}]})
     assert created.status_code == 200, created.text
