@@ -109,6 +109,18 @@ class LongTermStore:
         await ltm_index.ensure_index(self.index, self.redis, model_id, self.dimensions,
                                      check_model=check_model)
 
+    async def recreate_index(self) -> None:
+        """Re-define the index for this store's dimensions, keeping every record hash (the
+        first step of re-embedding; records are re-indexed as their vectors are rewritten)."""
+        with _guard("recreate index"):
+            await ltm_index.redefine(self.index)
+
+    async def record_model(self, model_id: str) -> None:
+        """Record that every vector now comes from ``model_id`` at this store's dimensions
+        (the last step of re-embedding; afterwards the server starts with that model)."""
+        with _guard("record model"):
+            await ltm_index.write_meta(self.redis, self.index_name, model_id, self.dimensions)
+
     async def index_ready(self) -> bool:
         """True when the index exists."""
         try:
@@ -341,6 +353,38 @@ class LongTermStore:
                 return
             with _guard("iterate"):
                 res = await self.index.aggregate(res.cursor)
+
+    async def scan_texts(self, batch: int = 500) -> AsyncIterator[list[tuple[str, str]]]:
+        """``(id, text)`` of every stored memory, ``batch`` keys at a time, by key scan.
+
+        Independent of the index (a hash whose vector has the wrong size is not indexed at
+        all), so re-embedding reaches every record.
+        """
+        with _guard("scan"):
+            async for keys in self._scan_keys(batch):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.hmget(key, ("id_", "text"))
+                    rows = await pipe.execute()
+                out = [(row[0].decode(), row[1].decode("utf-8", errors="replace"))
+                       for row in rows if row[0] is not None and row[1] is not None]
+                if out:
+                    yield out
+
+    async def _scan_keys(self, batch: int) -> AsyncIterator[list[bytes]]:
+        cursor = 0
+        pending: list[bytes] = []
+        while True:
+            cursor, keys = await self.redis.scan(cursor, match=f"{self.prefix}:*", count=batch,
+                                                 _type="HASH")
+            pending.extend(keys)
+            while len(pending) >= batch:
+                yield pending[:batch]
+                pending = pending[batch:]
+            if cursor == 0:
+                break
+        if pending:
+            yield pending
 
     async def iter_records(self, where: FilterExpression | None,
                            batch: int) -> AsyncIterator[list[MemoryRecord]]:

@@ -164,3 +164,26 @@ async def test_older_schema_migrates_without_losing_documents(redis: Redis, redi
     await wait_until(all_indexed, timeout=10)
     out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
     assert out.total == 20
+
+
+async def test_reembed_flow_switches_model_and_dimensions(redis: Redis, redis_url: str) -> None:
+    """The storage steps ``agent-memory reembed`` uses: recreate the index for the new size,
+    rewrite every vector (found by key scan), record the model; the new server then starts."""
+    settings = make_settings(redis_url)
+    old = await _service(redis, settings, dims=64)
+    await old.index_records([_rec(id=f"r{i}", text=f"reembed me {i}") for i in range(120)],
+                            deduplicate=False)  # 64-dim hashing collides some of these texts
+    new_embedder = HashingEmbedder(32)
+    store = LongTermStore(redis, settings, 32)
+    await store.ensure_index(new_embedder.model_id, check_model=False)
+    await store.recreate_index()
+    seen = 0
+    async for rows in store.scan_texts(batch=50):
+        ids = [memory_id for memory_id, _ in rows]
+        await store.write_vectors(ids, await new_embedder.embed([text for _, text in rows]))
+        seen += len(rows)
+    await store.record_model(new_embedder.model_id)
+    assert seen == 120
+    svc = await _service(redis, settings, dims=32)  # no IndexMismatch any more
+    out = await svc.search(LOCAL_ADMIN, SearchRequest(text="reembed me 7", search_mode="semantic"))
+    assert out.total == 120 and out.memories[0].id == "r7"
