@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import logging
 import signal
 import sys
@@ -56,7 +57,8 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
 
     from agent_memory.app import create_app
 
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level.lower(), access_log=False,
                             loop="uvloop", http="httptools", lifespan="on")
     server = uvicorn.Server(config)
@@ -68,9 +70,13 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
 
     tasks = [asyncio.create_task(serve_api())]
     if with_worker:
+        from agent_memory.observability import metrics
         from agent_memory.worker import run_worker
 
-        tasks.append(asyncio.create_task(run_worker(settings)))
+        # The in-process worker records its task outcomes into this app's /metrics.
+        context = contextvars.copy_context()
+        context.run(metrics.bind, app.state.metrics)
+        tasks.append(asyncio.create_task(run_worker(settings), context=context))
     print(f"agent-memory: API on http://{settings.host}:{settings.port}"
           f"{' with an in-process worker' if with_worker else ''}", file=sys.stderr)
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -116,6 +122,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     """Run a Docket worker."""
     from agent_memory.worker import run_worker
 
+    if args.metrics_port is not None:
+        from agent_memory.observability.exposition import serve_metrics
+
+        serve_metrics(args.metrics_port, settings.host)
     with _redis_for(settings) as live:
         asyncio.run(run_worker(live, concurrency=args.concurrency,
                                redelivery_timeout=args.redelivery_timeout))
@@ -166,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=10, help="tasks run at once (10)")
     worker.add_argument("--redelivery-timeout", type=float, default=None,
                         help="seconds before a silent task is handed to another worker")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve this worker's Prometheus metrics (task runs, model and "
+                        "embedding calls) on HOST:PORT/metrics (default: not served)")
     worker.set_defaults(func=cmd_worker)
 
     redis = sub.add_parser("redis", help="run only the embedded Redis in the foreground")

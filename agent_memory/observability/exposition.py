@@ -11,14 +11,14 @@ import functools
 import logging
 
 from docket import Docket
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from agent_memory.observability.metrics import Metrics
+from agent_memory.observability.metrics import Metrics, bind
 
 METRICS_PATH = "/metrics"
 
@@ -56,6 +56,18 @@ async def metrics_endpoint(request: Request) -> Response:
     if services is not None:
         await refresh_queue_depth(metrics, services.redis, services.settings.docket_name)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> Metrics:
+    """Serve a new :class:`Metrics` on ``http://host:port/metrics`` (a background thread) and
+    bind it in this context: for a worker process, which has no app to serve /metrics.
+
+    Call it before ``asyncio.run`` so the worker's tasks inherit the binding.
+    """
+    metrics = Metrics()
+    start_http_server(port, addr=host, registry=metrics.registry)
+    bind(metrics)
+    return metrics
 
 
 def metrics_routes() -> list[BaseRoute]:

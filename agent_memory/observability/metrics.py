@@ -19,10 +19,13 @@ Example (a Docket task, from the tasks engineer)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar, Token
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -82,6 +85,8 @@ class Metrics:
         self.http_duration.labels(*labels).observe(seconds)
 
 
+TaskFunction = TypeVar("TaskFunction", bound=Callable[..., Awaitable[Any]])
+
 _current: ContextVar[Metrics | None] = ContextVar("agent_memory_metrics", default=None)
 
 
@@ -119,6 +124,32 @@ def task_finished(name: str, outcome: str, seconds: float) -> None:
     if metrics is not None:
         metrics.task_runs.labels(name, outcome).inc()
         metrics.task_duration.labels(name, outcome).observe(seconds)
+
+
+def observed_task(function: TaskFunction) -> TaskFunction:
+    """``function`` wrapped so each run records :func:`task_finished` (Docket task outcomes).
+
+    Outcomes: ``success``, ``failed`` (it raised; Docket may retry it, and each attempt
+    counts), ``cancelled``. ``functools.wraps`` keeps the name Docket registers it under and
+    the signature its dependency injection reads.
+    """
+    name = function.__name__
+
+    @functools.wraps(function)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await function(*args, **kwargs)
+        except asyncio.CancelledError:
+            task_finished(name, "cancelled", time.perf_counter() - started)
+            raise
+        except Exception:
+            task_finished(name, "failed", time.perf_counter() - started)
+            raise
+        task_finished(name, "success", time.perf_counter() - started)
+        return result
+
+    return run  # type: ignore[return-value]
 
 
 def _outcome(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agent_memory.observability.metrics import observed_task
 from agent_memory.settings import Settings
 from agent_memory.tasks._deps import MemoryDocket, WorkerServices
 from agent_memory.tasks.maintenance import (
@@ -20,7 +21,8 @@ from agent_memory.tasks.maintenance import (
 from agent_memory.tasks.promotion import promote_session
 from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
-task_collection: list[Callable[..., Any]] = [
+# Each run is counted in agent_memory_task_runs_total / _task_duration_seconds.
+task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     promote_session,
     forget_memories,
     scheduled_forgetting,
@@ -28,7 +30,7 @@ task_collection: list[Callable[..., Any]] = [
     track_access,
     refresh_summary_view,
     scheduled_summary_views,
-]
+)]
 
 
 async def open_docket(settings: Settings) -> MemoryDocket:
