@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_TASK = "refresh_summary_view"
+CONTINUOUS_TASK = "scheduled_summary_views"
+CONTINUOUS_KEY = "summary-views:continuous"  # one periodic refresh for all continuous views
 INPUT_TOKENS = 6000  # memory text sent to the model per partition, newest first
 SUMMARY_TOKENS = 400
 DEFAULT_PROMPT = ("Summarize what these long-term memories say, as a few sentences of plain "
@@ -107,6 +109,9 @@ class SummaryViewService:
             raise ClientError("Only long_term summary views are supported")
         view = SummaryView(**body.model_dump())
         await self.store.save(view)
+        if view.continuous and self.background is not None and self.background.docket:
+            # Starts the periodic refresh (now, then every period); a no-op while scheduled.
+            await self.background.docket.add(CONTINUOUS_TASK, key=CONTINUOUS_KEY)()
         return view
 
     async def list(self, principal: Principal) -> list[SummaryView]:
@@ -179,7 +184,7 @@ class SummaryViewService:
             await status.advance(task_id, TaskStatus.success, result={"partitions": count})
 
     async def refresh_continuous(self) -> int:
-        """Recompute every ``continuous`` view (the scheduled task); returns how many ran.
+        """Recompute every ``continuous`` view (the scheduled task); returns how many exist.
 
         A view that fails is logged and skipped so one bad view cannot starve the others.
         """
@@ -187,12 +192,11 @@ class SummaryViewService:
         for view in await self.store.list():
             if not view.continuous:
                 continue
+            ran += 1
             try:
                 await self.run_all(view)
             except MemoryServerError as exc:
                 log.warning("summary view %s: scheduled refresh failed: %s", view.id, exc)
-                continue
-            ran += 1
         return ran
 
     async def run_all(self, view: SummaryView) -> list[SummaryViewPartitionResult]:

@@ -32,16 +32,20 @@ async def refresh_summary_view(
 
 async def scheduled_summary_views(
     services: Services = WorkerServices(),
-    perpetual: Perpetual = Perpetual(every=timedelta(minutes=1), automatic=True),
+    perpetual: Perpetual = Perpetual(every=timedelta(minutes=60)),
     timeout: Timeout = Timeout(timedelta(minutes=30)),
 ) -> None:
     """Recompute every ``continuous`` view each ``SUMMARY_VIEW_REFRESH_EVERY_MINUTES``.
 
-    AMS's periodic refresh never runs in its asyncio mode; here any worker runs it, and
-    Docket's perpetual key makes sure only one of several workers does each round.
+    Not seeded by every worker: creating a continuous view schedules it (one key, so once),
+    and it stops itself when no continuous view is left. AMS's refresh never ran in its
+    asyncio mode.
     """
     summary_views = services.summary_views
     settings = services.settings
     perpetual.after(timedelta(minutes=settings.summary_view_refresh_every_minutes))
-    if summary_views is not None and settings.long_term_memory:
-        await summary_views.refresh_continuous()
+    if summary_views is None or not settings.long_term_memory:
+        perpetual.cancel()
+        return
+    if await summary_views.refresh_continuous() == 0:
+        perpetual.cancel()
