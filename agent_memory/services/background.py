@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from docket import Docket
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from agent_memory.errors import FeatureDisabled, NotFound
 from agent_memory.llm import ChatModel
@@ -152,9 +153,16 @@ class Background:
         """
         if not ids or self.docket is None:
             return
-        await self.redis.sadd(ACCESS_PENDING_KEY, *ids)
-        when = datetime.now(UTC)
-        await self.docket.add(ACCESS_TASK, when=when, key=ACCESS_FLUSH_KEY)()
+        # Access tracking is best effort: a search never fails because of it. Two attempts,
+        # because the first command on a connection Redis dropped (restart) fails once.
+        for attempt in (1, 2):
+            try:
+                await self.redis.sadd(ACCESS_PENDING_KEY, *ids)
+                await self.docket.add(ACCESS_TASK, when=datetime.now(UTC), key=ACCESS_FLUSH_KEY)()
+                return
+            except (RedisError, OSError) as exc:
+                if attempt == 2:
+                    log.warning("access tracking skipped for %d memories: %s", len(ids), exc)
 
 
 async def open_background(settings: Settings, redis: Redis, llm: ChatModel | None,

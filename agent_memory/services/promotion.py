@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from redis.exceptions import RedisError
+
 from agent_memory.models._types import utcnow
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
@@ -127,7 +129,17 @@ class PromotionService:
         """
         if self._schedule is None or self.long_term is None or not self.has_work(session):
             return
-        await self.schedule(session.namespace, session.user_id, session.session_id)
+        # The write is already durable: a scheduling hiccup must not turn it into an error.
+        # The first command on a pooled connection that Redis dropped (restart, failover)
+        # fails once; a second attempt uses a fresh connection.
+        for attempt in (1, 2):
+            try:
+                await self.schedule(session.namespace, session.user_id, session.session_id)
+                return
+            except (RedisError, OSError) as exc:
+                if attempt == 2:
+                    log.warning("could not schedule promotion of %s (the next write will): %s",
+                                session.session_id, exc)
 
     async def schedule(self, namespace: str | None, user_id: str | None, session_id: str) -> None:
         """Arm the debounced promotion of one session."""

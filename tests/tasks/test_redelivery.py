@@ -3,6 +3,8 @@ nothing is done twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,7 +17,7 @@ from redis.asyncio import Redis
 from agent_memory.storage.working_memory import WorkingMemoryStore
 from tests.support.stub_openai import StubOpenAI, reply_json
 from tests.support.wait import wait_until
-from tests.tasks.conftest import Stack, all_memories, drain, open_stack, task_settings
+from tests.tasks.conftest import Stack, all_memories, drain, open_stack, task_settings, worker_on
 
 REPLY = {"memories": [
     {"type": "semantic", "text": "Bo drinks oolong", "topics": ["tea"], "entities": ["Bo"]},
@@ -78,7 +80,21 @@ async def test_sigkilled_worker_task_is_redelivered_without_duplicates(
     # not part of this test and would keep the draining worker busy forever.
     for periodic in ("scheduled_forgetting", "scheduled_compaction"):
         await llm_stack.docket.cancel(periodic)
-    await drain(llm_stack.docket, redelivery_timeout=1.0)
+    # Not run_until_finished: while the dead worker's per-session concurrency slot goes
+    # stale, Docket parks the redelivered task outside the stream, and a draining worker
+    # would stop early. A serving worker picks it up when the slot frees.
+    async with worker_on(llm_stack.docket, redelivery_timeout=1.0) as worker:
+        serving = asyncio.create_task(worker.run_forever())
+        try:
+            async def all_extracted() -> bool:
+                messages = (await _session(llm_stack))["messages"]
+                return all(m["discrete_memory_extracted"] == "t" for m in messages)  # type: ignore[union-attr,index]
+
+            await wait_until(all_extracted, timeout=40)
+        finally:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
     assert len(stub_openai.chat_requests()) == 2
     found = await all_memories(llm_stack.services)
     assert sorted(m.text for m in found) == sorted(m["text"] for m in REPLY["memories"])
