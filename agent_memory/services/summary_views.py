@@ -157,6 +157,8 @@ class SummaryViewService:
                             view_id=view.id)
         background = self.background
         if background is not None:
+            if task_id is not None and await background.task_status.get(task_id) is not None:
+                raise ClientError(f"task id {task_id!r} is already in use")
             await background.task_status.create(record)
         if background is None or background.docket is None:
             await self.run_task(record.id, view.id)  # no Docket (USE_DOCKET=false): run now

@@ -112,6 +112,10 @@ async def test_full_run_is_a_task_done_by_a_worker(redis_url: str, redis: Redis)
         assert done["status"] == "success" and done["completed_at"]
         parts = (await stack.client.get(f"{VIEWS}/{view['id']}/partitions")).json()
         assert {p["group"]["user_id"]: p["memory_count"] for p in parts} == {"alice": 3, "bob": 1}
+        named = await stack.client.post(f"{VIEWS}/{view['id']}/run", json={"task_id": "mine-1"})
+        assert named.json()["id"] == "mine-1"
+        reused = await stack.client.post(f"{VIEWS}/{view['id']}/run", json={"task_id": "mine-1"})
+        assert reused.status_code == 400  # a finished task's status is never overwritten
 
 
 async def test_continuous_views_refresh_on_their_own(redis_url: str, redis: Redis) -> None:
