@@ -58,10 +58,19 @@ def near_duplicates_in_batch(vectors: npt.NDArray[np.float32], scopes: Sequence[
     out: list[int | None] = [None] * len(scopes)
     if len(scopes) < 2:
         return out
-    sims = vectors @ vectors.T
-    for i in range(1, len(scopes)):
-        for j in np.nonzero(sims[i, :i] >= 1.0 - threshold)[0]:
-            if out[j] is None and scopes[j] == scopes[i]:
-                out[i] = int(j)
-                break
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for row, scope in enumerate(scopes):
+        groups.setdefault(tuple(scope), []).append(row)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        # Per scope, not one batch-wide product: groups are small, and a large matrix
+        # product wakes OpenBLAS's threads, which on a busy 2-core box costs milliseconds.
+        sub = vectors[rows]
+        close = np.tril((sub @ sub.T) >= 1.0 - threshold, k=-1)
+        for a in np.nonzero(close.any(axis=1))[0]:
+            for b in np.nonzero(close[a])[0]:
+                if out[rows[b]] is None:  # the original must itself be kept
+                    out[rows[a]] = rows[b]
+                    break
     return out

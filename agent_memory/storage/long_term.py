@@ -204,22 +204,32 @@ class LongTermStore:
             return await self.redis.hget(self.key(memory_id), VECTOR_FIELD)
 
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
-        """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing)."""
-        if not ids:
-            return []
-        fields = ("id_", "namespace", "user_id", "created_at", "persisted_at")
+        """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing),
+        found with one indexed query for the whole batch."""
+        wanted = sorted({i for i in ids if i})
+        if not wanted:
+            return [None] * len(ids)
+        fields = ["id_", "namespace", "user_id"]
+        q = FilterQuery(tag_in("id_", wanted), return_fields=fields, num_results=len(wanted) * 2)
         with _guard("read"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for memory_id in ids:
-                    pipe.hmget(self.key(memory_id), fields)
-                rows = await pipe.execute()
-        out: list[tuple[str | None, ...] | None] = []
-        for row in rows:
-            if row[0] is None:
-                out.append(None)
-            else:
-                out.append(tuple(None if v in (None, b"") else v.decode() for v in row[1:]))
-        return out
+            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+        found: dict[str, tuple[str | None, ...]] = {}
+        for doc in res.docs:
+            values = tuple(getattr(doc, f, None) or None for f in fields)
+            found[str(values[0])] = values[1:]
+        if found:
+            # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so
+            # the timestamps an overwrite keeps are read from the hashes themselves.
+            hit_ids = list(found)
+            with _guard("read"):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for memory_id in hit_ids:
+                        pipe.hmget(self.key(memory_id), ("created_at", "persisted_at"))
+                    rows = await pipe.execute()
+            for memory_id, (created, persisted) in zip(hit_ids, rows, strict=True):
+                ns, user = found[memory_id][:2]
+                found[memory_id] = (ns, user, _s(created) or None, _s(persisted) or None)
+        return [found.get(i) for i in ids]
 
     async def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
         """``{memory_hash: id}`` of stored memories with any of these hashes (oldest id kept

@@ -63,8 +63,10 @@ def schema_dict(name: str, prefix: str, dimensions: int, *, algorithm: str = "HN
             attrs["index_missing"] = True
         fields.append({"name": tag, "type": "tag", "attrs": attrs})
     for num in NUMERIC_FIELDS:
-        attrs = {"sortable": True} if num == "created_at" else {}
-        fields.append({"name": num, "type": "numeric", "attrs": attrs})
+        # Not SORTABLE: listing sorts with FT.AGGREGATE on loaded values. (RediSearch returns
+        # indexed numbers rounded to 12 digits, 10 ms for epoch seconds: exact timestamps are
+        # always read from the hash.)
+        fields.append({"name": num, "type": "numeric"})
     fields.append({
         "name": VECTOR_FIELD,
         "type": "vector",
