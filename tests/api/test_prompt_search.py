@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from redis.asyncio import Redis
 
@@ -192,3 +193,19 @@ async def test_long_term_disabled(redis_url: str, redis: Redis) -> None:
         assert refused.json()["detail"] == "Long-term memory is disabled"
         fine = await http.post(PROMPT, json={"query": "q", "session": {"session_id": "s"}})
         assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid", "semantic"])
+async def test_stopword_heavy_query_does_not_take_redis_down(
+    client: httpx.AsyncClient, redis: Redis, mode: str,
+) -> None:
+    """Prompt queries are natural language: the query that segfaults RediSearch 2.10 as a
+    stopword union (ENVIRONMENT.md) is searched safely in every mode, and Redis stays up."""
+    await store(client, [{"id": "vol", "text": "james volunteered for the organization"}])
+    query = ("will there be an interview required to volunteer with the organization "
+             "james volunteered for?")
+    response = await client.post(PROMPT, json={
+        "query": query, "long_term_search": {"search_mode": mode}})
+    assert response.status_code == 200, response.text
+    assert await redis.ping()
+    assert [m["id"] for m in response.json()["long_term_memories"] or []] == ["vol"]
