@@ -19,6 +19,7 @@ from agent_memory.models.long_term import (
     SearchRequest,
 )
 from agent_memory.models.records import MemoryRecord
+from agent_memory.models.tasks import TaskAckResponse
 from agent_memory.services.long_term import LongTermService
 
 TAGS = ("long-term-memory",)
@@ -59,8 +60,18 @@ async def delete_memories(request: Request, query: DeleteMemoriesQuery) -> AckRe
 
 @endpoint("POST", "/long-term-memory/compact", summary="Compact long-term memories",
           query=CompactQuery, response=AckResponse, tags=TAGS)
-async def compact_memories(request: Request, query: CompactQuery) -> AckResponse:
-    """Remove exact duplicates in scope (keeping the oldest); no memory changes id."""
+async def compact_memories(request: Request,
+                           query: CompactQuery) -> AckResponse | TaskAckResponse:
+    """Remove exact duplicates in scope (keeping the oldest); no memory changes id.
+
+    With ``background=true`` the pass runs on a worker and the answer carries ``task_id``.
+    """
+    background = request.state.services.background
+    if query.background and background is not None:
+        task = await background.compact_in_background(principal_of(request), query.namespace,
+                                                      query.user_id)
+        return TaskAckResponse(status=f"ok, compaction scheduled as task {task.id}",
+                               task_id=task.id)
     remaining = await _service(request).compact(principal_of(request), query.namespace,
                                                 query.user_id)
     return AckResponse(status=f"ok, {remaining} memories remaining after compaction")

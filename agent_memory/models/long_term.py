@@ -175,6 +175,7 @@ class CompactQuery(BaseModel):
 
     namespace: str | None = Field(default=None, max_length=512)
     user_id: str | None = Field(default=None, max_length=512)
+    background: bool = False  # run on a worker; the answer names the task (GET /tasks/{id})
 
     @field_validator("namespace", "user_id", mode="before")
     @classmethod

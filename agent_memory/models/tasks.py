@@ -52,6 +52,13 @@ class TaskRecord(Task):
         return Task.model_validate(self.model_dump(include=set(Task.model_fields)))
 
 
+class TaskAckResponse(BaseModel):
+    """AMS's acknowledgement plus the id of the background task it started."""
+
+    status: str
+    task_id: str
+
+
 class ForgetPolicy(BaseModel):
     """AMS's forgetting policy. Unknown keys are rejected so a typo cannot widen a deletion."""
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORGET_TASK = "forget_memories"
+COMPACT_TASK = "compact_memories"
 ACCESS_TASK = "track_access"
 ACCESS_FLUSH_KEY = "access-flush"
 
@@ -84,6 +85,43 @@ class Background:
         await self.task_status.create(record)
         return record
 
+    async def _run_recorded(self, task_id: str, work: Any) -> None:
+        """Run ``work()`` under a task record: running, then success (with its result) or
+        failed (with the error). A redelivered attempt may move running → running again."""
+        await self.task_status.advance(task_id, TaskStatus.running)
+        try:
+            result = await work()
+        except Exception as exc:
+            await self.task_status.advance(task_id, TaskStatus.failed,
+                                           error=f"{type(exc).__name__}: {exc}")
+            raise
+        await self.task_status.advance(task_id, TaskStatus.success, result=result)
+
+    # -- compaction on request -----------------------------------------------------------------
+
+    async def compact_in_background(self, principal: Principal, namespace: str | None,
+                                    user_id: str | None) -> TaskRecord:
+        """Enqueue a compaction of the caller's scope; its status is ``GET /tasks/{id}``."""
+        if self.long_term is None or self.docket is None:
+            raise FeatureDisabled("Long-term memory is disabled")
+        namespace = principal.scope_namespace(namespace)
+        user_id = principal.scope_user(user_id)
+        record = await self.new_task(TaskType.compact, namespace, user_id)
+        await self.docket.add(COMPACT_TASK, key=f"task:{record.id}")(record.id, namespace,
+                                                                     user_id)
+        return record
+
+    async def run_compact_task(self, task_id: str, namespace: str | None,
+                               user_id: str | None) -> None:
+        """The body of the ``compact_memories`` task (scope already bounded by the request)."""
+        from agent_memory.principal import LOCAL_ADMIN
+
+        async def work() -> dict[str, object]:
+            remaining = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
+            return {"remaining": remaining}
+
+        await self._run_recorded(task_id, work)
+
     # -- forgetting ----------------------------------------------------------------------------
 
     def _forgetting(self) -> ForgettingService:
@@ -113,19 +151,16 @@ class Background:
     async def run_forget_task(self, task_id: str, payload: str) -> None:
         """The body of the ``forget_memories`` task: run, and record the outcome."""
         doc = json.loads(payload)
-        await self.task_status.advance(task_id, TaskStatus.running)
-        try:
+
+        async def work() -> dict[str, object]:
             namespace, user_id, session_id = doc["scope"]
             result = await self._forgetting().forget(
                 ForgetPolicy.model_validate(doc["policy"]),
                 ForgetScope(namespace, user_id, session_id),
                 pinned_ids=doc["pinned_ids"], limit=doc["limit"], dry_run=doc["dry_run"])
-        except Exception as exc:
-            await self.task_status.advance(task_id, TaskStatus.failed,
-                                           error=f"{type(exc).__name__}: {exc}")
-            raise
-        await self.task_status.advance(task_id, TaskStatus.success,
-                                       result=result.model_dump(mode="json"))
+            return result.model_dump(mode="json")
+
+        await self._run_recorded(task_id, work)
 
     def scheduled_policies(self) -> list[tuple[ForgetPolicy, ForgetScope]]:
         """The passes of scheduled forgetting: one per namespace with its own policy, then

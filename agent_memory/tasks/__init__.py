@@ -13,6 +13,7 @@ from agent_memory.observability.metrics import observed_task
 from agent_memory.settings import Settings
 from agent_memory.tasks._deps import MemoryDocket, WorkerServices
 from agent_memory.tasks.maintenance import (
+    compact_memories,
     forget_memories,
     scheduled_compaction,
     scheduled_forgetting,
@@ -25,6 +26,7 @@ from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_sum
 task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     promote_session,
     forget_memories,
+    compact_memories,
     scheduled_forgetting,
     scheduled_compaction,
     track_access,

@@ -38,6 +38,18 @@ async def forget_memories(
     await _background(services).run_forget_task(task_id, payload)
 
 
+async def compact_memories(
+    task_id: str,
+    namespace: str | None,
+    user_id: str | None,
+    services: Services = WorkerServices(),
+    retry: Retry = Retry(attempts=3, delay=timedelta(seconds=2)),
+    timeout: Timeout = Timeout(timedelta(minutes=30)),
+) -> None:
+    """A compaction a client asked for with ``background=true`` (status recorded)."""
+    await _background(services).run_compact_task(task_id, namespace, user_id)
+
+
 async def scheduled_forgetting(
     services: Services = WorkerServices(),
     perpetual: Perpetual = Perpetual(every=timedelta(minutes=1), automatic=True),

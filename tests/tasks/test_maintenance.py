@@ -125,3 +125,24 @@ async def test_periodic_forgetting_and_compaction_run_on_their_own(
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+async def test_compaction_on_request_in_background_reports_status(stack: Stack) -> None:
+    """POST /compact?background=true answers at once with a task id; a worker compacts the
+    caller's scope and the task ends in success."""
+    long_term = stack.services.long_term
+    assert long_term is not None
+    await long_term.index_records([_rec("d1", "same words"), _rec("d2", "same words"),
+                                   _rec("x1", "same words").model_copy(update={"namespace": "b"})],
+                                  deduplicate=False)
+    response = await stack.client.post("/v1/long-term-memory/compact",
+                                       params={"namespace": "ns", "background": "true"})
+    assert response.status_code == 200, response.text
+    task_id = response.json()["task_id"]
+    assert task_id in response.json()["status"]
+    assert (await stack.client.get(f"/v1/tasks/{task_id}")).json()["status"] == "pending"
+    await drain(stack.docket)
+    task = (await stack.client.get(f"/v1/tasks/{task_id}")).json()
+    assert task["type"] == "compact" and task["status"] == "success"
+    remaining = {m.id for m in await all_memories(stack.services)}
+    assert len(remaining & {"d1", "d2"}) == 1 and "x1" in remaining  # other namespace untouched
