@@ -10,6 +10,7 @@ rendered, ``"{role}: {text}"`` with cl100k_base, the same convention as working 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +27,7 @@ from agent_memory.models.prompt import (
     PromptMessage,
     SystemMessage,
     TextContent,
+    WorkingMemoryRequest,
 )
 from agent_memory.models.working_memory import GetSessionQuery, MemoryMessage
 from agent_memory.principal import Principal
@@ -41,6 +43,10 @@ TRUNCATED = " …"
 TRUE_SEARCH_LIMIT = 20  # what AMS asks for with ``long_term_search: true``
 # SearchRequest.text's limit: a longer query still makes a prompt, searched by its head.
 SEARCH_TEXT_CHARS = 10_000
+
+
+# (summary, messages oldest first, namespace, user) of the session a prompt reads.
+_Session = tuple[str | None, list[MemoryMessage], str | None, str | None]
 
 
 class MemorySearch(Protocol):
@@ -217,32 +223,58 @@ class PromptService:
                      optimize_query: bool) -> MemoryPromptResponse:
         """Assemble the prompt for ``request`` as ``principal``.
 
+        When the session names both its namespace and user, the search scope cannot depend
+        on the session lookup, so the two run concurrently.
+
         Raises:
             ClientError: neither ``session`` nor ``long_term_search`` was given (400).
         """
+        session = request.session
         search_wanted = request.long_term_search not in (None, False)
-        if request.session is None and not search_wanted:
+        if session is None and not search_wanted:
             raise ClientError("Either session or long_term_search must be provided")
-        context, history = None, []
-        namespace = user_id = None
-        if request.session is not None:
-            namespace, user_id = request.session.namespace, request.session.user_id
-            try:
-                memory, _ = await self.working_memory.get(
-                    principal, request.session.session_id,
-                    GetSessionQuery(namespace=namespace, user_id=user_id),
-                )
-            except NotFound:
-                pass  # a session that does not exist yet is an empty one (as AMS)
-            else:
-                context, history = memory.context, memory.messages
-                namespace, user_id = memory.namespace, memory.user_id
-        hits = None
-        if search_wanted:
-            search = self._search_request(request, namespace, user_id)
-            hits = (await self._searcher().search(principal, search, optimize_query)).memories
+        if session is None:
+            loaded: _Session = (None, [], None, None)
+            hits = await self._search(principal, request, None, None, optimize_query)
+        elif not search_wanted:
+            loaded, hits = await self._session(principal, session), None
+        elif session.namespace is not None and session.user_id is not None:
+            # return_exceptions: both finish before either error is raised (no task is left
+            # running, no exception group to unwrap).
+            outcomes = await asyncio.gather(
+                self._session(principal, session),
+                self._search(principal, request, session.namespace, session.user_id,
+                             optimize_query),
+                return_exceptions=True,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            loaded, hits = outcomes  # type: ignore[assignment]
+        else:  # the lookup may resolve the scope the search is then narrowed to
+            loaded = await self._session(principal, session)
+            hits = await self._search(principal, request, loaded[2], loaded[3], optimize_query)
+        context, history = loaded[0], loaded[1]
         parts = assemble(request.query, context, history, hits, self.budget(request))
         return render(request.query, parts)
+
+    async def _session(self, principal: Principal, session: WorkingMemoryRequest) -> _Session:
+        """(summary, messages, namespace, user) of the session; empty when it does not exist
+        (as AMS), with the scope the lookup resolved."""
+        try:
+            memory, _ = await self.working_memory.get(
+                principal, session.session_id,
+                GetSessionQuery(namespace=session.namespace, user_id=session.user_id),
+            )
+        except NotFound:
+            return None, [], session.namespace, session.user_id
+        return memory.context, memory.messages, memory.namespace, memory.user_id
+
+    async def _search(self, principal: Principal, request: MemoryPromptRequest,
+                      namespace: str | None, user_id: str | None,
+                      optimize_query: bool) -> list[MemoryRecordResult]:
+        search = self._search_request(request, namespace, user_id)
+        return (await self._searcher().search(principal, search, optimize_query)).memories
 
     def _searcher(self) -> MemorySearch:
         if self.search is None or not self.settings.long_term_memory:

@@ -66,6 +66,12 @@ async def test_bounded_token_reads_only_its_tenant(token_client: httpx.AsyncClie
         {"query": "q", "session": {"session_id": "s", "namespace": "b"}},
         {"query": "q", "session": {"session_id": "s", "user_id": "u2"}},
         {"query": "q", "long_term_search": {"namespace": {"eq": "b"}}},
+        # Session and search run concurrently when both scope fields are given: either
+        # one refusing refuses the prompt.
+        {"query": "q", "session": {"session_id": "s", "namespace": "b", "user_id": "u1"},
+         "long_term_search": True},
+        {"query": "q", "session": {"session_id": "s", "namespace": "a", "user_id": "u1"},
+         "long_term_search": {"namespace": {"eq": "b"}}},
     ):
         refused = await token_client.post(PROMPT, headers=mine, json=body)
         assert refused.status_code == 403, (body, refused.text)
