@@ -36,6 +36,7 @@ from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
 from agent_memory.services.recency import RecencyParams, boosted
 from agent_memory.services.text_query import lexical_query
+from agent_memory.storage._ltm_codec import decode
 from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
 from agent_memory.storage.long_term import Hit, LongTermStore
 
@@ -121,7 +122,7 @@ class Searcher:
         offset, limit = request.offset, request.limit
         if not text:
             records, total = await self.store.listing(where, offset, limit)
-            page = [MemoryRecordResult(**r.model_dump(), dist=0.0) for r in records]
+            page = [MemoryRecordResult.model_validate({**dict(r), "dist": 0.0}) for r in records]
             return MemoryRecordResultsResponse(memories=page, total=total,
                                                next_offset=_next(offset, limit, total))
         window = max(offset + limit, CANDIDATE_WINDOW)
@@ -136,11 +137,11 @@ class Searcher:
             scored.append((score, c))
         scored.sort(key=lambda sc: (-sc[0], sc[1].hit.memory_id))
         chosen = scored[offset:offset + limit]
-        records = await self.store.get_many([c.hit.memory_id for _, c in chosen])
+        rows = await self.store.get_raw([c.hit.memory_id for _, c in chosen])
         page = [
-            MemoryRecordResult(**record.model_dump(), dist=c.dist, score=score, score_type=mode)
-            for (score, c), record in zip(chosen, records, strict=True)
-            if record is not None  # deleted between the search and the read
+            decode(row, MemoryRecordResult, dist=c.dist, score=score, score_type=mode)
+            for (score, c), row in zip(chosen, rows, strict=True)
+            if row  # deleted between the search and the read
         ]
         return MemoryRecordResultsResponse(memories=page, total=total,
                                            next_offset=_next(offset, limit, total))

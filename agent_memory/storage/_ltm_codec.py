@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,8 @@ import numpy.typing as npt
 from agent_memory.models._types import from_epoch
 from agent_memory.models.records import MemoryRecord
 from agent_memory.storage.ltm_schema import VECTOR_FIELD
+
+R = TypeVar("R", bound=MemoryRecord)
 
 _LISTS = ("topics", "entities", "extracted_from")
 _TIMES = ("created_at", "last_accessed", "updated_at", "persisted_at", "event_date")
@@ -82,8 +84,10 @@ def _json(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def decode(fields: Mapping[Any, Any]) -> MemoryRecord:
-    """A record from hash fields (bytes or str keys/values; the vector is ignored)."""
+def decode(fields: Mapping[Any, Any], cls: type[R] = MemoryRecord,  # type: ignore[assignment]
+           **extra: Any) -> R:
+    """A record (``cls``, e.g. a search result with ``extra`` fields such as ``dist``) from
+    hash fields (bytes or str keys/values; the vector is ignored)."""
     data = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
     record: dict[str, Any] = {
         "id": _text(data.get("id_")) or "",
@@ -113,4 +117,5 @@ def decode(fields: Mapping[Any, Any]) -> MemoryRecord:
         raw = _text(data.get(name))
         if raw is not None:
             record[name] = from_epoch(raw)
-    return MemoryRecord.model_validate(record)
+    record.update(extra)
+    return cls.model_validate(record)

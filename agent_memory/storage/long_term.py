@@ -189,14 +189,17 @@ class LongTermStore:
 
     async def get_many(self, ids: Sequence[str]) -> list[MemoryRecord | None]:
         """Records by id, in order (``None`` where missing)."""
+        return [decode(row) if row else None for row in await self.get_raw(ids)]
+
+    async def get_raw(self, ids: Sequence[str]) -> list[dict[bytes, bytes]]:
+        """The raw hash fields per id, in order (empty where missing), in one pipeline."""
         if not ids:
             return []
         with _guard("read"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for memory_id in ids:
                     pipe.hgetall(self.key(memory_id))
-                rows = await pipe.execute()
-        return [decode(row) if row else None for row in rows]
+                return list(await pipe.execute())
 
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
