@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -142,4 +141,28 @@ async def test_model_failure_is_retried_and_nothing_is_lost(
     assert len(await all_memories(llm_stack.services)) == 2
     session = (await llm_stack.client.get("/v1/working-memory/s")).json()
     assert session["messages"][0]["discrete_memory_extracted"] == "t"
-    json.dumps(session)
+
+
+async def test_summary_strategy_and_index_all_messages(redis_url: str, redis: Redis,
+                                                       stub_openai: StubOpenAI) -> None:
+    """The summary strategy yields one memory per batch (several answers are merged);
+    INDEX_ALL_MESSAGES_IN_LONG_TERM_MEMORY also keeps each message as a `message` memory."""
+    settings = task_settings(redis_url, openai_api_base=stub_openai.base_url,
+                             openai_api_key="test-key", llm_max_retries=0,
+                             index_all_messages_in_long_term_memory=True)
+    stub_openai.default_reply = reply_json({"memories": [
+        {"type": "semantic", "text": "Ana likes tea."}, {"type": "episodic", "text": "She left."}]})
+    async with open_stack(settings) as stack:
+        await stack.client.put("/v1/working-memory/s", json={
+            "messages": _msgs(["a", "b"]),
+            "long_term_memory_strategy": {"strategy": "summary",
+                                          "config": {"max_summary_length": 50}}})
+        await drain(stack.docket)
+        prompt = stub_openai.chat_requests()[0]["messages"][0]["content"]
+        assert "at most 50" in prompt
+        found = await all_memories(stack.services)
+        kinds = sorted((m.memory_type.value, m.extraction_strategy) for m in found)
+        assert kinds == [("message", "message"), ("message", "message"),
+                         ("semantic", "summary")]
+        summary = next(m for m in found if m.extraction_strategy == "summary")
+        assert summary.text == "Ana likes tea. She left." and summary.extracted_from == ["a", "b"]
