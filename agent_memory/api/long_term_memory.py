@@ -34,7 +34,8 @@ def _service(request: Request) -> LongTermService:
 
 @endpoint("POST", "/long-term-memory/", summary="Create long-term memories",
           body=CreateMemoryRecordRequest, response=CreateMemoryResponse, tags=TAGS)
-async def create_memories(request: Request, body: CreateMemoryRecordRequest) -> CreateMemoryResponse:
+async def create_memories(request: Request,
+                          body: CreateMemoryRecordRequest) -> CreateMemoryResponse:
     """Store memories (deduplicated unless ``deduplicate`` is false); ``ids`` gives, in
     order, the id each memory is stored under (a skipped duplicate reports the original)."""
     ids = await _service(request).create(principal_of(request), body.memories, body.deduplicate)
@@ -87,7 +88,8 @@ async def get_memory(request: Request, memory_id: str) -> MemoryRecord:
 @endpoint("PATCH", "/long-term-memory/{memory_id}", summary="Edit a long-term memory",
           body=EditMemoryRecordRequest, response=MemoryRecord, tags=TAGS,
           extra_responses={400: "No fields provided", 404: "No such memory"})
-async def edit_memory(request: Request, memory_id: str, body: EditMemoryRecordRequest) -> MemoryRecord:
+async def edit_memory(request: Request, memory_id: str,
+                      body: EditMemoryRecordRequest) -> MemoryRecord:
     """Change the given fields; the text is re-embedded only when it changes."""
     return await _service(request).update(principal_of(request), memory_id, body)
 

@@ -95,7 +95,8 @@ class TagFilter(_FieldBound):
 
     @model_validator(mode="after")
     def _one_operator(self) -> TagFilter:
-        given = [n for n in ("eq", "ne", "any", "all", "startswith") if getattr(self, n) is not None]
+        ops = ("eq", "ne", "any", "all", "startswith")
+        given = [n for n in ops if getattr(self, n) is not None]
         if len(given) > 1:
             raise ValueError(f"use one of eq, ne, any, all, startswith (got {', '.join(given)})")
         if not given and self.none is None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from agent_memory.embeddings.base import Embedder
 from agent_memory.errors import ClientError, Forbidden, NotFound
 from agent_memory.llm import ChatModel
@@ -140,12 +143,13 @@ class LongTermService:
         if touched:  # AMS marks the surviving memory as accessed
             await self.store.touch(touched, 0)
 
-    async def _dedup_semantic(self, unique: list[MemoryRecord], todo: list[int], vectors: object,
+    async def _dedup_semantic(self, unique: list[MemoryRecord], todo: list[int],
+                              vectors: npt.NDArray[np.float32],
                               existing: list[tuple[str | None, ...] | None],
-                              final: list[str]) -> tuple[list[int], object]:
+                              final: list[str]) -> tuple[list[int], npt.NDArray[np.float32]]:
         threshold = self.settings.deduplication_distance_threshold
         scopes = [(unique[i].namespace, unique[i].user_id) for i in todo]
-        in_batch = dedup.near_duplicates_in_batch(vectors, scopes, threshold)  # type: ignore[arg-type]
+        in_batch = dedup.near_duplicates_in_batch(vectors, scopes, threshold)
         filters = []  # overwrites by id are kept below whatever their neighbours
         for i in todo:
             r = unique[i]
@@ -153,7 +157,7 @@ class LongTermService:
                 tag_eq_or_missing("namespace", r.namespace),
                 tag_eq_or_missing("user_id", r.user_id),
             ]))
-        stored = await self.store.near_duplicates(vectors, filters, threshold)  # type: ignore[arg-type]
+        stored = await self.store.near_duplicates(vectors, filters, threshold)
         kept: list[int] = []
         rows: list[int] = []
         for row, i in enumerate(todo):
@@ -167,7 +171,7 @@ class LongTermService:
             else:
                 kept.append(i)
                 rows.append(row)
-        return kept, vectors[rows]  # type: ignore[index]
+        return kept, vectors[rows]
 
     # -- read ---------------------------------------------------------------------------
 

@@ -289,7 +289,8 @@ class LongTermStore:
         return self._hits(res.docs, "vector_distance"), int(res.total)
 
     async def near_duplicates(self, vectors: npt.NDArray[np.float32],
-                              scopes: Sequence[FilterExpression], threshold: float) -> list[str | None]:
+                              scopes: Sequence[FilterExpression],
+                              threshold: float) -> list[str | None]:
         """Per vector, the id of the nearest stored memory within ``threshold`` in its scope."""
         queries = []
         for vector, where in zip(vectors, scopes, strict=True):
@@ -341,7 +342,8 @@ class LongTermStore:
 
     # -- exhaustive iteration -----------------------------------------------------------
 
-    async def iter_ids(self, where: FilterExpression | None, batch: int) -> AsyncIterator[list[str]]:
+    async def iter_ids(self, where: FilterExpression | None,
+                       batch: int) -> AsyncIterator[list[str]]:
         """Every id matching ``where``, ``batch`` at a time (an aggregate cursor: no 10k cap)."""
         async for rows in self.iter_fields(where, ("id_",), batch):
             ids = [row[0] for row in rows if row[0]]
