@@ -26,6 +26,7 @@ from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services import dedup
 from agent_memory.services.ltm_search import Searcher, scoped_filter
+from agent_memory.services.session_context import link_sessions
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
 from agent_memory.storage.long_term import LongTermStore
@@ -118,8 +119,10 @@ class LongTermService:
         if deduplicate and todo and self.settings.deduplication_distance_threshold > 0:
             todo, vectors = await self._dedup_semantic(unique, todo, vectors, existing, final)
         if todo:
-            await self.store.write([unique[i] for i in todo], vectors,  # type: ignore[arg-type]
+            written = [unique[i] for i in todo]
+            await self.store.write(written, vectors,  # type: ignore[arg-type]
                                    replacing=[existing[i] is not None for i in todo])
+            await link_sessions(self.searcher.ranker.store, written)  # messages: neighbours
         return [final[w] for w in where]
 
     async def _dedup_by_hash(self, unique: list[MemoryRecord],
@@ -229,6 +232,7 @@ class LongTermService:
         else:
             vector = await self.store.vector_of(memory_id)
         await self.store.write([updated], [vector])  # type: ignore[list-item]
+        await link_sessions(self.searcher.ranker.store, [updated])  # the rewrite dropped them
         return updated
 
     async def delete(self, principal: Principal, ids: Sequence[str]) -> int:

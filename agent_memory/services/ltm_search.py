@@ -34,10 +34,12 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
+from agent_memory.services.ranking import LexicalRanker
 from agent_memory.services.recency import RecencyParams, boosted
 from agent_memory.services.text_query import lexical_query
 from agent_memory.storage._ltm_codec import decode
 from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
+from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import Hit, LongTermStore
 
 CANDIDATE_WINDOW = 50
@@ -110,6 +112,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.default_mode = default_mode
+        self.ranker = LexicalRanker(LexicalStore(store))
 
     async def search(self, where: FilterExpression | None,
                      request: SearchRequest) -> MemoryRecordResultsResponse:
@@ -149,10 +152,7 @@ class Searcher:
     async def _candidates(self, mode: SearchMode, text: str, where: FilterExpression | None,
                           window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         if mode == "keyword":
-            words = lexical_query(text)
-            if not words:  # only stopwords/punctuation: nothing can match lexically
-                return [], 0
-            hits, total = await self.store.text(words, where, window, request.text_scorer)
+            hits, total = await self._text_hits(text, where, window, request)
             return _keyword(hits), total
         vector = (await self.embedder.embed([text]))[0]
         if mode == "semantic":
@@ -162,14 +162,27 @@ class Searcher:
             else:
                 hits, total = await self.store.knn(vector, where, window)
             return _semantic(hits), total
-        return await self._hybrid(vector, lexical_query(text), where, window, request)
+        return await self._hybrid(vector, text, where, window, request)
 
-    async def _hybrid(self, vector: object, words: str, where: FilterExpression | None,
+    async def _text_hits(self, text: str, where: FilterExpression | None, window: int,
+                         request: SearchRequest) -> tuple[list[Hit], int]:
+        """Full-text candidates: our BM25 ranking (services/ranking.py) for the default
+        scorer, RediSearch's own scorer when the request names another one."""
+        if request.text_scorer == "BM25STD":
+            ranked, total = await self.ranker.search(text, where, window)
+            return [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
+                    for r in ranked], total
+        words = lexical_query(text)
+        if not words:  # only stopwords/punctuation: nothing can match lexically
+            return [], 0
+        return await self.store.text(words, where, window, request.text_scorer)
+
+    async def _hybrid(self, vector: object, text: str, where: FilterExpression | None,
                       window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
-        if words:
+        if lexical_query(text):
             (vhits, total), (thits, _) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self.store.text(words, where, window, request.text_scorer),
+                self._text_hits(text, where, window, request),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]

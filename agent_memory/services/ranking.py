@@ -1,0 +1,210 @@
+"""Lexical ranking: BM25 computed here over RediSearch candidates, with session context and
+pseudo-relevance feedback. What it does and why is measured in docs/search-quality.md.
+
+RediSearch finds the candidates (any query word in the memory's text or its session-context
+fields) and counts documents; the ranking itself is Okapi BM25 computed in Python because
+RediSearch 2.10's BM25STD scores a word twice when its stem differs from it, clamps common
+words' IDF to zero and mixes every field's frequencies, which loses a fifth of the recall
+on the conversation benchmark. Steps, for one query:
+
+1. analyse the query: plain words, no stopwords, Snowball stems;
+2. count the memories in scope and those containing each query word (one batch), then
+   fetch the top ``depth`` candidates, each word weighted by its IDF;
+3. score each candidate as one bag of stems: its text, plus its session context (previous
+   message at ``prev_weight``, next at ``next_weight``, see services/session_context.py);
+4. pseudo-relevance feedback: the words that weigh most in the best ``feedback_docs``
+   memories (frequency over length, never a query word) are searched too, at
+   ``feedback_weight``; their counts and candidates are fetched the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from redisvl.query.filter import FilterExpression
+
+from agent_memory.services.text_query import MAX_TERMS, stopwords
+from agent_memory.storage.lexical import LexicalStore, TextDoc
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """Tuned on the LoCoMo dev set (docs/search-quality.md); general, not data-specific."""
+
+    k1: float = 1.2
+    b: float = 0.5
+    prev_weight: float = 0.5
+    next_weight: float = 0.3
+    depth: int = 100
+    feedback_docs: int = 5
+    feedback_terms: int = 5
+    feedback_weight: float = 0.2
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate and its BM25 score (higher is better)."""
+
+    doc: TextDoc
+    score: float
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+def analyze(text: str) -> list[tuple[str, str]]:
+    """``(stem, word)`` for each content word of ``text``: lower-cased letters/digits, no
+    stopwords, no single letters (the same cleaning as full-text queries)."""
+    stop = stopwords()
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if word in stop or (len(word) < 2 and not word.isdigit()):
+            continue
+        out.append((_stem(word), word))
+    return out
+
+
+@lru_cache(maxsize=100_000)
+def _stems(text: str) -> Counter[str]:
+    """Stem counts of one text, cached: the same memories come back query after query.
+    Callers must not modify the returned counter."""
+    return Counter(stem for stem, _ in analyze(text))
+
+
+def _bag(doc: TextDoc, params: RankingParams) -> Counter[str]:
+    bag: Counter[str] = Counter(_stems(doc.text))
+    for text, weight in ((doc.context_prev, params.prev_weight),
+                         (doc.context_next, params.next_weight)):
+        if text and weight:
+            for stem, f in _stems(text).items():
+                bag[stem] += weight * f
+    return bag
+
+
+class LexicalRanker:
+    """Runs the steps in the module docs against a :class:`LexicalStore`."""
+
+    def __init__(self, store: LexicalStore, params: RankingParams | None = None) -> None:
+        self.store = store
+        self.params = params or RankingParams()
+
+    @property
+    def field_weights(self) -> dict[str, float]:
+        """How RediSearch weighs the fields when it picks candidates."""
+        p = self.params
+        weights = {"text": 1.0, "context_prev": p.prev_weight, "context_next": p.next_weight}
+        return {field: w for field, w in weights.items() if w > 0}
+
+    async def search(self, text: str, where: FilterExpression | None,
+                     k: int) -> tuple[list[Ranked], int]:
+        """The best ``k`` memories for ``text`` within ``where``, and how many match a word."""
+        query = _terms(analyze(text))
+        if not query:
+            return [], 0
+        p = self.params
+        depth = max(k, p.depth)
+        n, df = await self._counts(query, where)
+        docs, total = await self._candidates(query, df, n, where, depth, 1.0)
+        pool = {d.memory_id: d for d in docs}
+        bags = {i: _bag(d, p) for i, d in pool.items()}
+        scores = self._bm25(bags, query, df, n, weight=1.0)
+        expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
+        if expansion:
+            _, more_df = await self._counts(expansion, where)
+            df.update(more_df)
+            more, _ = await self._candidates(expansion, df, n, where, depth, p.feedback_weight)
+            for d in more:
+                if d.memory_id not in pool:
+                    pool[d.memory_id] = d
+                    bags[d.memory_id] = _bag(d, p)
+            scores = self._bm25(bags, query, df, n, weight=1.0)
+            extra = self._bm25(bags, expansion, df, n, weight=p.feedback_weight)
+            scores = {i: scores.get(i, 0.0) + extra.get(i, 0.0) for i in bags}
+        ranked = sorted((Ranked(pool[i], s) for i, s in scores.items() if s > 0),
+                        key=lambda r: (-r.score, r.doc.memory_id))
+        return ranked[:k], total
+
+    async def _counts(self, terms: dict[str, str],
+                      where: FilterExpression | None) -> tuple[int, dict[str, int]]:
+        n, counts = await self.store.document_counts(list(terms.values()), where)
+        return n, dict(zip(terms, counts, strict=True))
+
+    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
+                          where: FilterExpression | None, depth: int,
+                          scale: float) -> tuple[list[TextDoc], int]:
+        # RediSearch picks the candidates; weighing each word by our IDF makes its order
+        # close to ours, so the window holds what BM25 ranks first (names and other
+        # words in most memories would otherwise flood it).
+        idf = _idf(df, n, terms)
+        top = max(idf.values(), default=1.0) or 1.0
+        weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
+        return await self.store.candidates(list(terms.values()), where, depth,
+                                           self.field_weights, weights)
+
+    def _bm25(self, bags: dict[str, Counter[str]], terms: dict[str, str], df: dict[str, int],
+              n: int, *, weight: float) -> dict[str, float]:
+        p = self.params
+        lengths = {i: sum(b.values()) for i, b in bags.items()}
+        # The average length of the candidates stands in for the corpus average (which
+        # RediSearch does not expose per filter); candidates are the documents that matter.
+        avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
+        idf = _idf(df, n, terms)
+        out: dict[str, float] = {}
+        for i, bag in bags.items():
+            norm = p.k1 * (1 - p.b + p.b * lengths[i] / (avg or 1.0))
+            s = 0.0
+            for t in terms:
+                f = bag.get(t, 0.0)
+                if f:
+                    s += idf[t] * f * (p.k1 + 1) / (f + norm)
+            if s:
+                out[i] = weight * s
+        return out
+
+    def _feedback(self, scores: dict[str, float], pool: dict[str, TextDoc],
+                  query: dict[str, str]) -> dict[str, str]:
+        p = self.params
+        best = sorted(scores, key=lambda i: (-scores[i], i))[: p.feedback_docs]
+        weights: Counter[str] = Counter()
+        surface: dict[str, str] = {}
+        for i in best:
+            own = analyze(pool[i].text)
+            for stem, word in own:
+                weights[stem] += 1.0 / len(own)
+                surface.setdefault(stem, word)
+        picked = [s for s, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+                  if s not in query][: p.feedback_terms]
+        return {s: surface[s] for s in picked}
+
+
+def _idf(df: dict[str, int], n: int, terms: dict[str, str]) -> dict[str, float]:
+    """Okapi IDF (never negative: the +1 inside the log)."""
+    n = max(n, 1)
+    return {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
+
+
+def _terms(analyzed: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Distinct stems in order, each with the first word that produced it."""
+    out: dict[str, str] = {}
+    for stem, word in analyzed:
+        if stem not in out:
+            out[stem] = word
+            if len(out) == MAX_TERMS:
+                break
+    return out

@@ -1,0 +1,76 @@
+"""Session context: index each message memory with its neighbours' text.
+
+In a conversation a reply often carries the answer while the message before it carries
+the words a later question uses ("What are your pets' names?" / "Luna and Oliver!"). So a
+memory of type ``message`` with a ``session_id`` gets two extra full-text fields, the text
+of the previous and of the next message of the same session (same namespace and user,
+ordered by ``created_at``, then by position in the request). Ranking weighs them below the
+memory's own text (services/ranking.py). They are never returned as memory fields.
+
+After each write, :func:`link_sessions` sets the fields of the new messages and updates the
+stored messages right before and after each new run of a session: one pipelined lookup
+and one pipelined write per batch, nothing for memories of other types.
+
+Known limits: context is refreshed when a neighbour is created, not when one is edited or
+deleted (an edited message keeps a stale neighbour text until the next write beside it),
+and a message inserted *between* two stored ones links only to its nearest stored
+neighbours on each side of its batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.storage.lexical import LexicalStore
+
+# A neighbour's text beyond this is cut: context should hint, not swamp the memory's own.
+MAX_CONTEXT_CHARS = 1000
+
+_Key = tuple[str | None, str | None, str]
+
+
+def _clip(text: str) -> str:
+    return text[:MAX_CONTEXT_CHARS]
+
+
+def session_runs(records: Sequence[MemoryRecord]) -> dict[_Key, list[MemoryRecord]]:
+    """New messages grouped by ``(namespace, user_id, session_id)``, each run in time order
+    (request order among equal times); memories of other types are left out."""
+    runs: dict[_Key, list[MemoryRecord]] = defaultdict(list)
+    for record in records:
+        if record.session_id and record.memory_type == MemoryTypeEnum.message:
+            runs[(record.namespace, record.user_id, record.session_id)].append(record)
+    for run in runs.values():
+        run.sort(key=lambda r: r.created_at)  # stable: keeps request order on ties
+    return dict(runs)
+
+
+async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) -> int:
+    """Write the context fields of just-stored ``records`` and of their stored neighbours.
+
+    Returns:
+        How many memories got context fields written.
+    """
+    runs = session_runs(records)
+    if not runs:
+        return 0
+    groups = [
+        (ns, user, session, run[0].created_at.timestamp(), run[-1].created_at.timestamp(),
+         frozenset(r.id for r in run))
+        for (ns, user, session), run in runs.items()
+    ]
+    edges = await store.session_edges(groups)
+    updates: dict[str, dict[str, str]] = {}
+    for run, (before, after) in zip(runs.values(), edges, strict=True):
+        for i, record in enumerate(run):
+            prev = run[i - 1].text if i > 0 else (before.text if before else "")
+            nxt = run[i + 1].text if i + 1 < len(run) else (after.text if after else "")
+            updates[record.id] = {"context_prev": _clip(prev), "context_next": _clip(nxt)}
+        if before is not None:
+            updates.setdefault(before.memory_id, {})["context_next"] = _clip(run[0].text)
+        if after is not None:
+            updates.setdefault(after.memory_id, {})["context_prev"] = _clip(run[-1].text)
+    await store.set_context(updates)
+    return len(updates)

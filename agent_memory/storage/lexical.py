@@ -1,0 +1,172 @@
+"""Full-text reads and writes that lexical ranking needs, over the long-term index.
+
+- :meth:`LexicalStore.candidates`: memories matching any of some words (own text or the
+  session-context fields), with their text and context, RediSearch-ranked, in one query.
+- :meth:`LexicalStore.document_counts`: how many memories are in scope, and how many of
+  them contain each word (the statistics BM25 needs), in one pipelined batch.
+- :meth:`LexicalStore.session_edges` / :meth:`LexicalStore.set_context`: find the stored
+  neighbours of new messages in their session and write context fields, batched.
+
+Words reaching this module are plain tokens (letters and digits, see
+``services/text_query.py``): nothing here escapes user text itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from redisvl.exceptions import RedisVLError
+from redisvl.query import CountQuery, FilterQuery, TextQuery
+from redisvl.query.filter import FilterExpression, Num, Tag, Text
+
+from agent_memory.errors import StorageError
+from agent_memory.storage.filters import tag_eq_or_missing
+from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
+
+# Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
+# meantime would leave a half record behind.
+_SET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+LEXICAL_FIELDS = (TEXT_FIELD, *CONTEXT_FIELDS)
+
+
+@dataclass(frozen=True)
+class TextDoc:
+    """A full-text candidate with what re-ranking needs."""
+
+    memory_id: str
+    engine_score: float  # RediSearch's own BM25 over the weighted fields
+    created_at: float
+    last_accessed: float
+    text: str
+    context_prev: str
+    context_next: str
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A stored memory next to a group of new ones in its session."""
+
+    memory_id: str
+    text: str
+
+
+def _and(where: FilterExpression | None, clause: FilterExpression) -> FilterExpression:
+    return clause if where is None else where & clause
+
+
+def _str(value: object) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _num(value: object) -> float:
+    try:
+        return float(_str(value) or 0.0)
+    except ValueError:
+        return 0.0
+
+
+class LexicalStore:
+    """Full-text helpers over a :class:`LongTermStore`'s index (same keys, same client)."""
+
+    def __init__(self, store: LongTermStore) -> None:
+        self.store = store
+        self._set_if_exists = store.redis.register_script(_SET_IF_EXISTS)
+
+    async def candidates(self, words: Sequence[str], where: FilterExpression | None, k: int,
+                         field_weights: Mapping[str, float],
+                         word_weights: Mapping[str, float] | None = None,
+                         ) -> tuple[list[TextDoc], int]:
+        """Up to ``k`` memories matching any word in any weighted field, and how many match."""
+        q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
+                      filter_expression=where, num_results=k, stopwords=None,
+                      return_fields=["id_", "created_at", "last_accessed", *LEXICAL_FIELDS],
+                      text_weights=dict(word_weights) if word_weights else None)
+        try:
+            (res,) = await self.store.index.batch_search([(q.query, q.params)], batch_size=1)
+        except (RedisError, RedisVLError) as exc:
+            raise StorageError(f"long-term store: text search failed: {exc}") from exc
+        docs = [
+            TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
+                    _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
+                    _str(getattr(d, TEXT_FIELD, "")), _str(getattr(d, "context_prev", "")),
+                    _str(getattr(d, "context_next", "")))
+            for d in res.docs
+        ]
+        return docs, int(res.total)
+
+    async def document_counts(self, words: Sequence[str],
+                              where: FilterExpression | None) -> tuple[int, list[int]]:
+        """``(memories in scope, [memories containing each word in any lexical field])``.
+
+        RediSearch stems the word, so a count covers every form sharing its stem.
+        """
+        queries = [CountQuery(where)]
+        for word in words:
+            clause: FilterExpression | None = None
+            for field in LEXICAL_FIELDS:
+                part = Text(field) % word
+                clause = part if clause is None else clause | part
+            queries.append(CountQuery(_and(where, clause)))  # type: ignore[arg-type]
+        try:
+            results = await self.store.index.batch_search([(q.query, q.params) for q in queries],
+                                                          batch_size=len(queries))
+        except (RedisError, RedisVLError) as exc:
+            raise StorageError(f"long-term store: term statistics failed: {exc}") from exc
+        totals = [int(r.total) for r in results]
+        return totals[0], totals[1:]
+
+    async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, float,
+                                                         float, frozenset[str]]],
+                            ) -> list[tuple[Neighbour | None, Neighbour | None]]:
+        """For each ``(namespace, user_id, session_id, first_ts, last_ts, exclude)``, the
+        stored message just before ``first_ts`` and just after ``last_ts`` in that session
+        (ids in ``exclude``, the new ones, never count). One pipelined batch."""
+        queries = []
+        for namespace, user_id, session_id, first, last, exclude in groups:
+            scope = (Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace) \
+                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == "message")
+            n = len(exclude) + 1
+            for clause, order in ((Num("created_at") <= first, "DESC"),
+                                  (Num("created_at") >= last, "ASC")):
+                q = FilterQuery(scope & clause, return_fields=["id_", TEXT_FIELD],
+                                num_results=n, sort_by=("created_at", order))
+                queries.append((q.query, q.params))
+        if not queries:
+            return []
+        try:
+            results = await self.store.index.batch_search(queries, batch_size=len(queries))
+        except (RedisError, RedisVLError) as exc:
+            raise StorageError(f"long-term store: session lookup failed: {exc}") from exc
+        out: list[tuple[Neighbour | None, Neighbour | None]] = []
+        for g, group in enumerate(groups):
+            pair: list[Neighbour | None] = []
+            for res in results[2 * g: 2 * g + 2]:
+                found = next((Neighbour(_str(d.id_), _str(getattr(d, TEXT_FIELD, "")))
+                              for d in res.docs if _str(d.id_) not in group[5]), None)
+                pair.append(found)
+            out.append((pair[0], pair[1]))
+        return out
+
+    async def set_context(self, updates: Mapping[str, Mapping[str, str]]) -> None:
+        """Write context fields ``{memory_id: {field: text}}`` of memories that still exist."""
+        if not updates:
+            return
+        try:
+            async with self.store.redis.pipeline(transaction=False) as pipe:
+                for memory_id, fields in updates.items():
+                    args = [part for item in fields.items() for part in item]
+                    await self._set_if_exists(keys=[self.store.key(memory_id)], args=args,
+                                              client=pipe)
+                await pipe.execute()
+        except (RedisError, RedisVLError) as exc:
+            raise StorageError(f"long-term store: context write failed: {exc}") from exc

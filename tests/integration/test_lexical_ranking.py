@@ -1,0 +1,118 @@
+"""Lexical ranking and session context against the real index (RediSearch 2.10)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+from redisvl.query.filter import Tag
+
+from agent_memory.embeddings import HashingEmbedder
+from agent_memory.models.long_term import ExtractedMemoryRecord
+from agent_memory.models.records import MemoryRecord
+from agent_memory.services.long_term import LongTermService
+from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze
+from agent_memory.services.session_context import link_sessions
+from agent_memory.storage.lexical import LexicalStore
+from agent_memory.storage.long_term import LongTermStore
+from tests.conftest import make_settings
+
+T0 = datetime(2024, 5, 8, 13, 56, tzinfo=UTC)
+
+
+async def _setup(redis: Redis, url: str) -> tuple[LongTermService, LexicalStore]:
+    settings = make_settings(url, deduplication_distance_threshold=0)
+    embedder = HashingEmbedder(32)
+    store = LongTermStore(redis, settings, 32)
+    await store.ensure_index(embedder.model_id)
+    return LongTermService(store, embedder, settings), LexicalStore(store)
+
+
+def _msg(i: int, text: str, **kw: object) -> MemoryRecord:
+    values: dict[str, object] = {"id": f"m{i}", "text": text, "namespace": "ns",
+                                 "session_id": "s1", "memory_type": "message",
+                                 "created_at": T0 + timedelta(seconds=i)}
+    values.update(kw)
+    return ExtractedMemoryRecord(**values)  # type: ignore[arg-type]
+
+
+async def _store(svc: LongTermService, lexical: LexicalStore, records: list[MemoryRecord]) -> None:
+    await svc.index_records(records, deduplicate=False)
+    await link_sessions(lexical, records)
+
+
+async def _fields(redis: Redis, prefix: str, memory_id: str) -> tuple[str, str]:
+    prev, nxt = await redis.hmget(f"{prefix}:{memory_id}", ["context_prev", "context_next"])
+    return (prev or b"").decode(), (nxt or b"").decode()
+
+
+def test_analyze_drops_stopwords_and_stems() -> None:
+    """Query words are lower-cased, stopword-free and stemmed; each keeps its surface form."""
+    assert analyze("What did Melanie's kids like running to?") == [
+        ("melani", "melanie"), ("kid", "kids"), ("like", "like"), ("run", "running")]
+
+
+async def test_messages_get_neighbour_context_across_batches(redis: Redis, redis_url: str) -> None:
+    """Each message gets its session neighbours' text; a later batch updates the stored
+    message before it; other sessions, other types and other namespaces stay apart."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(2, "second"), _msg(1, "first"), _msg(3, "third"),
+                                _msg(9, "elsewhere", session_id="s2"),
+                                _msg(8, "a fact", memory_type="semantic"),
+                                _msg(7, "other tenant", namespace="ns2")])
+    assert await _fields(redis, prefix, "m1") == ("", "second")
+    assert await _fields(redis, prefix, "m2") == ("first", "third")
+    assert await _fields(redis, prefix, "m3") == ("second", "")
+    assert await _fields(redis, prefix, "m9") == ("", "")
+    assert await _fields(redis, prefix, "m7") == ("", "")
+    assert await redis.hget(f"{prefix}:m8", "context_prev") is None
+    await _store(svc, lexical, [_msg(4, "fourth"), _msg(5, "fifth")])
+    assert await _fields(redis, prefix, "m3") == ("second", "fourth")
+    assert await _fields(redis, prefix, "m4") == ("third", "fifth")
+
+
+async def test_a_reply_is_found_by_the_question_before_it(redis: Redis, redis_url: str) -> None:
+    """The answer shares no word with the query; its context (the question) does."""
+    svc, lexical = await _setup(redis, redis_url)
+    await _store(svc, lexical, [
+        _msg(1, "Caroline: Your pets are adorable! What are their names?"),
+        _msg(2, "Melanie: Luna and Oliver! They liven up the house."),
+        _msg(3, "Caroline: I painted a sunrise by the lake last weekend."),
+        _msg(4, "Melanie: We went camping near the mountains with the kids."),
+    ])
+    ranker = LexicalRanker(lexical)
+    ranked, total = await ranker.search("What are the names of Melanie's pets?",
+                                        Tag("namespace") == "ns", 10)
+    ids = [r.doc.memory_id for r in ranked]
+    assert set(ids[:2]) == {"m1", "m2"}
+    assert total >= 2
+    no_context = LexicalRanker(lexical, RankingParams(prev_weight=0, next_weight=0,
+                                                      feedback_docs=0))
+    plain, _ = await no_context.search("pets names", Tag("namespace") == "ns", 10)
+    assert "m2" not in [r.doc.memory_id for r in plain]
+
+
+async def test_ranking_prefers_rare_words_and_respects_the_filter(redis: Redis,
+                                                                  redis_url: str) -> None:
+    """BM25: a memory with the rare query word outranks ones with only a common word;
+    memories outside the filter never appear, whatever their score."""
+    svc, lexical = await _setup(redis, redis_url)
+    records = [ExtractedMemoryRecord(id=f"c{i}", text=f"coffee note {i}", namespace="ns")
+               for i in range(8)]
+    records += [ExtractedMemoryRecord(id="rare", text="coffee with cardamom", namespace="ns"),
+                ExtractedMemoryRecord(id="other", text="cardamom coffee cardamom",
+                                      namespace="ns2")]
+    await svc.index_records(records, deduplicate=False)
+    ranked, total = await LexicalRanker(lexical).search("cardamom coffee",
+                                                        Tag("namespace") == "ns", 5)
+    assert ranked[0].doc.memory_id == "rare"
+    assert all(r.doc.memory_id != "other" for r in ranked)
+    assert total == 9
+    assert ranked[0].score > ranked[1].score > 0
+
+
+async def test_stopword_only_query_returns_nothing(redis: Redis, redis_url: str) -> None:
+    """A query of stopwords and punctuation never reaches RediSearch."""
+    _, lexical = await _setup(redis, redis_url)
+    assert await LexicalRanker(lexical).search("will there be an? (the)", None, 10) == ([], 0)
