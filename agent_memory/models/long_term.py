@@ -25,7 +25,7 @@ from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
 SearchMode = Literal["semantic", "keyword", "hybrid"]
 TextScorer = Literal["BM25STD", "BM25", "TFIDF", "TFIDF.DOCNORM", "DISMAX", "DOCSCORE"]
 
-MAX_OFFSET = 10_000  # paging deeper than this is a scan, not a search: use filters
+MAX_OFFSET = 9_900  # offset + limit stays within RediSearch's 10,000-result cap (MAXSEARCHRESULTS)
 
 
 class ExtractedMemoryRecord(MemoryRecord):

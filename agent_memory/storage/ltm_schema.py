@@ -11,7 +11,7 @@ from typing import Any
 
 from redisvl.schema import IndexSchema
 
-SCHEMA_VERSION = 3  # 3: context_prev/context_next (neighbouring messages of a session)
+SCHEMA_VERSION = 3  # 3: context_prev/context_next (neighbouring messages); created_at not SORTABLE
 
 VECTOR_FIELD = "vector"
 TEXT_FIELD = "text"

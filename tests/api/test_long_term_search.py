@@ -189,3 +189,16 @@ async def test_optimize_query_without_llm_is_a_noop(client: httpx.AsyncClient) -
     r = await client.post("/v1/long-term-memory/search?optimize_query=true",
                           json={"text": "penguins", "search_mode": "semantic"})
     assert r.status_code == 200 and r.json()["memories"][0]["id"] == "o"
+
+
+async def test_deepest_page_is_served_not_503(client: httpx.AsyncClient) -> None:
+    """The largest offset accepted still runs (offset + limit within RediSearch's cap);
+    one past it is a 422."""
+    await _create(client, [{"id": "only", "text": "deep paging check"}])
+    for mode in ("semantic", "keyword", "hybrid"):
+        out = await _search(client, text="deep paging", search_mode=mode, offset=9900, limit=100)
+        assert out["memories"] == [] and out["total"] == 1
+    out = await _search(client, text="", offset=9900, limit=100)
+    assert out["memories"] == [] and out["total"] == 1
+    r = await client.post("/v1/long-term-memory/search", json={"text": "x", "offset": 9901})
+    assert r.status_code == 422
