@@ -187,7 +187,11 @@ class LongTermService:
             request = request.model_copy(update={"text": await self._optimize(request.text)})
         result = await self.searcher.search(where, request)
         if self.on_accessed is not None and result.memories:
-            await self.on_accessed([m.id for m in result.memories])
+            try:
+                await self.on_accessed([m.id for m in result.memories])
+            except Exception:  # noqa: BLE001 - access tracking must never fail a search
+                log.warning("could not record access to %d memories", len(result.memories),
+                            exc_info=True)
         return result
 
     async def _optimize(self, text: str) -> str:

@@ -187,3 +187,16 @@ async def test_reembed_flow_switches_model_and_dimensions(redis: Redis, redis_ur
     svc = await _service(redis, settings, dims=32)  # no IndexMismatch any more
     out = await svc.search(LOCAL_ADMIN, SearchRequest(text="reembed me 7", search_mode="semantic"))
     assert out.total == 120 and out.memories[0].id == "r7"
+
+
+async def test_failing_access_hook_does_not_fail_the_search(redis: Redis, redis_url: str) -> None:
+    """Access tracking is best effort: an exception in the hook still returns the results."""
+    svc = await _service(redis, make_settings(redis_url))
+
+    async def broken(ids: list[str]) -> None:
+        raise RuntimeError("queue down")
+
+    svc.on_accessed = broken
+    await svc.index_records([_rec(id="a", text="hello world")])
+    out = await svc.search(LOCAL_ADMIN, SearchRequest(text="hello", search_mode="semantic"))
+    assert [m.id for m in out.memories] == ["a"]
