@@ -16,11 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory.models._types import from_epoch
-from agent_memory.models.records import MemoryRecord
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
 from agent_memory.storage.ltm_schema import VECTOR_FIELD
 
 R = TypeVar("R", bound=MemoryRecord)
 
+_TYPES = {t.value: t for t in MemoryTypeEnum}
 _LISTS = ("topics", "entities", "extracted_from")
 _TIMES = ("created_at", "last_accessed", "updated_at", "persisted_at", "event_date")
 _OPTIONAL_STR = ("session_id", "user_id", "namespace")
@@ -101,8 +102,10 @@ def decode(fields: Mapping[Any, Any], cls: type[R] = MemoryRecord,  # type: igno
     for name in _OPTIONAL_STR:
         record[name] = _text(data.get(name))
     memory_type = _text(data.get("memory_type"))
-    if memory_type:
-        record["memory_type"] = memory_type
+    if memory_type in _TYPES:
+        record["memory_type"] = _TYPES[memory_type]
+    elif memory_type:
+        record["memory_type"] = memory_type  # unknown: validation below reports it
     extracted = _text(data.get("discrete_memory_extracted"))
     if extracted in ("t", "f"):
         record["discrete_memory_extracted"] = extracted
@@ -118,4 +121,9 @@ def decode(fields: Mapping[Any, Any], cls: type[R] = MemoryRecord,  # type: igno
         if raw is not None:
             record[name] = from_epoch(raw)
     record.update(extra)
+    if record["id"] and isinstance(record.get("memory_type", MemoryTypeEnum.message),
+                                   MemoryTypeEnum):
+        # Every value above already has its model type (hashes are written from validated
+        # records), so skip re-validation: it was most of a search's Python time.
+        return cls.model_construct(**record)
     return cls.model_validate(record)
