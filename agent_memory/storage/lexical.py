@@ -104,26 +104,33 @@ class LexicalStore:
         ]
         return docs, int(res.total)
 
-    async def document_counts(self, words: Sequence[str],
-                              where: FilterExpression | None) -> tuple[int, list[int]]:
-        """``(memories in scope, [memories containing each word in any lexical field])``.
+    async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
+                              ) -> tuple[int, list[int], int]:
+        """``(memories in scope, [memories containing each word], memories containing any)``,
+        counting a word in any lexical field, in one pipelined batch.
 
         RediSearch stems the word, so a count covers every form sharing its stem.
         """
-        queries = [CountQuery(where)]
+        clauses: list[FilterExpression] = []
         for word in words:
             clause: FilterExpression | None = None
             for field in LEXICAL_FIELDS:
                 part = Text(field) % word
                 clause = part if clause is None else clause | part
-            queries.append(CountQuery(_and(where, clause)))  # type: ignore[arg-type]
+            clauses.append(clause)  # type: ignore[arg-type]
+        queries = [CountQuery(where), *(CountQuery(_and(where, c)) for c in clauses)]
+        if clauses:
+            union = clauses[0]
+            for clause in clauses[1:]:
+                union = union | clause
+            queries.append(CountQuery(_and(where, union)))
         try:
             results = await self.store.index.batch_search([(q.query, q.params) for q in queries],
                                                           batch_size=len(queries))
         except (RedisError, RedisVLError) as exc:
             raise StorageError(f"long-term store: term statistics failed: {exc}") from exc
         totals = [int(r.total) for r in results]
-        return totals[0], totals[1:]
+        return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, float,
                                                          float, frozenset[str]]],

@@ -44,6 +44,10 @@ def parse_sets(pairs: list[str]) -> list[RankingParams]:
     for pair in pairs:
         name, values = pair.split("=", 1)
         kind = type(getattr(RankingParams(), name))
+        if kind is frozenset:  # field=a+b+c,x+y: sets of words
+            grid = [dataclasses.replace(p, **{name: frozenset(v.split("+")) - {""}})
+                    for p in grid for v in values.split(",")]
+            continue
         grid = [dataclasses.replace(p, **{name: kind(v)}) for p in grid for v in values.split(",")]
     return grid
 

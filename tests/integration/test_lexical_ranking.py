@@ -116,3 +116,18 @@ async def test_stopword_only_query_returns_nothing(redis: Redis, redis_url: str)
     """A query of stopwords and punctuation never reaches RediSearch."""
     _, lexical = await _setup(redis, redis_url)
     assert await LexicalRanker(lexical).search("will there be an? (the)", None, 10) == ([], 0)
+
+
+async def test_common_words_still_find_memories_and_count(redis: Redis, redis_url: str) -> None:
+    """A word in most memories stays out of the first candidate query, yet memories that
+    only have that word still fill the page, and ``total`` counts every match."""
+    svc, lexical = await _setup(redis, redis_url)
+    records = [ExtractedMemoryRecord(id=f"c{i}", text=f"coffee note {i}", namespace="ns")
+               for i in range(8)]
+    records.append(ExtractedMemoryRecord(id="rare", text="cardamom tea", namespace="ns"))
+    await svc.index_records(records, deduplicate=False)
+    ranked, total = await LexicalRanker(lexical).search("coffee cardamom",
+                                                        Tag("namespace") == "ns", 5)
+    ids = [r.doc.memory_id for r in ranked]
+    assert ids[0] == "rare" and len(ids) == 5
+    assert total == 9
