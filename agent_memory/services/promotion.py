@@ -65,6 +65,7 @@ class PromotionResult:
     messages_indexed: list[str] = field(default_factory=list)
     memories_extracted: list[str] = field(default_factory=list)
     model_calls: int = 0
+    version: int | None = None  # the session version this run read
 
 
 def message_memory_id(scope: Scope, message_id: str) -> str:
@@ -141,11 +142,14 @@ class PromotionService:
                     log.warning("could not schedule promotion of %s (the next write will): %s",
                                 session.session_id, exc)
 
-    async def schedule(self, namespace: str | None, user_id: str | None, session_id: str) -> None:
-        """Arm the debounced promotion of one session."""
+    async def schedule(self, namespace: str | None, user_id: str | None, session_id: str,
+                       delay: float | None = None) -> None:
+        """Arm the debounced promotion of one session (``delay`` defaults to the debounce)."""
         if self._schedule is None:
             return
-        when = datetime.now(UTC) + timedelta(seconds=self.settings.extraction_debounce_seconds)
+        if delay is None:
+            delay = self.settings.extraction_debounce_seconds
+        when = datetime.now(UTC) + timedelta(seconds=delay)
         await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
                              session_identity(namespace, user_id, session_id))
 
@@ -162,6 +166,26 @@ class PromotionService:
 
     # -- the task body --------------------------------------------------------------------------
 
+    async def run(self, namespace: str | None, user_id: str | None, session_id: str,
+                  token: str) -> PromotionResult | None:
+        """One task attempt: promote under the session's lease, or re-arm when another run
+        holds it (``None``). ``token`` names the attempt; a redelivery reuses it.
+
+        Two runs of one session never overlap (they would ask the model about the same
+        messages twice). A write that lands while a run is going re-arms the task; if the
+        run ends having missed it, the run re-arms it again, so no write is left behind.
+        """
+        async with self.store.session_lease(namespace, user_id, session_id, token) as held:
+            if not held:
+                await self.schedule(namespace, user_id, session_id,
+                                    delay=max(self.settings.extraction_debounce_seconds, 1.0))
+                return None
+            result = await self.promote(namespace, user_id, session_id)
+        session = await self.wm_store.get(namespace, user_id, session_id)
+        if session is not None and session.version != result.version:
+            await self.after_write(session)
+        return result
+
     async def promote(self, namespace: str | None, user_id: str | None,
                       session_id: str) -> PromotionResult:
         """Move one session's pending memories and messages to long-term memory.
@@ -177,6 +201,7 @@ class PromotionService:
         folded = await self.store.folded(namespace, user_id, session_id)
         if session is None and not folded:
             return result
+        result.version = session.version if session is not None else None
         scope = Scope(namespace, user_id, session_id)
         strategy = session.strategy if session is not None else MemoryStrategyConfig()
         if session is not None:

@@ -69,6 +69,11 @@ def folded_messages_key(namespace: str | None, user_id: str | None, session_id: 
     return f"am:folded:{{{session_identity(namespace, user_id, session_id)}}}"
 
 
+def promotion_lock_key(namespace: str | None, user_id: str | None, session_id: str) -> str:
+    """Lease held by the one promotion run of a session (short TTL, renewed while running)."""
+    return f"am:promote-lock:{{{session_identity(namespace, user_id, session_id)}}}"
+
+
 def extraction_result_key(batch_id: str) -> str:
     """The model's answer for one extraction batch, kept so a redelivery reuses it."""
     return f"am:extract:{batch_id}"

@@ -9,15 +9,38 @@ a redelivered task reuses the answer (same records, same ids) instead of asking 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent_memory.errors import StorageError
 from agent_memory.models.working_memory import MemoryMessage
-from agent_memory.storage.keys import extraction_result_key, folded_messages_key
+from agent_memory.storage.keys import (
+    extraction_result_key,
+    folded_messages_key,
+    promotion_lock_key,
+)
 
 FOLDED_TTL_SECONDS = 7 * 24 * 3600
 JOURNAL_TTL_SECONDS = 24 * 3600
+LEASE_SECONDS = 30.0  # a dead holder blocks its session at most this long
+
+# KEYS[1] lease. ARGV: token, ttl ms. Take a free lease, or re-take one this token holds
+# (a redelivered attempt keeps its token), and extend it.
+_ACQUIRE = """
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+"""
+# KEYS[1] lease. ARGV: token. Release only a lease this token still holds.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class PromotionStore:
@@ -25,6 +48,34 @@ class PromotionStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._release = redis.register_script(_RELEASE)
+
+    @contextlib.asynccontextmanager
+    async def session_lease(self, namespace: str | None, user_id: str | None, session_id: str,
+                            token: str) -> AsyncIterator[bool]:
+        """Hold the session's promotion lease while the block runs; yields False when another
+        run holds it. Renewed every third of its TTL, so a killed holder frees it quickly."""
+        key = promotion_lock_key(namespace, user_id, session_id)
+        ttl_ms = int(LEASE_SECONDS * 1000)
+        if not await self._acquire(keys=[key], args=[token, ttl_ms]):
+            yield False
+            return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(LEASE_SECONDS / 3)
+                await self._acquire(keys=[key], args=[token, ttl_ms])
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            with contextlib.suppress(RedisError):
+                await self._release(keys=[key], args=[token])
 
     async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
                           messages: list[MemoryMessage]) -> None:

@@ -75,3 +75,20 @@ async def test_nothing_to_promote_schedules_nothing(stack: Stack) -> None:
     """A session of already-persisted content does not enqueue promotion."""
     await stack.client.put("/v1/working-memory/s", json={"data": {"k": 1}})
     await assert_task_count(stack.docket, PROMOTE_TASK, count=0)
+
+
+async def test_a_second_run_of_a_session_waits_for_the_first(stack: Stack) -> None:
+    """While one run holds a session's lease, another attempt does nothing but re-arm
+    the task; once the lease is free the re-armed run promotes everything."""
+    background = stack.services.background
+    assert background is not None
+    promotion = background.promotion
+    await stack.client.put("/v1/working-memory/s", json={"namespace": "a",
+                                                        "messages": _msgs(2)})
+    async with promotion.store.session_lease("a", None, "s", "first-run") as held:
+        assert held
+        assert await promotion.run("a", None, "s", token="second-run") is None
+        assert await all_memories(stack.services) == []
+        await assert_task_count(stack.docket, PROMOTE_TASK, count=1)
+    await drain(stack.docket)
+    assert len(await all_memories(stack.services)) == 2
