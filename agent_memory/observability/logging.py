@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,16 @@ _request_id: ContextVar[str | None] = ContextVar("agent_memory_request_id", defa
 def current_request_id() -> str | None:
     """The id of the request being served in this context, if any."""
     return _request_id.get()
+
+
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Make ``request_id`` the current request's id in this context (undo with ``reset``)."""
+    return _request_id.set(request_id)
+
+
+def reset_request_id(token: Token[str | None]) -> None:
+    """Undo a :func:`bind_request_id`."""
+    _request_id.reset(token)
 
 
 def accept_request_id(sent: str | None) -> str:

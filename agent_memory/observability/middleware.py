@@ -17,9 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent_memory.observability import metrics as metrics_module
 from agent_memory.observability.logging import (
     REQUEST_ID_HEADER,
-    _request_id,
     accept_request_id,
     access_logger,
+    bind_request_id,
+    reset_request_id,
 )
 from agent_memory.observability.metrics import Metrics
 from agent_memory.openapi import declared_routes
@@ -93,7 +94,7 @@ class RequestObserver:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        id_token = _request_id.set(request_id)
+        id_token = bind_request_id(request_id)
         metrics_token = metrics_module.bind(self.metrics)
         self.metrics.http_in_flight.inc()
         try:
@@ -111,7 +112,7 @@ class RequestObserver:
             if self.log is not None:
                 self._access(scope, method, route, status, seconds, request_id)
             metrics_module.unbind(metrics_token)
-            _request_id.reset(id_token)
+            reset_request_id(id_token)
 
     def _access(self, scope: Scope, method: str, route: str, status: int, seconds: float,
                 request_id: str) -> None:
