@@ -39,6 +39,7 @@ return 1
 """
 
 _HASH_LOOKUP_CHUNK = 500
+_ID_LOOKUP_CHUNK = 1000
 
 
 # Searches return only what ranking needs; the page's full records are read afterwards
@@ -213,13 +214,18 @@ class LongTermStore:
         if not wanted:
             return [None] * len(ids)
         fields = ["id_", "namespace", "user_id"]
-        q = FilterQuery(tag_in("id_", wanted), return_fields=fields, num_results=len(wanted) * 2)
+        queries = []
+        for i in range(0, len(wanted), _ID_LOOKUP_CHUNK):  # stay under the 10k result cap
+            chunk = wanted[i:i + _ID_LOOKUP_CHUNK]
+            q = FilterQuery(tag_in("id_", chunk), return_fields=fields, num_results=len(chunk))
+            queries.append((q.query, q.params))
         with _guard("read"):
-            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+            results = await self.index.batch_search(queries, batch_size=len(queries))
         found: dict[str, tuple[str | None, ...]] = {}
-        for doc in res.docs:
-            values = tuple(getattr(doc, f, None) or None for f in fields)
-            found[str(values[0])] = values[1:]
+        for res in results:
+            for doc in res.docs:
+                values = tuple(getattr(doc, f, None) or None for f in fields)
+                found[str(values[0])] = values[1:]
         if found:
             # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so
             # the timestamps an overwrite keeps are read from the hashes themselves.

@@ -200,3 +200,16 @@ async def test_failing_access_hook_does_not_fail_the_search(redis: Redis, redis_
     await svc.index_records([_rec(id="a", text="hello world")])
     out = await svc.search(LOCAL_ADMIN, SearchRequest(text="hello", search_mode="semantic"))
     assert [m.id for m in out.memories] == ["a"]
+
+
+async def test_large_batch_overwrite_past_search_cap(redis: Redis, redis_url: str) -> None:
+    """A 6,000-record batch re-sent by id is found and overwritten (lookups are chunked
+    under RediSearch's 10,000-result cap)."""
+    svc = await _service(redis, make_settings(redis_url, deduplication_distance_threshold=0))
+    records = [_rec(id=f"big{i}", text=f"big batch {i}") for i in range(6000)]
+    assert len(await svc.index_records(records)) == 6000
+    again = [_rec(id=f"big{i}", text=f"big batch {i} v2") for i in range(6000)]
+    assert await svc.index_records(again) == [f"big{i}" for i in range(6000)]
+    assert await svc.store.count(None) == 6000
+    (last,) = await svc.store.get_many(["big5999"])
+    assert last is not None and last.text == "big batch 5999 v2"
