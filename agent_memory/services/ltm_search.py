@@ -14,6 +14,10 @@ accepted and gives the same result (the re-rank always runs here, over the windo
 ``total`` is a real count: semantic and hybrid count every memory matching the filters (all
 are vector candidates), a ``distance_threshold`` counts memories within it, keyword counts
 memories matching the words. There is no soft-filter fallback of any kind.
+
+Empty or whitespace ``text`` lists the memories matching the filters, newest ``created_at``
+first, ties by id (FT.AGGREGATE sorts on RediSearch's values of ``created_at``, which keep
+12 significant digits: memories created within the same 10 ms count as ties).
 """
 
 from __future__ import annotations
