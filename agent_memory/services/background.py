@@ -34,7 +34,7 @@ from agent_memory.services.extraction import Extractor
 from agent_memory.services.forgetting import ForgetScope, ForgettingService
 from agent_memory.services.promotion import PromotionService
 from agent_memory.settings import Settings
-from agent_memory.storage.keys import ACCESS_PENDING_KEY
+from agent_memory.storage.maintenance import AccessQueue
 from agent_memory.storage.promotion import PromotionStore
 from agent_memory.storage.task_status import TaskStatusStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
@@ -63,6 +63,11 @@ class Background:
     compaction: CompactionService | None = None
     long_term: Any = None
     _owns_docket: bool = field(default=False, repr=False)
+
+    @property
+    def access_queue(self) -> AccessQueue:
+        """Ids searches returned, drained by ``track_access``."""
+        return AccessQueue(self.redis)
 
     async def aclose(self) -> None:
         """Close the Docket when this process opened it."""
@@ -192,7 +197,7 @@ class Background:
         # because the first command on a connection Redis dropped (restart) fails once.
         for attempt in (1, 2):
             try:
-                await self.redis.sadd(ACCESS_PENDING_KEY, *ids)
+                await self.access_queue.add(ids)
                 await self.docket.add(ACCESS_TASK, when=datetime.now(UTC), key=ACCESS_FLUSH_KEY)()
                 return
             except (RedisError, OSError) as exc:

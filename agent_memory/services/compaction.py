@@ -24,7 +24,7 @@ from redisvl.query.filter import Num
 
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in, tag_not_in
-from agent_memory.storage.keys import COMPACTION_WATERMARK_KEY
+from agent_memory.storage.maintenance import CompactionWatermark
 
 if TYPE_CHECKING:
     from agent_memory.services.long_term import LongTermService
@@ -49,14 +49,14 @@ class CompactionService:
     def __init__(self, long_term: LongTermService, redis: Redis, settings: Settings) -> None:
         self.long_term = long_term
         self.store = long_term.store
-        self.redis = redis
+        self.watermark = CompactionWatermark(redis)
         self.settings = settings
 
     async def run(self) -> CompactionResult:
         """One pass over what changed since the previous one."""
         started = time.time()
-        raw = await self.redis.get(COMPACTION_WATERMARK_KEY)
-        since = float(raw) - OVERLAP_SECONDS if raw else 0.0
+        last = await self.watermark.get()
+        since = last - OVERLAP_SECONDS if last is not None else 0.0
         result = CompactionResult()
         changed: list[tuple[str, str | None, bool]] = []  # (id, hash, pinned)
         async for rows in self.store.iter_fields(Num("updated_at") >= since,
@@ -70,7 +70,7 @@ class CompactionService:
             gone = set(result.hash_duplicates)
             todo = [i for i, _, pinned in changed if i not in gone and not pinned]
             result.semantic_duplicates = await self._semantic_duplicates(todo)
-        await self.redis.set(COMPACTION_WATERMARK_KEY, repr(started))
+        await self.watermark.set(started)
         return result
 
     async def _hash_duplicates(self, hashes: set[str]) -> list[str]:

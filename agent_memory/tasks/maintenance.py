@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from docket import Perpetual, Retry, Timeout
 
-from agent_memory.storage.keys import ACCESS_PENDING_KEY
 from agent_memory.tasks._deps import WorkerServices
 
 if TYPE_CHECKING:
@@ -85,11 +84,8 @@ async def track_access(
     if long_term is None:
         return
     interval = background.settings.last_accessed_interval_seconds
-    while True:
-        raw = await background.redis.spop(ACCESS_PENDING_KEY, ACCESS_DRAIN_BATCH)
-        if not raw:
-            return
-        ids = sorted({v.decode() if isinstance(v, bytes) else v for v in raw})
+    queue = background.access_queue
+    while ids := await queue.take(ACCESS_DRAIN_BATCH):
         await long_term.update_last_accessed(ids, min_interval_seconds=interval)
 
 

@@ -13,7 +13,6 @@ from redis.asyncio import Redis
 from agent_memory.models._types import utcnow
 from agent_memory.models.records import MemoryRecord
 from agent_memory.services import dedup
-from agent_memory.storage.keys import COMPACTION_WATERMARK_KEY
 from tests.support.wait import wait_until
 from tests.tasks.conftest import Stack, all_memories, drain, open_stack, task_settings, worker_on
 
@@ -58,8 +57,7 @@ async def test_compaction_only_looks_at_what_changed(stack: Stack) -> None:
     vectors = await long_term.embedder.embed([r.text for r in old])
     await long_term.store.write([r.model_copy(update={"memory_hash": dedup.memory_hash(r)})
                                  for r in old], vectors)
-    await stack.services.redis.set(COMPACTION_WATERMARK_KEY, (utcnow() - timedelta(hours=1))
-                                   .timestamp())
+    await background.compaction.watermark.set((utcnow() - timedelta(hours=1)).timestamp())
     first = await background.compaction.run()
     assert first.changed == 0 and first.hash_duplicates == []
     await long_term.index_records([_rec("new")], deduplicate=False)
