@@ -17,9 +17,17 @@ from agent_memory.models.working_memory import (
     UpdateWorkingMemory,
     WorkingMemoryResponse,
 )
+from agent_memory.services.promotion import promotion_task_id
 from agent_memory.services.working_memory import WorkingMemoryService, etag
 
 TAGS = ("working-memory",)
+
+
+def _write_headers(memory: WorkingMemoryResponse, version: int) -> dict[str, str]:
+    # X-Promotion-Task: GET /v1/tasks/{id} reports this session's latest promotion.
+    return {"ETag": etag(version),
+            "X-Promotion-Task": promotion_task_id(memory.namespace, memory.user_id,
+                                                  memory.session_id)}
 
 
 def _service(request: Request) -> WorkingMemoryService:
@@ -50,7 +58,7 @@ async def put_session(request: Request, session_id: str, body: UpdateWorkingMemo
     memory, version = await _service(request).put(
         principal_of(request), session_id, body, query, request.headers.get("if-match")
     )
-    return ModelResponse(memory, headers={"ETag": etag(version)})
+    return ModelResponse(memory, headers=_write_headers(memory, version))
 
 
 @endpoint("POST", "/working-memory/{session_id}/messages", summary="Append messages atomically",
@@ -59,7 +67,7 @@ async def append_messages(request: Request, session_id: str, body: AppendMessage
                           query: PutSessionQuery) -> ModelResponse:
     """Append messages server-side (concurrent writers lose nothing; a re-sent id is a no-op)."""
     memory, version = await _service(request).append(principal_of(request), session_id, body, query)
-    return ModelResponse(memory, headers={"ETag": etag(version)})
+    return ModelResponse(memory, headers=_write_headers(memory, version))
 
 
 @endpoint("DELETE", "/working-memory/{session_id}", summary="Delete a session",

@@ -224,14 +224,15 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
             await active.replace(name, when=when, key=key)(identity)
 
     extractor = Extractor(llm, settings.generation_model) if llm is not None else None
+    task_status = TaskStatusStore(redis)
     promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
-                                 schedule)
+                                 schedule, task_status)
     forgetting = compaction = None
     if long_term is not None:
         forgetting = ForgettingService(long_term)
         compaction = CompactionService(long_term, redis, settings)
     background = Background(settings=settings, redis=redis, docket=docket,
-                            task_status=TaskStatusStore(redis), promotion=promotion,
+                            task_status=task_status, promotion=promotion,
                             forgetting=forgetting, compaction=compaction, long_term=long_term,
                             _owns_docket=owns)
     if long_term is not None:

@@ -31,13 +31,16 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from agent_memory.errors import MemoryServerError
 from agent_memory.models._types import utcnow
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.tasks import TaskRecord, TaskStatus, TaskType
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.services.extraction import Extractor, Scope, batch_id, batches
 from agent_memory.settings import Settings
 from agent_memory.storage.keys import promotion_key, session_identity
 from agent_memory.storage.promotion import PromotionStore
+from agent_memory.storage.task_status import TaskStatusStore
 from agent_memory.storage.working_memory import StoredSession, WorkingMemoryStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,12 @@ class PromotionResult:
     version: int | None = None  # the session version this run read
 
 
+def promotion_task_id(namespace: str | None, user_id: str | None, session_id: str) -> str:
+    """The task id under which a session's latest promotion reports its status."""
+    identity = session_identity(namespace, user_id, session_id)
+    return "promotion-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
 def message_memory_id(scope: Scope, message_id: str) -> str:
     """The long-term id of a promoted message: stable, and distinct across tenants even when
     two clients reuse a message id."""
@@ -85,11 +94,13 @@ class PromotionService:
         long_term: Where records are indexed; ``None`` until long-term memory is wired.
         extractor: The model-backed extractor; ``None`` without a configured model.
         schedule: Puts the debounced task on the docket; ``None`` runs nothing (no Docket).
+        task_status: Where the latest run of each session reports its status.
     """
 
     def __init__(self, settings: Settings, wm_store: WorkingMemoryStore, store: PromotionStore,
                  long_term: LongTermIndex | None, extractor: Extractor | None,
-                 schedule: Schedule | None) -> None:
+                 schedule: Schedule | None, task_status: TaskStatusStore | None = None) -> None:
+        self.task_status = task_status
         self.settings = settings
         self.wm_store = wm_store
         self.store = store
@@ -136,11 +147,35 @@ class PromotionService:
         for attempt in (1, 2):
             try:
                 await self.schedule(session.namespace, session.user_id, session.session_id)
-                return
+                break
             except (RedisError, OSError) as exc:
                 if attempt == 2:
                     log.warning("could not schedule promotion of %s (the next write will): %s",
                                 session.session_id, exc)
+                    return
+        await self._report(session.namespace, session.user_id, session.session_id,
+                           TaskStatus.pending)
+
+    async def _report(self, namespace: str | None, user_id: str | None, session_id: str,
+                      status: TaskStatus, error: str | None = None) -> None:
+        """Record the session's latest promotion status (best effort, never fails work)."""
+        if self.task_status is None:
+            return
+        task_id = promotion_task_id(namespace, user_id, session_id)
+        now = utcnow()
+        try:
+            record = await self.task_status.get(task_id)
+            if record is None or status is TaskStatus.pending:
+                record = TaskRecord(id=task_id, type=TaskType.promotion, namespace=namespace,
+                                    user_id=user_id, created_at=now)
+            stamps = {TaskStatus.running: {"started_at": now, "completed_at": None,
+                                           "error_message": None},
+                      TaskStatus.success: {"completed_at": now},
+                      TaskStatus.failed: {"completed_at": now, "error_message": error}}
+            await self.task_status.put(record.model_copy(
+                update={"status": status, **stamps.get(status, {})}))
+        except (RedisError, OSError, MemoryServerError) as exc:
+            log.warning("could not record promotion status of %s: %s", session_id, exc)
 
     async def schedule(self, namespace: str | None, user_id: str | None, session_id: str,
                        delay: float | None = None) -> None:
@@ -180,7 +215,14 @@ class PromotionService:
                 await self.schedule(namespace, user_id, session_id,
                                     delay=max(self.settings.extraction_debounce_seconds, 1.0))
                 return None
-            result = await self.promote(namespace, user_id, session_id)
+            await self._report(namespace, user_id, session_id, TaskStatus.running)
+            try:
+                result = await self.promote(namespace, user_id, session_id)
+            except Exception as exc:
+                await self._report(namespace, user_id, session_id, TaskStatus.failed,
+                                   f"{type(exc).__name__}: {exc}")
+                raise
+            await self._report(namespace, user_id, session_id, TaskStatus.success)
         session = await self.wm_store.get(namespace, user_id, session_id)
         if session is not None and session.version != result.version:
             await self.after_write(session)

@@ -48,6 +48,15 @@ class TaskStatusStore:
         except RedisError as exc:
             raise StorageError(f"could not store task {record.id}: {exc}") from exc
 
+    async def put(self, record: TaskRecord) -> None:
+        """Store a record, replacing any with the same id (for records that track the
+        latest run of recurring work, such as a session's promotion)."""
+        try:
+            await self.redis.set(task_status_key(record.id), record.model_dump_json(),
+                                 ex=TASK_STATUS_TTL_SECONDS)
+        except RedisError as exc:
+            raise StorageError(f"could not store task {record.id}: {exc}") from exc
+
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None`` when unknown or expired."""
         try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from docket.testing import assert_task_count
 
+from agent_memory.errors import NotFound
+from agent_memory.principal import Principal
 from agent_memory.services.promotion import PROMOTE_TASK
 from agent_memory.storage.keys import promotion_key
 from tests.tasks.conftest import Stack, all_memories, drain
@@ -92,3 +95,24 @@ async def test_a_second_run_of_a_session_waits_for_the_first(stack: Stack) -> No
         await assert_task_count(stack.docket, PROMOTE_TASK, count=1)
     await drain(stack.docket)
     assert len(await all_memories(stack.services)) == 2
+
+
+async def test_promotion_reports_its_status(stack: Stack) -> None:
+    """Writes name their session's promotion task (X-Promotion-Task); it is pending until
+    the debounced run, then success; another tenant cannot read it."""
+    put = await stack.client.put("/v1/working-memory/s", json={"namespace": "ns",
+                                                              "messages": _msgs(1)})
+    task_id = put.headers["x-promotion-task"]
+    pending = (await stack.client.get(f"/v1/tasks/{task_id}")).json()
+    assert pending["type"] == "promotion" and pending["status"] == "pending"
+    await drain(stack.docket)
+    done = (await stack.client.get(f"/v1/tasks/{task_id}")).json()
+    assert done["status"] == "success" and done["started_at"] and done["completed_at"]
+    background = stack.services.background
+    assert background is not None
+    with pytest.raises(NotFound):
+        await background.task(Principal("x", namespaces=frozenset({"other"})), task_id)
+    appended = await stack.client.post("/v1/working-memory/s/messages",
+                                       json={"namespace": "ns", "messages": _msgs(1, "z")})
+    assert appended.headers["x-promotion-task"] == task_id
+    assert (await stack.client.get(f"/v1/tasks/{task_id}")).json()["status"] == "pending"
