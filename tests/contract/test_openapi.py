@@ -127,3 +127,22 @@ async def test_docs_page_works_offline(client: httpx.AsyncClient) -> None:
         assert len(response.content) > 1000 or asset.endswith(".png"), asset
     bundle = await client.get("/docs/assets/swagger-ui-bundle.js")
     assert "isOAS31" in bundle.text  # Swagger UI 5: renders OpenAPI 3.1 documents
+
+
+async def test_docs_and_metrics_need_no_credentials_when_auth_is_on(redis_url: str,
+                                                                    redis: object) -> None:
+    """With AUTH_MODE=token the contract, its page, its assets and /metrics stay readable;
+    API routes answer 401 in the documented error shape."""
+    from asgi_lifespan import LifespanManager
+
+    app = create_app(make_settings(redis_url, auth_mode="token"))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for path in ("/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/metrics"):
+                assert (await client.get(path)).status_code == 200, path
+            denied = await client.get("/v1/working-memory/")
+            assert denied.status_code == 401
+            assert set(denied.json()) == {"detail", "error"}
+            doc = (await client.get("/openapi.json")).json()
+            assert "bearerAuth" in doc["components"]["securitySchemes"]
