@@ -201,6 +201,8 @@ def _operation(item: DeclaredRoute, schemas: dict[Any, Any], components: dict[st
         op["security"] = [{"bearerAuth": []}]
     responses.setdefault("503", _error_response("Redis (or the model endpoint) is unavailable"))
     responses["4XX"] = _error_response("Any other client error, in the same shape")
+    for response in responses.values():
+        response["headers"] = {"X-Request-ID": {"$ref": "#/components/headers/XRequestID"}}
     op["responses"] = responses
     return op
 
@@ -232,7 +234,14 @@ def build_openapi(routes: Iterable[BaseRoute], *, auth: bool = False,
             "Redis's Agent Memory Server. Errors always carry `detail` (as AMS) and `error`.",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "headers": {"XRequestID": {
+                "description": "The request's id: the client's X-Request-ID when it is 1-128 "
+                "safe characters, else a new random one. Also in the access log.",
+                "schema": {"type": "string"},
+            }},
+        },
     }
     if auth:
         doc["components"]["securitySchemes"] = {

@@ -21,7 +21,12 @@ def new_ulid() -> str:
 
 def _as_utc(value: datetime) -> datetime:
     # AMS accepts naive ISO strings and treats them as UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # "0001-01-01T00:00:00+00:01" is before year 1 in UTC
+        raise ValueError("datetime out of range once converted to UTC") from exc
 
 
 UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]

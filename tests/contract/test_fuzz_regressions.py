@@ -39,3 +39,11 @@ async def test_a_text_without_words_still_has_a_distance(client: httpx.AsyncClie
     assert found.status_code == 200
     hits = found.json()["memories"]
     assert hits and all(isinstance(h["dist"], float) and math.isfinite(h["dist"]) for h in hits)
+
+
+async def test_a_date_that_overflows_in_utc_is_a_422(client: httpx.AsyncClient) -> None:
+    """Year 1 with a positive offset is before year 1 in UTC: OverflowError gave a 500."""
+    response = await client.post("/v1/long-term-memory/", json={"memories": [
+        {"text": "x", "updated_at": "0001-01-01T00:00:00+00:01"}]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "updated_at"

@@ -146,3 +146,13 @@ async def test_docs_and_metrics_need_no_credentials_when_auth_is_on(redis_url: s
             assert set(denied.json()) == {"detail", "error"}
             doc = (await client.get("/openapi.json")).json()
             assert "bearerAuth" in doc["components"]["securitySchemes"]
+
+
+async def test_every_response_documents_the_request_id_header(client: httpx.AsyncClient) -> None:
+    """X-Request-ID is on every documented response, as the middleware sends it."""
+    doc = await _document(client)
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            for status, response in op["responses"].items():
+                assert "X-Request-ID" in response["headers"], (method, path, status)
+    assert doc["components"]["headers"]["XRequestID"]["schema"] == {"type": "string"}
