@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from redisvl.query.filter import FilterExpression
 
-from agent_memory.services.text_query import MAX_TERMS, stopwords
+from agent_memory.services.text_query import MAX_TERMS, index_stopwords, stopwords
 from agent_memory.storage.lexical import LexicalStore, TextDoc
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -74,10 +74,10 @@ def _stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
 
-def analyze(text: str) -> list[tuple[str, str]]:
+def analyze(text: str, stop: frozenset[str] | None = None) -> list[tuple[str, str]]:
     """``(stem, word)`` for each content word of ``text``: lower-cased letters/digits, no
-    stopwords, no single letters (the same cleaning as full-text queries)."""
-    stop = stopwords()
+    stopwords (``stop``, default: the full query list), no single letters."""
+    stop = stopwords() if stop is None else stop
     out = []
     for word in _WORD.findall(text.lower()):
         if word in stop or (len(word) < 2 and not word.isdigit()):
@@ -90,7 +90,10 @@ def analyze(text: str) -> list[tuple[str, str]]:
 def _stems(text: str) -> Counter[str]:
     """Stem counts of one text, cached: the same memories come back query after query.
     Callers must not modify the returned counter."""
-    return Counter(stem for stem, _ in analyze(text))
+    # Documents keep the words RediSearch indexes: stopwords never match a query (the query
+    # drops them) but they do make a memory longer, and BM25's length normalisation works
+    # better with the real length (LoCoMo: 0.739 -> 0.748 offline).
+    return Counter(stem for stem, _ in analyze(text, index_stopwords()))
 
 
 def _bag(doc: TextDoc, params: RankingParams) -> Counter[str]:

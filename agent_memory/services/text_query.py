@@ -31,6 +31,11 @@ def stopwords() -> frozenset[str]:
     return frozenset(get_stopwords("english")) | _REDISEARCH_DEFAULT
 
 
+def index_stopwords() -> frozenset[str]:
+    """The words RediSearch itself leaves out of the index (its default list)."""
+    return _REDISEARCH_DEFAULT
+
+
 def query_terms(text: str | None) -> list[str]:
     """The distinct content words of ``text``, in order (at most :data:`MAX_TERMS`)."""
     if not text:

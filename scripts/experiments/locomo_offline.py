@@ -65,6 +65,8 @@ class Variant:
     prf_weight: float = 0.3
     prf_idf: bool = True  # weigh feedback terms by idf (False: the server has no idf table)
     ltm_terms: bool = False  # query words from the server's text_query.query_terms
+    doc_stop_all: bool = False  # documents drop the full stopword list (as the server does)
+    session_prior: float = 0.0  # query-time: add this share of the session's summed score
     global_idf: bool = False  # idf and average length over every conversation (one index)
     shift_prev: float = 0.0  # query-time: turn i gains this share of turn i-1's BM25 score
     shift_next: float = 0.0  # query-time: turn i gains this share of turn i+1's BM25 score
@@ -178,7 +180,8 @@ GLOBAL_STATS: dict[str, tuple[Counter, int, float]] = {}
 def rank_conv(v: Variant, turns: list[dict], qs: list[dict], dvec, qvec) -> list[list[str]]:
     """Top-10 dia_ids for each question of one conversation."""
     texts = [render(t, v.text) for t in turns]
-    bags = [Counter(tokens(t, v.stem, REDIS_STOPWORDS)) for t in texts]
+    dstop = QUERY_STOPWORDS if v.doc_stop_all else REDIS_STOPWORDS
+    bags = [Counter(tokens(t, v.stem, dstop)) for t in texts]
     if v.prev_context or v.next_context:
         ctx = []
         for i, bag in enumerate(bags):
@@ -212,6 +215,15 @@ def rank_conv(v: Variant, turns: list[dict], qs: list[dict], dvec, qvec) -> list
                         fb[t] += f * (bm.idf.get(t, 0) if v.prf_idf else 1.0) / max(bm.lens[i], 1)
                 extra = [t for t, _ in fb.most_common(v.prf_terms + len(qt)) if t not in qt]
                 s = s + v.prf_weight * bm.scores(extra[: v.prf_terms])
+            if v.session_prior:
+                top = np.argsort(-s)[: v.depth]
+                sess: dict[int, float] = defaultdict(float)
+                for i in top:
+                    sess[turns[i]["session"]] += s[i]
+                best = max(sess.values(), default=0.0) or 1.0
+                smax = float(s.max()) or 1.0
+                s = s + v.session_prior * smax * np.array(
+                    [sess.get(t["session"], 0.0) / best for t in turns])
             if v.shift_prev or v.shift_next:
                 cand = np.zeros(n)
                 top = np.argsort(-s)[: v.depth]
