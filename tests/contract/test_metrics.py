@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from docket import Docket
+from docket import Docket, Worker
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
@@ -81,15 +81,22 @@ async def _noop() -> None:
 
 async def test_task_queue_depth_is_read_from_docket(settings: Settings, redis_url: str,
                                                     client: httpx.AsyncClient) -> None:
-    """Tasks due now count as 'ready', future ones as 'scheduled', straight from Redis."""
+    """Tasks due now count as 'ready', future ones as 'scheduled', straight from Redis; both
+    drop to 0 once run or cancelled."""
     async with Docket(name=settings.docket_name, url=redis_url) as docket:
         docket.register(_noop)
         await docket.add(_noop, key="now-1")()
         await docket.add(_noop, key="now-2")()
         await docket.add(_noop, when=datetime.now(UTC) + timedelta(hours=1), key="later")()
-    samples = await _samples(client)
-    assert _value(samples, "agent_memory_task_queue_depth", state="ready") == 2
-    assert _value(samples, "agent_memory_task_queue_depth", state="scheduled") == 1
+        samples = await _samples(client)
+        assert _value(samples, "agent_memory_task_queue_depth", state="ready") == 2
+        assert _value(samples, "agent_memory_task_queue_depth", state="scheduled") == 1
+        await docket.cancel("later")
+        async with Worker(docket) as worker:
+            await worker.run_until_finished()
+    drained = await _samples(client)
+    assert _value(drained, "agent_memory_task_queue_depth", state="ready") == 0
+    assert _value(drained, "agent_memory_task_queue_depth", state="scheduled") == 0
 
 
 async def test_redis_failures_are_counted(redis_url: str, redis: Redis) -> None:
