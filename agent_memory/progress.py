@@ -1,4 +1,5 @@
-"""A dependency-free progress line for long CLI jobs (import, re-embed, forget).
+"""A dependency-free progress line and plain-text tables for CLI jobs (import, re-embed,
+forget).
 
 ``done/total``, a bar, percent, rate and time left, on stderr. On a terminal the line is
 redrawn in place; otherwise (logs, CI) a full line is printed at most every ``every``
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TextIO
 
@@ -72,3 +74,19 @@ class Progress:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
+                 max_width: int = 60) -> str:
+    """Rows as an aligned plain-text table (cells cut to ``max_width`` characters)."""
+    cells = [[_cell(v, max_width) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cell(value: object, max_width: int) -> str:
+    text = "" if value is None else " ".join(str(value).split())  # one line per row
+    return text if len(text) <= max_width else text[: max_width - 1] + "…"

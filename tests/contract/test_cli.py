@@ -102,3 +102,73 @@ async def test_an_invalid_line_stops_the_import_before_any_write(
     assert report.stored == 2 and len(report.skipped) == 2
     assert report.skipped[0].startswith("line 2:") and report.skipped[1].startswith("line 3:")
     assert (await client.get("/v1/long-term-memory/ok2")).status_code == 200
+
+
+async def test_forget_previews_as_a_table_and_deletes_only_with_apply(
+        settings: Settings, client: httpx.AsyncClient) -> None:
+    """``agent-memory forget``: the dry run lists the old memories and deletes nothing;
+    --apply deletes exactly those; pinned ids and recent memories stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from agent_memory.forget_cli import forget, render
+    from agent_memory.models.tasks import ForgetPolicy
+    from agent_memory.services.forgetting import ForgetScope
+
+    old = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+    memories = [{"id": f"old{i}", "text": f"stale note {i}", "namespace": "ns",
+                 "created_at": old, "last_accessed": old} for i in range(3)]
+    memories.append({"id": "fresh", "text": "new note", "namespace": "ns"})
+    created = await client.post("/v1/long-term-memory/",
+                                json={"memories": memories, "deduplicate": False})
+    assert created.status_code == 200
+    policy, scope = ForgetPolicy(max_age_days=30), ForgetScope(namespace="ns")
+
+    preview = await forget(settings, policy, scope, pinned_ids=["old2"], stream=io.StringIO())
+    assert sorted(preview.selected) == ["old0", "old1"] and preview.scanned == 4
+    table = render(preview, apply=False)
+    assert "stale note 0" in table and "dry run: would delete 2 of 4" in table
+    assert (await client.get("/v1/long-term-memory/old0")).status_code == 200
+
+    applied = await forget(settings, policy, scope, pinned_ids=["old2"], apply=True,
+                           stream=io.StringIO())
+    assert applied.deleted == 2 and "deleted 2 of 4" in render(applied, apply=True)
+    for memory_id, status in (("old0", 404), ("old1", 404), ("old2", 200), ("fresh", 200)):
+        assert (await client.get(f"/v1/long-term-memory/{memory_id}")).status_code == status
+
+
+def test_format_table_aligns_and_cuts_cells() -> None:
+    """Cells are one line, cut with an ellipsis; columns line up."""
+    from agent_memory.progress import format_table
+
+    text = format_table(("id", "text"), [("a", "two\nlines"), ("bb", "x" * 80)], max_width=10)
+    lines = text.splitlines()
+    assert lines[0] == "id  text" and lines[2] == "a   two lines"
+    assert lines[3] == "bb  xxxxxxxxx…"
+
+
+def test_import_then_forget_as_commands(redis_url: str, redis: object, tmp_path: Path) -> None:
+    """The real commands, configured by environment as deployed: import a file, preview a
+    forget (nothing deleted), apply it."""
+    import os
+
+    env = {**os.environ, "REDIS_URL": redis_url, "EMBEDDING_PROVIDER": "hashing",
+           "OPENAI_API_KEY": "", "OPENAI_API_BASE": ""}
+    env = {k: v for k, v in env.items() if v != ""}
+    path = _write(tmp_path / "m.jsonl", [
+        {"id": "a", "text": "old fact", "created_at": "2020-01-01T00:00:00Z",
+         "last_accessed": "2020-01-01T00:00:00Z"},
+        {"id": "b", "text": "new fact"}])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agent_memory", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    imported = run("import", str(path))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 2 of 2 lines" in imported.stdout and "2/2" in imported.stderr
+    preview = run("forget", "--max-age-days", "365")
+    assert preview.returncode == 0, preview.stderr
+    assert "old fact" in preview.stdout and "would delete 1 of 2" in preview.stdout
+    applied = run("forget", "--max-age-days", "365", "--apply")
+    assert "deleted 1 of 2" in applied.stdout, applied.stderr
+    assert "would delete 0 of 1" in run("forget", "--max-age-days", "365").stdout
