@@ -97,7 +97,8 @@ class OpenAIEmbedder:
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        with observe_embedding(self.model_id, len(texts)):
+        # Labelled by model name: model_id changes once the size is probed.
+        with observe_embedding(f"openai:{self.model}", len(texts)):
             await self.probe_dimensions()
             # Empty strings are rejected by OpenAI; a single space embeds as "nothing".
             items = [t if t.strip() else " " for t in texts]

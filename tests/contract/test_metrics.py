@@ -177,3 +177,29 @@ async def test_llm_calls_are_counted_with_their_outcome(redis_url: str,
     assert reg.get_sample_value("agent_memory_llm_calls_total",
                                 {"model": "m1", "outcome": "error"}) == 1
     assert reg.get_sample_value("agent_memory_llm_duration_seconds_count", {"model": "m1"}) == 2
+
+
+async def test_openai_embedding_calls_are_counted(redis_url: str,
+                                                  stub_openai: StubOpenAI) -> None:
+    """The OpenAI-compatible embedder (real client, stub endpoint) counts batches and errors."""
+    from agent_memory.embeddings.openai import OpenAIEmbedder
+
+    settings = make_settings(redis_url, openai_api_base=stub_openai.base_url,
+                             openai_api_key="k", llm_max_retries=0, embedding_model="emb-x")
+    embedder = OpenAIEmbedder(settings)
+    bound = Metrics()
+    token = metrics.bind(bound)
+    try:
+        assert (await embedder.embed(["a", "b", "c"])).shape[0] == 3
+        stub_openai.fail_status = 500
+        with pytest.raises(UpstreamError):
+            await embedder.embed(["d"])
+    finally:
+        metrics.unbind(token)
+        await embedder.aclose()
+    reg, model = bound.registry, {"model": "openai:emb-x"}
+    assert reg.get_sample_value("agent_memory_embedding_calls_total",
+                                {**model, "outcome": "ok"}) == 1
+    assert reg.get_sample_value("agent_memory_embedding_calls_total",
+                                {**model, "outcome": "error"}) == 1
+    assert reg.get_sample_value("agent_memory_embedding_texts_total", model) == 4
