@@ -113,7 +113,9 @@ class Settings(BaseSettings):
         default=0.12, description="Cosine distance under which a new memory is a duplicate."
     )
     default_search_mode: Literal["semantic", "keyword", "hybrid"] = Field(
-        default="hybrid", description="Mode used when a request does not name one."
+        default="keyword",
+        description="Mode used when a request does not name one (keyword measures best on "
+        "LoCoMo with the offline embedder: docs/search-quality.md).",
     )
     last_accessed_interval_seconds: int = Field(
         default=900, description="At most one access update per memory per interval."

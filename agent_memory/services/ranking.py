@@ -48,7 +48,7 @@ class RankingParams:
     feedback_weight: float = 0.2
     # Words in more than this share of the memories in scope stay out of the candidate
     # query (they still count in the score): they add little but flood the window.
-    candidate_max_df: float = 0.25
+    candidate_max_df: float = 0.2
     # Modal and filler words of questions ("would she likely...") that carry no topic.
     query_fillers: frozenset[str] = frozenset(
         {"would", "could", "might", "shall", "also", "likely"})
@@ -135,7 +135,8 @@ class LexicalRanker:
         scores = self._bm25(bags, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
         if expansion:
-            _, more_df, _ = await self._counts(expansion, where)
+            # Counted with the query words so ``total`` covers every memory that can rank.
+            _, more_df, total = await self._counts({**query, **expansion}, where)
             df.update(more_df)
             more = await self._candidates(expansion, df, n, where, depth, p.feedback_weight)
             for d in more:
