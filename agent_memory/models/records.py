@@ -31,7 +31,9 @@ class _RecordFields(BaseModel):
     created_at: UTCDateTime = Field(default_factory=utcnow)
     updated_at: UTCDateTime = Field(default_factory=utcnow)
     pinned: bool = False
-    access_count: int = Field(default=0, ge=0)
+    # Redis counts it with HINCRBY (signed 64-bit): a larger stored value made every later
+    # access update fail with a 503 (found by fuzzing). 2**53 also stays exact in JSON.
+    access_count: int = Field(default=0, ge=0, le=2**53)
     topics: TagList = None
     entities: TagList = None
     memory_hash: str | None = None

@@ -47,3 +47,11 @@ async def test_a_date_that_overflows_in_utc_is_a_422(client: httpx.AsyncClient) 
         {"text": "x", "updated_at": "0001-01-01T00:00:00+00:01"}]})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == "updated_at"
+
+
+async def test_an_access_count_beyond_64_bits_is_a_422(client: httpx.AsyncClient) -> None:
+    """access_count=10**20 was stored, then every access update (HINCRBY) failed with 503."""
+    response = await client.post("/v1/long-term-memory/", json={"memories": [
+        {"id": "big", "text": "counted", "access_count": 10**20}]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "access_count"
