@@ -157,7 +157,7 @@ def report(args: argparse.Namespace, out: dict, n_convs: int) -> None:
     print(f"LoCoMo dev: {n_convs} conversations, {out['ingested']} turns, {len(allr)} questions"
           f" (categories 1-4), mode={args.mode}, embedder={args.embedder}"
           + (f", hybrid_alpha={args.hybrid_alpha}" if args.hybrid_alpha is not None else ""))
-    print(f"recall@10 overall: {statistics.fmean(allr):.3f}")
+    print(f"recall@10 overall: {statistics.fmean(allr):.4f}")
     for cat, name in CATEGORIES.items():
         xs = out["recalls"].get(cat, [])
         if xs:
