@@ -189,7 +189,8 @@ def rank_conv(v: Variant, turns: list[dict], qs: list[dict], dvec, qvec) -> list
             if i > 0 and turns[i - 1]["session"] == turns[i]["session"]:
                 for t, f in bags[i - 1].items():
                     merged[t] += f * v.prev_context
-            if v.next_context and i + 1 < len(bags) and turns[i + 1]["session"] == turns[i]["session"]:
+            same_next = i + 1 < len(bags) and turns[i + 1]["session"] == turns[i]["session"]
+            if v.next_context and same_next:
                 for t, f in bags[i + 1].items():
                     merged[t] += f * v.next_context
             ctx.append(merged)

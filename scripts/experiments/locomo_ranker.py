@@ -88,12 +88,14 @@ async def main_async(args: argparse.Namespace) -> None:
                         found = {ids.get(r.doc.memory_id) for r in ranked[:10]}
                         recalls[qa["category"]].append(len(evidence & found) / len(evidence))
                 allr = [x for xs in recalls.values() for x in xs]
-                cats = " ".join(f"c{c}={sum(xs) / len(xs):.3f}" for c, xs in sorted(recalls.items()))
+                cats = " ".join(f"c{c}={sum(xs) / len(xs):.3f}"
+                                for c, xs in sorted(recalls.items()))
                 changed = {f.name: getattr(params, f.name) for f in dataclasses.fields(params)
                            if getattr(params, f.name) != getattr(RankingParams(), f.name)}
                 took.sort()
                 print(f"{changed or 'defaults'}  recall@10={sum(allr) / len(allr):.3f}  {cats}"
-                      f"  p50 {took[len(took) // 2]:.1f} ms p95 {took[int(len(took) * .95)]:.1f} ms",
+                      f"  p50 {took[len(took) // 2]:.1f} ms"
+                      f" p95 {took[int(len(took) * .95)]:.1f} ms",
                       flush=True)
         finally:
             await redis.aclose()

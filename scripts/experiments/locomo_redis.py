@@ -65,7 +65,8 @@ def stem_text(text: str) -> str:
 
 def query_terms_all(text: str) -> list[str]:
     stop = stopwords()
-    return [w for w in WORD.findall(text.lower().replace("'s ", " ")) if w not in stop and len(w) > 1]
+    words = WORD.findall(text.lower().replace("'s ", " "))
+    return [w for w in words if w not in stop and len(w) > 1]
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 

@@ -41,7 +41,8 @@ async def test_unknown_model_size_is_asked_once_then_batches_split(
         vectors = await embedder.embed(texts)
     finally:
         await embedder.aclose()
-    sizes = sorted(len(r["input"]) for r in _embedding_requests(stub_openai))  # type: ignore[arg-type]
+    requests = _embedding_requests(stub_openai)
+    sizes = sorted(len(r["input"]) for r in requests)  # type: ignore[arg-type]
     assert sizes == [1, 76, 512, 512]
     assert vectors.shape == (1100, stub_openai.dims)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
