@@ -166,13 +166,15 @@ class LexicalRanker:
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
         selective = [t for t in terms if df.get(t, 0) <= self.params.candidate_max_df * n]
+        # Both searches in one round trip: the second only matters when the first finds
+        # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
             else [list(terms)]
+        results = await self.store.candidates(
+            [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+             for chosen in rounds], where, depth, self.field_weights)
         found: dict[str, TextDoc] = {}
-        for chosen in rounds:
-            docs, _ = await self.store.candidates(
-                [terms[t] for t in chosen], where, depth, self.field_weights,
-                {terms[t]: weights[terms[t]] for t in chosen})
+        for docs in results:
             for doc in docs:
                 found.setdefault(doc.memory_id, doc)
             if len(found) >= depth:

@@ -1,7 +1,8 @@
 """Full-text reads and writes that lexical ranking needs, over the long-term index.
 
 - :meth:`LexicalStore.candidates`: memories matching any of some words (own text or the
-  session-context fields), with their text and context, RediSearch-ranked, in one query.
+  session-context fields), with their text and context, RediSearch-ranked; several such
+  searches in one pipelined batch.
 - :meth:`LexicalStore.document_counts`: how many memories are in scope, and how many of
   them contain each word (the statistics BM25 needs), in one pipelined batch.
 - :meth:`LexicalStore.session_edges` / :meth:`LexicalStore.set_context`: find the stored
@@ -82,27 +83,32 @@ class LexicalStore:
         self.store = store
         self._set_if_exists = store.redis.register_script(_SET_IF_EXISTS)
 
-    async def candidates(self, words: Sequence[str], where: FilterExpression | None, k: int,
-                         field_weights: Mapping[str, float],
-                         word_weights: Mapping[str, float] | None = None,
-                         ) -> tuple[list[TextDoc], int]:
-        """Up to ``k`` memories matching any word in any weighted field, and how many match."""
-        q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
-                      filter_expression=where, num_results=k, stopwords=None,
-                      return_fields=["id_", "created_at", "last_accessed", *LEXICAL_FIELDS],
-                      text_weights=dict(word_weights) if word_weights else None)
+    async def candidates(self, searches: Sequence[tuple[Sequence[str], Mapping[str, float]]],
+                         where: FilterExpression | None, k: int,
+                         field_weights: Mapping[str, float]) -> list[list[TextDoc]]:
+        """For each ``(words, word_weights)``, up to ``k`` memories matching any of the words
+        in any weighted field, best first; all searches go in one pipelined batch."""
+        queries = []
+        for words, word_weights in searches:
+            q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
+                          filter_expression=where, num_results=k, stopwords=None,
+                          return_fields=["id_", "created_at", "last_accessed", *LEXICAL_FIELDS],
+                          text_weights=dict(word_weights) if word_weights else None)
+            queries.append((q.query, q.params))
+        if not queries:
+            return []
         try:
-            (res,) = await self.store.index.batch_search([(q.query, q.params)], batch_size=1)
+            results = await self.store.index.batch_search(queries, batch_size=len(queries))
         except (RedisError, RedisVLError) as exc:
             raise StorageError(f"long-term store: text search failed: {exc}") from exc
-        docs = [
-            TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
-                    _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
-                    _str(getattr(d, TEXT_FIELD, "")), _str(getattr(d, "context_prev", "")),
-                    _str(getattr(d, "context_next", "")))
-            for d in res.docs
+        return [
+            [TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
+                     _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
+                     _str(getattr(d, TEXT_FIELD, "")), _str(getattr(d, "context_prev", "")),
+                     _str(getattr(d, "context_next", "")))
+             for d in res.docs]
+            for res in results
         ]
-        return docs, int(res.total)
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
                               ) -> tuple[int, list[int], int]:
