@@ -88,6 +88,10 @@ class TagFilter(_FieldBound):
         # The prefix goes through RedisVL's wildcard path, which keeps * ? | live.
         if value is not None and any(c in value for c in "*?|"):
             raise ValueError("startswith cannot contain '*', '?' or '|'")
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            # A control character inside a prefix term is a RediSearch syntax error (a 503
+            # before this check; found by fuzzing).
+            raise ValueError("startswith cannot contain control characters")
         if value is not None and len(value) < 2:
             # RediSearch expands prefixes of at least MINPREFIX (2) characters only.
             raise ValueError("startswith needs at least 2 characters")

@@ -55,3 +55,13 @@ async def test_an_access_count_beyond_64_bits_is_a_422(client: httpx.AsyncClient
         {"id": "big", "text": "counted", "access_count": 10**20}]})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == "access_count"
+
+
+async def test_a_prefix_with_a_control_character_is_a_422(client: httpx.AsyncClient) -> None:
+    """startswith "a\\x1db" broke the RediSearch prefix clause (503); now the model refuses it."""
+    response = await client.post("/v1/long-term-memory/search", json={
+        "text": "x", "entities": {"startswith": "a\x1db"}})
+    assert response.status_code == 422
+    ok = await client.post("/v1/long-term-memory/search", json={
+        "text": "x", "entities": {"startswith": "ab/V"}})
+    assert ok.status_code == 200
