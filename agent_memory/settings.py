@@ -151,6 +151,11 @@ class Settings(BaseSettings):
     disable_auth: bool | None = Field(
         default=None, description="AMS switch; true forces auth off (AUTH_MODE still wins if set)."
     )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without credentials when auth is on (scrapers on a "
+        "private network). Off: a scraper sends a bearer token like any client.",
+    )
     allow_unauthenticated_public_bind: bool = Field(
         default=False, description="Permit AUTH_MODE=disabled on a non-loopback address."
     )

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_memory.errors import ValidationFailed
-from agent_memory.principal import LOCAL_ADMIN, Principal
+from agent_memory.errors import Unauthorized, ValidationFailed
+from agent_memory.principal import Principal
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -116,8 +116,15 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
 
 
 def principal_of(request: Request) -> Principal:
-    """The caller, as the auth middleware left it (the local admin when auth is off)."""
-    return request.scope.get("principal", LOCAL_ADMIN)
+    """The caller, as the auth middleware left it (the local admin when auth is off).
+
+    Fails closed: a request that reached a route without passing the auth middleware is
+    a wiring bug, and must never be served as an admin.
+    """
+    principal = request.scope.get("principal")
+    if not isinstance(principal, Principal):
+        raise Unauthorized("no authenticated caller")
+    return principal
 
 
 def endpoint(

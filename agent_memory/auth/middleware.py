@@ -79,7 +79,7 @@ class AuthMiddleware:
             return
         if self.is_public(scope["path"]):
             # Public routes need no caller; should one ever read data it sees nothing
-            # (principal_of's fallback is the local admin, so never leave the key unset).
+            # (principal_of refuses a request without one, so never leave the key unset).
             scope["principal"] = ANONYMOUS
             await self.app(scope, receive, send)
             return

@@ -129,23 +129,28 @@ async def test_docs_page_works_offline(client: httpx.AsyncClient) -> None:
     assert "isOAS31" in bundle.text  # Swagger UI 5: renders OpenAPI 3.1 documents
 
 
-async def test_docs_and_metrics_need_no_credentials_when_auth_is_on(redis_url: str,
-                                                                    redis: object) -> None:
-    """With AUTH_MODE=token the contract, its page, its assets and /metrics stay readable;
-    API routes answer 401 in the documented error shape."""
+async def test_docs_need_no_credentials_when_auth_is_on(redis_url: str, redis: object) -> None:
+    """With AUTH_MODE=token the contract, its page and its assets stay readable; API routes
+    and /metrics (unless METRICS_PUBLIC) answer 401 in the documented error shape."""
     from asgi_lifespan import LifespanManager
 
     app = create_app(make_settings(redis_url, auth_mode="token"))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            for path in ("/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/metrics"):
+            for path in ("/openapi.json", "/docs", "/docs/assets/swagger-ui.css"):
                 assert (await client.get(path)).status_code == 200, path
-            denied = await client.get("/v1/working-memory/")
-            assert denied.status_code == 401
-            assert set(denied.json()) == {"detail", "error"}
+            for path in ("/v1/working-memory/", "/metrics"):
+                denied = await client.get(path)
+                assert denied.status_code == 401, path
+                assert set(denied.json()) == {"detail", "error"}
             doc = (await client.get("/openapi.json")).json()
             assert "bearerAuth" in doc["components"]["securitySchemes"]
+    scraped = create_app(make_settings(redis_url, auth_mode="token", metrics_public=True))
+    async with LifespanManager(scraped) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/metrics")).status_code == 200
 
 
 async def test_every_response_documents_the_request_id_header(client: httpx.AsyncClient) -> None:
