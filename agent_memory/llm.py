@@ -43,17 +43,23 @@ def model_window(model_name: str | None) -> int | None:
     return _WINDOWS[best] if best else None
 
 
+def openai_client(settings: Settings) -> AsyncOpenAI:
+    """An ``AsyncOpenAI`` client for the configured endpoint, with timeouts and retries from
+    settings (chat and embeddings share this configuration)."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+    return AsyncOpenAI(
+        api_key=key,
+        base_url=settings.openai_api_base,
+        timeout=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+    )
+
+
 class ChatModel:
     """One ``AsyncOpenAI`` client for the process, with timeouts and retries from settings."""
 
     def __init__(self, settings: Settings) -> None:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        self.client = AsyncOpenAI(
-            api_key=key,
-            base_url=settings.openai_api_base,
-            timeout=settings.llm_timeout_seconds,
-            max_retries=settings.llm_max_retries,
-        )
+        self.client = openai_client(settings)
         self.generation_model = settings.generation_model
         self.fast_model = settings.fast_model
 

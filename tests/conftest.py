@@ -71,6 +71,27 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+def client_namespace() -> str:
+    """The official client's default namespace; override in a module to change it."""
+    return "demo"
+
+
+@pytest.fixture
+async def memory_client(settings: Settings, client_namespace: str) -> AsyncIterator[Any]:
+    """The official agent-memory-client 0.14.0 talking to a real uvicorn server."""
+    from agent_memory_client import MemoryAPIClient, MemoryClientConfig
+
+    from tests.support.live_server import live_server
+
+    with live_server(settings) as url:
+        client = MemoryAPIClient(MemoryClientConfig(base_url=url, default_namespace=client_namespace))
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
 @pytest.fixture(scope="session")
 def stub_server() -> Iterator[StubOpenAI]:
     with StubServer() as stub:

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import openai
-from openai import AsyncOpenAI
 
 from agent_memory.embeddings.base import normalize
 from agent_memory.errors import ServiceUnavailable, UpstreamError
+from agent_memory.llm import openai_client
 from agent_memory.settings import Settings
 from agent_memory.observability.metrics import observe_embedding
 
@@ -43,13 +43,7 @@ class OpenAIEmbedder:
     """
 
     def __init__(self, settings: Settings, *, batch_size: int = 512, concurrency: int = 4) -> None:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        self.client = AsyncOpenAI(
-            api_key=key,
-            base_url=settings.openai_api_base,
-            timeout=settings.llm_timeout_seconds,
-            max_retries=settings.llm_max_retries,
-        )
+        self.client = openai_client(settings)
         self.model = settings.embedding_model
         requested = settings.embedding_dimensions
         native = KNOWN_DIMENSIONS.get(self.model)

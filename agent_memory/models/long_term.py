@@ -20,7 +20,7 @@ from agent_memory.models.filters import (
     Topics,
     UserId,
 )
-from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum, text_not_blank
 
 SearchMode = Literal["semantic", "keyword", "hybrid"]
 TextScorer = Literal["BM25STD", "BM25", "TFIDF", "TFIDF.DOCNORM", "DISMAX", "DOCSCORE"]
@@ -39,12 +39,7 @@ class ExtractedMemoryRecord(MemoryRecord):
     discrete_memory_extracted: Literal["t", "f"] = "t"
     memory_type: MemoryTypeEnum = MemoryTypeEnum.semantic
 
-    @field_validator("text")
-    @classmethod
-    def _text_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text must not be empty")
-        return value
+    _text = field_validator("text")(text_not_blank)
 
     @field_validator("id")
     @classmethod

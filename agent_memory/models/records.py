@@ -59,14 +59,16 @@ class MemoryRecord(_RecordFields):
     id: str = Field(min_length=1)
 
 
+def text_not_blank(value: str) -> str:
+    """Reject a memory whose text is empty or only whitespace."""
+    if not value.strip():
+        raise ValueError("text must not be empty")
+    return value
+
+
 class WorkingMemoryRecord(_RecordFields):
     """A structured memory inside a session; the id defaults to a new ULID."""
 
     id: str = Field(default_factory=new_ulid, min_length=1)
 
-    @field_validator("text")
-    @classmethod
-    def _text_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text must not be empty")
-        return value
+    _text = field_validator("text")(text_not_blank)

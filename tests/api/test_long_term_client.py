@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from agent_memory_client import MemoryAPIClient, MemoryClientConfig
+from agent_memory_client import MemoryAPIClient
 from agent_memory_client.exceptions import MemoryNotFoundError
 from agent_memory_client.filters import CreatedAt, Namespace, Topics, UserId
 from agent_memory_client.models import ClientMemoryRecord, MemoryTypeEnum
 
-from agent_memory.settings import Settings
-from tests.support.live_server import live_server
 
 
 @pytest.fixture
-async def memory_client(settings: Settings) -> AsyncIterator[MemoryAPIClient]:
-    with live_server(settings) as url:
-        client = MemoryAPIClient(MemoryClientConfig(base_url=url, default_namespace="client-ns"))
-        try:
-            yield client
-        finally:
-            await client.close()
+def client_namespace() -> str:
+    return "client-ns"
 
 
 async def test_official_client_long_term_round_trip(memory_client: MemoryAPIClient) -> None:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
-import pytest
-from agent_memory_client import MemoryAPIClient, MemoryClientConfig
+from agent_memory_client import MemoryAPIClient
 from agent_memory_client.models import ClientMemoryRecord, MemoryMessage, WorkingMemory
 
-from agent_memory.settings import Settings
-from tests.support.live_server import live_server
 from tests.support.wait import wait_until
 
-
-@pytest.fixture
-async def memory_client(settings: Settings) -> AsyncIterator[MemoryAPIClient]:
-    with live_server(settings) as url:
-        client = MemoryAPIClient(MemoryClientConfig(base_url=url, default_namespace="demo"))
-        try:
-            yield client
-        finally:
-            await client.close()
 
 
 async def _seed(client: MemoryAPIClient) -> None:

@@ -9,7 +9,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from agent_memory.app import create_app
-from agent_memory.settings import Settings
 from tests.conftest import make_settings
 from tests.support.stub_openai import StubOpenAI
 
