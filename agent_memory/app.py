@@ -78,13 +78,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # Request id, metrics and access log wrap everything, rejections included.
             Middleware(RequestObserver, metrics=metrics, access_log=settings.access_log),
+            # Oversized bodies are refused (413) before auth, and any early answer first
+            # drains the unread body so a client still uploading reads it cleanly.
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
             # An unauthenticated caller is answered 401 before any body is read.
             # Only health (and the contract/docs) stay open when a mode is on; /metrics
             # too only when METRICS_PUBLIC says the scraper network is trusted.
             Middleware(AuthMiddleware, settings=settings,
                        public_paths=[*public_paths(),
                                      *([METRICS_PATH] if settings.metrics_public else [])]),
-            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
         ],
     )
     app.state.settings = settings
