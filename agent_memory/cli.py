@@ -9,12 +9,14 @@ import contextvars
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 from agent_memory import __version__
 from agent_memory.settings import Settings
 
 log = logging.getLogger("agent_memory")
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -33,6 +35,16 @@ def _redis_for(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={"redis_url": server.url})
     finally:
         server.stop()
+
+
+def run_fast(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a long-lived service on uvloop when installed (uvicorn's ``loop="uvloop"`` only
+    applies to loops uvicorn creates itself; this one is ours)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] ships it
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _check_bind(settings: Settings) -> None:
@@ -115,7 +127,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> None:
                       "'agent-memory worker'", file=sys.stderr)
             _serve_processes(live)
             return
-        asyncio.run(_serve(live, with_worker=with_worker and live.use_docket))
+        run_fast(_serve(live, with_worker=with_worker and live.use_docket))
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -127,7 +139,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
         serve_metrics(args.metrics_port, settings.host)
     with _redis_for(settings) as live:
-        asyncio.run(run_worker(live, concurrency=args.concurrency,
+        run_fast(run_worker(live, concurrency=args.concurrency,
                                redelivery_timeout=args.redelivery_timeout))
 
 
