@@ -141,6 +141,17 @@ class PromotionService:
         """
         if self._schedule is None or self.long_term is None or not self.has_work(session):
             return
+        # A run armed less than half a debounce ago starts after this write and will read it:
+        # one SET NX instead of a Docket reschedule and two status writes per write. Writes
+        # in the second half of the window re-arm, so the debounce still trails the burst.
+        delay = self.settings.extraction_debounce_seconds
+        if delay > 0:
+            try:
+                if not await self.store.arm(session.namespace, session.user_id,
+                                            session.session_id, delay / 2):
+                    return
+            except (RedisError, OSError):
+                pass  # fall through and schedule: a lost marker costs a reschedule, not work
         # The write is already durable: a scheduling hiccup must not turn it into an error.
         # The first command on a pooled connection that Redis dropped (restart, failover)
         # fails once; a second attempt uses a fresh connection.

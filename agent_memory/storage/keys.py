@@ -69,6 +69,12 @@ def folded_messages_key(namespace: str | None, user_id: str | None, session_id: 
     return f"am:folded:{{{session_identity(namespace, user_id, session_id)}}}"
 
 
+def promotion_armed_key(namespace: str | None, user_id: str | None, session_id: str) -> str:
+    """Marker that a promotion run is already scheduled for the session (TTL: half the
+    debounce), so a burst of writes schedules it once instead of once per write."""
+    return f"am:promote-armed:{{{session_identity(namespace, user_id, session_id)}}}"
+
+
 def promotion_lock_key(namespace: str | None, user_id: str | None, session_id: str) -> str:
     """Lease held by the one promotion run of a session (short TTL, renewed while running)."""
     return f"am:promote-lock:{{{session_identity(namespace, user_id, session_id)}}}"

@@ -21,6 +21,7 @@ from agent_memory.models.working_memory import MemoryMessage
 from agent_memory.storage.keys import (
     extraction_result_key,
     folded_messages_key,
+    promotion_armed_key,
     promotion_lock_key,
 )
 
@@ -76,6 +77,14 @@ class PromotionStore:
                 await renewing
             with contextlib.suppress(RedisError):
                 await self._release(keys=[key], args=[token])
+
+    async def arm(self, namespace: str | None, user_id: str | None, session_id: str,
+                  ttl_seconds: float) -> bool:
+        """True when no promotion was armed for the session in the last ``ttl_seconds``
+        (and marks it armed); False when one is and this write is already covered."""
+        ms = max(int(ttl_seconds * 1000), 1)
+        return bool(await self.redis.set(promotion_armed_key(namespace, user_id, session_id),
+                                         b"1", nx=True, px=ms))
 
     async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
                           messages: list[MemoryMessage]) -> None:
