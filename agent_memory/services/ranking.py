@@ -52,6 +52,11 @@ class RankingParams:
     # Modal and filler words of questions ("would she likely...") that carry no topic.
     query_fillers: frozenset[str] = frozenset(
         {"would", "could", "might", "shall", "also", "likely"})
+    # How much the (weighted) context words count in a memory's BM25 length, relative to
+    # their weight in its term frequencies: above 1, a memory whose neighbours are long is
+    # normalised harder, so a match in its own short text is not drowned by context
+    # matches of chatty neighbours (LoCoMo fold check in docs/search-quality.md).
+    context_length: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -96,14 +101,18 @@ def _stems(text: str) -> Counter[str]:
     return Counter(stem for stem, _ in analyze(text, index_stopwords()))
 
 
-def _bag(doc: TextDoc, params: RankingParams) -> Counter[str]:
+def _bag(doc: TextDoc, params: RankingParams) -> tuple[Counter[str], float]:
+    """A memory's weighted stem counts (own text + context) and its BM25 length."""
     bag: Counter[str] = Counter(_stems(doc.text))
+    length = float(sum(bag.values()))
     for text, weight in ((doc.context_prev, params.prev_weight),
                          (doc.context_next, params.next_weight)):
         if text and weight:
-            for stem, f in _stems(text).items():
+            stems = _stems(text)
+            for stem, f in stems.items():
                 bag[stem] += weight * f
-    return bag
+            length += params.context_length * weight * sum(stems.values())
+    return bag, length
 
 
 class LexicalRanker:
@@ -181,16 +190,16 @@ class LexicalRanker:
                 break
         return list(found.values())
 
-    def _bm25(self, bags: dict[str, Counter[str]], terms: dict[str, str], df: dict[str, int],
-              n: int, *, weight: float) -> dict[str, float]:
+    def _bm25(self, bags: dict[str, tuple[Counter[str], float]], terms: dict[str, str],
+              df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
         p = self.params
-        lengths = {i: sum(b.values()) for i, b in bags.items()}
+        lengths = {i: length for i, (_, length) in bags.items()}
         # The average length of the candidates stands in for the corpus average (which
         # RediSearch does not expose per filter); candidates are the documents that matter.
         avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
         idf = _idf(df, n, terms)
         out: dict[str, float] = {}
-        for i, bag in bags.items():
+        for i, (bag, _) in bags.items():
             norm = p.k1 * (1 - p.b + p.b * lengths[i] / (avg or 1.0))
             s = 0.0
             for t in terms:

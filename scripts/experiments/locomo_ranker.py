@@ -54,6 +54,8 @@ def parse_sets(pairs: list[str]) -> list[RankingParams]:
 
 async def main_async(args: argparse.Namespace) -> None:
     data = json.loads(args.data.read_text())[: args.limit_conversations]
+    if args.conversations:  # a fold of a cross-check: only these sample ids
+        data = [c for c in data if c.get("sample_id") in set(args.conversations.split(","))]
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp), free_port(), persistent=False)
         server.start()
@@ -106,6 +108,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--limit-conversations", type=int, default=None)
+    p.add_argument("--conversations", default="",
+                   help="comma-separated sample ids (e.g. conv-26,conv-30,conv-41): one fold")
     p.add_argument("--set", action="append", default=[], help="param=v1,v2 (swept)")
     asyncio.run(main_async(p.parse_args()))
     return 0

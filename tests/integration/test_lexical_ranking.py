@@ -131,3 +131,27 @@ async def test_common_words_still_find_memories_and_count(redis: Redis, redis_ur
     ids = [r.doc.memory_id for r in ranked]
     assert ids[0] == "rare" and len(ids) == 5
     assert total == 9
+
+
+async def test_long_neighbours_weigh_on_a_memorys_length(redis: Redis, redis_url: str) -> None:
+    """Context words count ``context_length`` times their weight in the BM25 length: a
+    memory matching in its own text but flanked by long messages drops below a memory
+    whose short neighbour carries the word once the context length counts more."""
+    svc, lexical = await _setup(redis, redis_url)
+    chatter = " ".join(f"filler{i}" for i in range(10))
+    await _store(svc, lexical, [
+        _msg(1, f"Ann: {chatter}"),
+        _msg(2, "Bob: my kayak trip"),
+        _msg(3, f"Ann: {chatter}"),
+        _msg(11, "Cid: the kayak", session_id="s2"),
+        _msg(12, "Dee: went there", session_id="s2"),
+    ])
+    where = Tag("namespace") == "ns"
+
+    async def order(context_length: float) -> list[str]:
+        params = RankingParams(feedback_docs=0, context_length=context_length)
+        ranked, _ = await LexicalRanker(lexical, params).search("kayak", where, 10)
+        return [r.doc.memory_id for r in ranked if r.doc.memory_id in {"m2", "m12"}]
+
+    assert await order(1.0) == ["m2", "m12"]
+    assert await order(3.0) == ["m12", "m2"]
