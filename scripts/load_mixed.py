@@ -36,7 +36,7 @@ def _sentence(rng: random.Random, n: int = 10) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
 
 
-def _ops(rng: random.Random, users: int) -> dict[str, tuple[int, object]]:
+def _ops(rng: random.Random, users: int, mode: str | None) -> dict[str, tuple[int, object]]:
     def user() -> str:
         return f"user-{rng.randrange(users)}"
 
@@ -51,9 +51,11 @@ def _ops(rng: random.Random, users: int) -> dict[str, tuple[int, object]]:
         return ("GET", f"/v1/working-memory/{u}-chat?namespace=load&user_id={u}&recent_messages_limit=20", None)
 
     def search() -> tuple[str, str, object]:
-        return ("POST", "/v1/long-term-memory/search", {
-            "text": _sentence(rng, 4), "limit": 10,
-            "namespace": {"eq": "load"}, "user_id": {"eq": user()}})
+        body = {"text": _sentence(rng, 4), "limit": 10,
+                "namespace": {"eq": "load"}, "user_id": {"eq": user()}}
+        if mode:
+            body["search_mode"] = mode
+        return ("POST", "/v1/long-term-memory/search", body)
 
     def create() -> tuple[str, str, object]:
         u = user()
@@ -66,7 +68,7 @@ def _ops(rng: random.Random, users: int) -> dict[str, tuple[int, object]]:
             "query": _sentence(rng, 5),
             "session": {"session_id": f"{u}-chat", "namespace": "load", "user_id": u,
                         "context_window_max": 4000},
-            "long_term_search": {"limit": 5}})
+            "long_term_search": {"limit": 5, **({"search_mode": mode} if mode else {})}})
 
     return {"wm_append": (25, wm_append), "wm_get": (25, wm_get), "search": (25, search),
             "create": (15, create), "prompt": (10, prompt)}
@@ -85,9 +87,10 @@ async def _seed(conn: Connection, users: int, memories_per_user: int, rng: rando
 
 
 async def _client(host: str, port: int, seed: int, users: int, stop_at: float,
-                  latencies: dict[str, list[float]], errors: dict[str, int]) -> None:
+                  latencies: dict[str, list[float]], errors: dict[str, int],
+                  mode: str | None) -> None:
     rng = random.Random(seed)
-    ops = _ops(rng, users)
+    ops = _ops(rng, users, mode)
     names = list(ops)
     weights = [ops[n][0] for n in names]
     conn = Connection(host, port)
@@ -107,7 +110,8 @@ async def _client(host: str, port: int, seed: int, users: int, stop_at: float,
         await conn.close()
 
 
-async def run(url: str, clients: int, seconds: float, users: int, per_user: int) -> int:
+async def run(url: str, clients: int, seconds: float, users: int, per_user: int,
+              mode: str | None = None) -> int:
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     rng = random.Random(7)
@@ -118,13 +122,13 @@ async def run(url: str, clients: int, seconds: float, users: int, per_user: int)
     errors: dict[str, int] = defaultdict(int)
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_client(host, port, i, users, stop_at, latencies, errors)
+    await asyncio.gather(*(_client(host, port, i, users, stop_at, latencies, errors, mode)
                            for i in range(clients)))
     wall = time.perf_counter() - started
     total = sum(len(v) for v in latencies.values())
     every = [x for v in latencies.values() for x in v]
     print(f"mixed load: {clients} clients, {wall:.1f} s, {users} users, "
-          f"{users * per_user} seeded memories")
+          f"{users * per_user} seeded memories, search mode {mode or 'server default'}")
     print(f"throughput: {total / wall:,.0f} req/s  ({total} requests)")
     print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for name in sorted(latencies):
@@ -145,12 +149,15 @@ def main() -> None:
     parser.add_argument("--memories-per-user", type=int, default=100, help="seeded memories")
     parser.add_argument("--url", help="use a running server instead of starting one")
     parser.add_argument("--api-workers", type=int, default=1, help="API processes to start")
+    parser.add_argument("--search-mode", choices=["semantic", "keyword", "hybrid"],
+                        help="search_mode of searches and prompts (default: the server's)")
     args = parser.parse_args()
+    common = (args.clients, args.seconds, args.users, args.memories_per_user, args.search_mode)
     if args.url:
-        errors = asyncio.run(run(args.url, args.clients, args.seconds, args.users, args.memories_per_user))
+        errors = asyncio.run(run(args.url, *common))
     else:
         with embedded_redis() as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
-            errors = asyncio.run(run(url, args.clients, args.seconds, args.users, args.memories_per_user))
+            errors = asyncio.run(run(url, *common))
     sys.exit(1 if errors else 0)
 
 
