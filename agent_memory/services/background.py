@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from docket import Docket
@@ -48,6 +48,7 @@ FORGET_TASK = "forget_memories"
 COMPACT_TASK = "compact_memories"
 ACCESS_TASK = "track_access"
 ACCESS_FLUSH_KEY = "access-flush"
+ACCESS_FLUSH_DELAY = 1.0  # seconds between a search and the access update it causes
 
 
 @dataclass
@@ -197,8 +198,12 @@ class Background:
         # because the first command on a connection Redis dropped (restart) fails once.
         for attempt in (1, 2):
             try:
-                await self.access_queue.add(ids)
-                await self.docket.add(ACCESS_TASK, when=datetime.now(UTC), key=ACCESS_FLUSH_KEY)()
+                # The flush runs ACCESS_FLUSH_DELAY after it is armed and drains every id
+                # added until then; the marker lives half as long, so ids added after the
+                # drain arm the next flush. A burst of searches costs one round trip each.
+                if await self.access_queue.add(ids, ACCESS_FLUSH_DELAY / 2):
+                    when = datetime.now(UTC) + timedelta(seconds=ACCESS_FLUSH_DELAY)
+                    await self.docket.add(ACCESS_TASK, when=when, key=ACCESS_FLUSH_KEY)()
                 return
             except (RedisError, OSError) as exc:
                 if attempt == 2:

@@ -86,6 +86,7 @@ def extraction_result_key(batch_id: str) -> str:
 
 
 ACCESS_PENDING_KEY = "am:access:pending"
+ACCESS_ARMED_KEY = "am:access:armed"  # a flush is scheduled (short TTL)
 """Set of long-term memory ids read since the last access-tracking flush (no TTL: drained)."""
 
 COMPACTION_WATERMARK_KEY = "am:compact:watermark"

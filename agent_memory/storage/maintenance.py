@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from agent_memory.storage.keys import ACCESS_PENDING_KEY, COMPACTION_WATERMARK_KEY
+from agent_memory.storage.keys import (
+    ACCESS_ARMED_KEY,
+    ACCESS_PENDING_KEY,
+    COMPACTION_WATERMARK_KEY,
+)
 
 
 class AccessQueue:
@@ -13,10 +17,19 @@ class AccessQueue:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def add(self, ids: list[str]) -> None:
-        """Note ids read (a set: repeats within a burst cost nothing more)."""
-        if ids:
-            await self.redis.sadd(ACCESS_PENDING_KEY, *ids)
+    async def add(self, ids: list[str], arm_seconds: float) -> bool:
+        """Note ids read (a set: repeats within a burst cost nothing more).
+
+        Returns True when no flush was armed in the last ``arm_seconds`` (and arms one):
+        only then does the caller need to schedule the flush task. One round trip.
+        """
+        if not ids:
+            return False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(ACCESS_PENDING_KEY, *ids)
+            pipe.set(ACCESS_ARMED_KEY, b"1", nx=True, px=max(int(arm_seconds * 1000), 1))
+            _, armed = await pipe.execute()
+        return bool(armed)
 
     async def take(self, count: int) -> list[str]:
         """Remove and return up to ``count`` pending ids (empty when drained)."""

@@ -45,6 +45,26 @@ async def test_search_hits_update_access_once_per_interval(stack: Stack) -> None
     assert again is not None and again.access_count == after.access_count  # within 900 s
 
 
+async def test_a_burst_of_searches_schedules_one_flush_that_covers_them_all(
+        stack: Stack, redis: Redis) -> None:
+    """Searches within one flush window enqueue the flush task once; it still updates every
+    memory any of them returned."""
+    long_term = stack.services.long_term
+    assert long_term is not None
+    hour_ago = utcnow() - timedelta(hours=1)
+    await long_term.index_records([_rec("tea", "the user likes tea", last_accessed=hour_ago),
+                                   _rec("jazz", "the user plays jazz piano", last_accessed=hour_ago)])
+    for text in ("tea", "jazz", "tea", "jazz"):
+        response = await stack.client.post("/v1/long-term-memory/search", json={"text": text})
+        assert response.json()["memories"][0]["id"] == text
+    executions = await stack.docket.snapshot()
+    flushes = [e for e in [*executions.future, *executions.running] if e.key == "access-flush"]
+    assert len(flushes) == 1
+    await drain(stack.docket)
+    for memory in await long_term.store.get_many(["tea", "jazz"]):
+        assert memory is not None and memory.access_count == 1
+
+
 async def test_compaction_only_looks_at_what_changed(stack: Stack) -> None:
     """Old duplicates that did not change since the last run are left alone; a new
     duplicate brings its whole hash group in, and only the oldest survives."""
