@@ -11,7 +11,8 @@ on the conversation benchmark. Steps, for one query:
 2. count the memories in scope and those containing each query word (one batch), then
    fetch the top ``depth`` candidates, each word weighted by its IDF;
 3. score each candidate as one bag of stems: its text, plus its session context (previous
-   message at ``prev_weight``, next at ``next_weight``, see services/session_context.py);
+   message at ``prev_weight``, next at ``next_weight``, see services/session_context.py),
+   whose BM25 length counts context words ``context_length`` times their weight;
 4. pseudo-relevance feedback: the words that weigh most in the best ``feedback_docs``
    memories (frequency over length, never a query word) are searched too, at
    ``feedback_weight``; their counts and candidates are fetched the same way.
