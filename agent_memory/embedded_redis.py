@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -53,6 +55,15 @@ def locate_binaries() -> RedisBinaries:
     if not mode & stat.S_IXUSR:  # pip sometimes leaves the binary without its run bit
         binaries.server.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return binaries
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies, even by SIGKILL, so no
+    Redis is left behind holding the port (SIGTERM lets it flush its append-only file)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -117,6 +128,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C to the parent must not kill Redis mid-write
+            preexec_fn=_terminate_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def wait_ready(self, timeout: float = 15.0) -> None:
