@@ -158,39 +158,36 @@ def _outcome(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def observe_llm_call(model: str) -> Iterator[None]:
+def _timed_call(record: Callable[[Metrics, str, float], None]) -> Iterator[None]:
+    """Time the block and hand ``(metrics, outcome, seconds)`` to ``record``; an exception
+    counts as ``error`` (or ``timeout``) and is re-raised. No-op without bound metrics."""
+    metrics = _current.get()
+    if metrics is None:
+        yield
+        return
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except BaseException as exc:
+        outcome = _outcome(exc)
+        raise
+    finally:
+        record(metrics, outcome, time.perf_counter() - started)
+
+
+def observe_llm_call(model: str) -> contextlib.AbstractContextManager[None]:
     """Time one chat-model call; an exception counts as ``error`` (or ``timeout``)."""
-    metrics = _current.get()
-    if metrics is None:
-        yield
-        return
-    started = time.perf_counter()
-    outcome = "ok"
-    try:
-        yield
-    except BaseException as exc:
-        outcome = _outcome(exc)
-        raise
-    finally:
+    def record(metrics: Metrics, outcome: str, seconds: float) -> None:
         metrics.llm_calls.labels(model, outcome).inc()
-        metrics.llm_duration.labels(model).observe(time.perf_counter() - started)
+        metrics.llm_duration.labels(model).observe(seconds)
+    return _timed_call(record)
 
 
-@contextlib.contextmanager
-def observe_embedding(model: str, texts: int) -> Iterator[None]:
+def observe_embedding(model: str, texts: int) -> contextlib.AbstractContextManager[None]:
     """Time one embedding batch of ``texts`` texts."""
-    metrics = _current.get()
-    if metrics is None:
-        yield
-        return
-    started = time.perf_counter()
-    outcome = "ok"
-    try:
-        yield
-    except BaseException as exc:
-        outcome = _outcome(exc)
-        raise
-    finally:
+    def record(metrics: Metrics, outcome: str, seconds: float) -> None:
         metrics.embedding_calls.labels(model, outcome).inc()
         metrics.embedding_texts.labels(model).inc(texts)
-        metrics.embedding_duration.labels(model).observe(time.perf_counter() - started)
+        metrics.embedding_duration.labels(model).observe(seconds)
+    return _timed_call(record)
