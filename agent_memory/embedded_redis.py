@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +67,21 @@ def _terminate_with_parent() -> None:
 
     pr_set_pdeathsig = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def temporary_redis(*, persistent: bool = False, supervise: bool = False,
+                    prefix: str = "am-redis-") -> Iterator[EmbeddedRedis]:
+    """A fresh embedded Redis on a free port in a new temporary folder, removed afterwards
+    (tests, benchmarks and experiments)."""
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    server = EmbeddedRedis(data, free_port(), persistent=persistent)
+    try:
+        server.start(supervise=supervise)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def free_port() -> int:

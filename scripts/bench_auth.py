@@ -39,7 +39,8 @@ from redis.asyncio import Redis  # noqa: E402
 
 from agent_memory.auth import issue_token  # noqa: E402
 from agent_memory.storage.auth_tokens import TokenStore  # noqa: E402
-from scripts._bench.harness import api_process, embedded_redis, percentile  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 from agent_memory.embedded_redis import free_port  # noqa: E402
 
@@ -163,7 +164,7 @@ def main() -> None:
 
     phases: dict[str, dict[tuple[str, str], list[float]]] = {}
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(embedded_redis(persistent=False)).url
+        url = stack.enter_context(temporary_redis(persistent=False)).url
         secret = asyncio.run(admin_token(url))
         jwks_url, jwt_token = stack.enter_context(jwks_server())
         servers = {

@@ -21,7 +21,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -32,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from agent_memory.embedded_redis import free_port, temporary_redis  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "locomo-dev.json"
 EVIDENCE = re.compile(r"^D\d+:\d+$")
@@ -180,19 +179,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="hybrid_alpha sent (vector weight; default: the API's 0.7)")
     args = p.parse_args(argv)
     data = json.loads(args.data.read_text())[: args.limit_conversations]
-    with tempfile.TemporaryDirectory(prefix="bench-locomo-") as tmp:
-        redis = EmbeddedRedis(Path(tmp), free_port(), persistent=False)
-        redis.start()
+    with temporary_redis(prefix="bench-locomo-") as redis:
         proc = None
         try:
-            proc, base = start_server(args, redis.url, Path(tmp) / "server.log")
+            proc, base = start_server(args, redis.url, redis.data_dir / "server.log")
             with httpx.Client(base_url=base, timeout=120) as http:
                 out = run(args, http, data)
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=20)
-            redis.stop()
     report(args, out, len(data))
     return 0
 

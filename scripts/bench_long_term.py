@@ -40,7 +40,8 @@ from agent_memory.settings import Settings  # noqa: E402
 from agent_memory.storage.long_term import RANK_FIELDS  # noqa: E402
 from agent_memory.storage.filters import and_all, tag_in  # noqa: E402
 from agent_memory.storage.long_term import LongTermStore  # noqa: E402
-from scripts._bench.harness import api_process, embedded_redis, report  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, report  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 WORDS = ("alice bob carol dave coffee tea garden travel paris rome music piano guitar dog cat "
@@ -174,7 +175,7 @@ async def bench_get(conn: Connection, redis: Redis, ids: list[str], runs: int, p
 async def main(args: argparse.Namespace) -> None:
     sizes = list(args.sizes) + ([100_000] if args.large else [])
     rng = random.Random(7)
-    with embedded_redis(persistent=False) as redis_server, api_process(
+    with temporary_redis(persistent=False) as redis_server, api_process(
         redis_server.url, REDISVL_VECTOR_DIMENSIONS="384", USE_DOCKET=str(args.docket).lower(),
     ) as url:
         host, port = url.removeprefix("http://").split(":")

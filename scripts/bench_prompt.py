@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent_memory.models.long_term import MemoryRecordResult  # noqa: E402
 from agent_memory.models.working_memory import MemoryMessage  # noqa: E402
 from agent_memory.services.prompt import assemble  # noqa: E402
-from scripts._bench.harness import api_process, embedded_redis, report  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, report  # noqa: E402
 
 TOPICS = ["flights to Lisbon", "green tea", "chess openings", "sailing knots", "bread baking",
           "jazz records", "hiking trails", "tax forms", "piano lessons", "garden tomatoes"]
@@ -90,7 +91,7 @@ def main() -> None:
             "query": "what does the user care about?",
             "long_term_search": {"limit": 100, "namespace": {"eq": "bench"}}},
     }
-    with embedded_redis() as redis, api_process(redis.url) as url:
+    with temporary_redis(persistent=True) as redis, api_process(redis.url) as url:
         host, port = url.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port))
         _seed(conn)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts._bench.harness import api_process, embedded_redis, report  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, report  # noqa: E402
 
 
 def _timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None) -> float:
@@ -40,7 +41,7 @@ def main() -> None:
                  "content": f"Message {i}: the user asked about flights to Lisbon in May.",
                  "id": f"msg-{i}"} for i in range(10)]
     put_body = json.dumps({"messages": messages, "namespace": "bench", "user_id": "u1"}).encode()
-    with embedded_redis() as redis, api_process(redis.url) as url:
+    with temporary_redis(persistent=True) as redis, api_process(redis.url) as url:
         host, port = url.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port))
         for _ in range(200):  # warm up: connections, caches, JIT-free but allocator-warm

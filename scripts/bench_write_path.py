@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis import Redis  # noqa: E402
 from redis.commands.search.query import Query  # noqa: E402
 
-from scripts._bench.harness import api_process, embedded_redis, percentile  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 INDEX = "memory_records"
@@ -122,7 +123,7 @@ async def write_load(url: str, sessions: int, rounds: int, per_write: int,
 
 def run(workers: int, args: argparse.Namespace) -> dict[str, float]:
     expected = args.sessions * args.rounds * args.per_write
-    with embedded_redis(persistent=False) as redis, stub_model(args.llm_delay) as model_url:
+    with temporary_redis(persistent=False) as redis, stub_model(args.llm_delay) as model_url:
         env = {"REDIS_URL": redis.url, "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "ERROR",
                "EXTRACTION_DEBOUNCE_SECONDS": str(args.debounce),
                "DEDUPLICATION_DISTANCE_THRESHOLD": "0",

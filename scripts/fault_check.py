@@ -26,7 +26,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts._bench.harness import api_process, embedded_redis  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process  # noqa: E402
 from tests.support.stub_openai import StubServer, reply_json  # noqa: E402
 
 RESULTS: list[tuple[str, bool, str]] = []
@@ -173,12 +174,12 @@ async def worker_killed_mid_task(redis_url: str) -> None:
 
 
 async def main_async() -> None:
-    with embedded_redis(persistent=True) as redis_server, api_process(redis_server.url) as url:
+    with temporary_redis(persistent=True) as redis_server, api_process(redis_server.url) as url:
         await redis_killed_mid_load(redis_server, url)
         await oversized_inputs(url)
-    with embedded_redis(persistent=True) as redis_server:
+    with temporary_redis(persistent=True) as redis_server:
         await model_faults(redis_server.url)
-    with embedded_redis(persistent=True) as redis_server:
+    with temporary_redis(persistent=True) as redis_server:
         await worker_killed_mid_task(redis_server.url)
 
 

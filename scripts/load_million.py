@@ -33,7 +33,8 @@ from agent_memory.services.dedup import memory_hash  # noqa: E402
 from agent_memory.services.long_term import LongTermService  # noqa: E402
 from agent_memory.settings import Settings  # noqa: E402
 from agent_memory.storage.long_term import LongTermStore  # noqa: E402
-from scripts._bench.harness import embedded_redis, percentile  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import percentile  # noqa: E402
 
 WORDS = ("alice bob carol dave erin frank coffee tea garden travel paris rome tokyo music "
          "piano guitar dog cat birthday meeting project deadline doctor dentist school exam movie "
@@ -128,7 +129,7 @@ def main() -> None:
     if args.redis_url:
         asyncio.run(run(args.redis_url, args))
     else:
-        with embedded_redis(persistent=False) as server:
+        with temporary_redis(persistent=False) as server:
             asyncio.run(run(server.url, args))
 
 

@@ -24,7 +24,8 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts._bench.harness import api_process, embedded_redis, percentile  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection, HttpError  # noqa: E402
 
 WORDS = ("flight hotel lisbon berlin coffee tea budget meeting project deadline dentist "
@@ -156,7 +157,7 @@ def main() -> None:
     if args.url:
         errors = asyncio.run(run(args.url, *common))
     else:
-        with embedded_redis() as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
+        with temporary_redis(persistent=True) as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
             errors = asyncio.run(run(url, *common))
     sys.exit(1 if errors else 0)
 

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port
-
-
-@contextlib.contextmanager
-def embedded_redis(persistent: bool = True) -> Iterator[EmbeddedRedis]:
-    """A fresh embedded Redis in a temporary folder (AOF on by default, as in production)."""
-    data = Path(tempfile.mkdtemp(prefix="am-bench-"))
-    server = EmbeddedRedis(data, free_port(), persistent=persistent)
-    server.start(supervise=False)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
+from agent_memory.embedded_redis import free_port
 
 
 @contextlib.contextmanager

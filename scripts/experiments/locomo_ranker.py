@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import json
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -27,7 +26,7 @@ from bench_locomo import CATEGORIES, DEFAULT_DATA, EVIDENCE, conversation_memori
 from redis.asyncio import Redis  # noqa: E402
 from redisvl.query.filter import Tag  # noqa: E402
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
 from agent_memory.embeddings import HashingEmbedder  # noqa: E402
 from agent_memory.models.long_term import ExtractedMemoryRecord  # noqa: E402
 from agent_memory.services.long_term import LongTermService  # noqa: E402
@@ -56,9 +55,7 @@ async def main_async(args: argparse.Namespace) -> None:
     data = json.loads(args.data.read_text())[: args.limit_conversations]
     if args.conversations:  # a fold of a cross-check: only these sample ids
         data = [c for c in data if c.get("sample_id") in set(args.conversations.split(","))]
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedRedis(Path(tmp), free_port(), persistent=False)
-        server.start()
+    with temporary_redis() as server:
         redis = Redis.from_url(server.url)
         try:
             settings = Settings(redis_url=server.url, deduplication_distance_threshold=0)
@@ -101,7 +98,6 @@ async def main_async(args: argparse.Namespace) -> None:
                       flush=True)
         finally:
             await redis.aclose()
-            server.stop()
 
 
 def main() -> int:

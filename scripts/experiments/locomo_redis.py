@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import re
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from redisvl.index import AsyncSearchIndex  # noqa: E402
 from redisvl.query import TextQuery  # noqa: E402
 from redisvl.query.filter import Tag  # noqa: E402
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis  # noqa: E402
 from agent_memory.services.text_query import query_terms, stopwords  # noqa: E402
 
 SCHEMA = {
@@ -139,38 +138,33 @@ async def run(index: AsyncSearchIndex, data: list[dict], fields: dict[str, float
 
 async def main_async(args: argparse.Namespace) -> None:
     data = load()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedRedis(Path(tmp), free_port(), persistent=False)
-        server.start()
-        try:
-            redis = Redis.from_url(server.url)
-            index = AsyncSearchIndex.from_dict(SCHEMA, redis_client=redis)
-            await index.create(overwrite=True, drop=True)
-            await load_index(index, data, args.text)
-            await asyncio.sleep(1)
-            if STEMMED:
-                variants = [
-                    ("stemmed only", {"stext": 1.0}, None),
-                    ("stemmed ctx 0.5/0.3", {"stext": 1.0, "sprev": 0.5, "snext": 0.3}, None),
-                    ("stemmed ctx 0.5/0.5", {"stext": 1.0, "sprev": 0.5, "snext": 0.5}, None),
-                ]
-            else:
-              variants = [
-                ("text only", {"text": 1.0}, None),
-                ("ctx prev 0.5 next 0.3", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3}, None),
-                ("ctx prev 0.4 next 0.4", {"text": 1.0, "ctx_prev": 0.4, "ctx_next": 0.4}, None),
-                ("ctx 0.5/0.3 + prf 5x5 w0.2", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3},
-                 (5, 5, 0.2)),
-                ("ctx 0.5/0.3 + prf 5x10 w0.3", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3},
-                 (5, 10, 0.3)),
+    with temporary_redis() as server:
+        redis = Redis.from_url(server.url)
+        index = AsyncSearchIndex.from_dict(SCHEMA, redis_client=redis)
+        await index.create(overwrite=True, drop=True)
+        await load_index(index, data, args.text)
+        await asyncio.sleep(1)
+        if STEMMED:
+            variants = [
+                ("stemmed only", {"stext": 1.0}, None),
+                ("stemmed ctx 0.5/0.3", {"stext": 1.0, "sprev": 0.5, "snext": 0.3}, None),
+                ("stemmed ctx 0.5/0.5", {"stext": 1.0, "sprev": 0.5, "snext": 0.5}, None),
             ]
-            for name, fields, prf in variants:
-                r = await run(index, data, fields, prf)
-                cats = " ".join(f"{k}={v:.3f}" for k, v in r.items() if k != "all")
-                print(f"{args.text:13s} {name:32s} recall@10={r['all']:.3f}  {cats}", flush=True)
-            await redis.aclose()
-        finally:
-            server.stop()
+        else:
+          variants = [
+            ("text only", {"text": 1.0}, None),
+            ("ctx prev 0.5 next 0.3", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3}, None),
+            ("ctx prev 0.4 next 0.4", {"text": 1.0, "ctx_prev": 0.4, "ctx_next": 0.4}, None),
+            ("ctx 0.5/0.3 + prf 5x5 w0.2", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3},
+             (5, 5, 0.2)),
+            ("ctx 0.5/0.3 + prf 5x10 w0.3", {"text": 1.0, "ctx_prev": 0.5, "ctx_next": 0.3},
+             (5, 10, 0.3)),
+        ]
+        for name, fields, prf in variants:
+            r = await run(index, data, fields, prf)
+            cats = " ".join(f"{k}={v:.3f}" for k, v in r.items() if k != "all")
+            print(f"{args.text:13s} {name:32s} recall@10={r['all']:.3f}  {cats}", flush=True)
+        await redis.aclose()
 
 
 def main() -> int:

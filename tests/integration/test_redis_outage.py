@@ -3,15 +3,14 @@ write lost (the embedded Redis persists with an append-only file)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port
+from redis.asyncio import Redis
+
+from agent_memory.embedded_redis import EmbeddedRedis, temporary_redis
 from tests.conftest import make_settings
 from tests.support.live_server import live_server
 from tests.support.wait import wait_until
@@ -19,14 +18,8 @@ from tests.support.wait import wait_until
 
 @pytest.fixture
 def persistent_redis() -> Iterator[EmbeddedRedis]:
-    data = Path(tempfile.mkdtemp(prefix="am-outage-"))
-    server = EmbeddedRedis(data, free_port(), persistent=True)
-    server.start(supervise=False)
-    try:
+    with temporary_redis(persistent=True, prefix="am-outage-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 async def test_outage_answers_503_then_recovers_with_every_ack(persistent_redis: EmbeddedRedis) -> None:
@@ -69,12 +62,7 @@ async def test_outage_answers_503_then_recovers_with_every_ack(persistent_redis:
 
 async def test_supervisor_restarts_a_killed_redis() -> None:
     """The embedded Redis is restarted by its watcher, with its data."""
-    data = Path(tempfile.mkdtemp(prefix="am-watch-"))
-    server = EmbeddedRedis(data, free_port(), persistent=True)
-    server.start(supervise=True)
-    try:
-        from redis.asyncio import Redis
-
+    with temporary_redis(persistent=True, supervise=True, prefix="am-watch-") as server:
         client = Redis.from_url(server.url)
         await client.set("k", "v")
         first_pid = server.pid
@@ -88,6 +76,3 @@ async def test_supervisor_restarts_a_killed_redis() -> None:
         await wait_until(back, timeout=15)
         assert server.pid != first_pid
         await client.aclose()
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)

@@ -7,11 +7,9 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
-from agent_memory.embedded_redis import EmbeddedRedis, free_port
+from agent_memory.embedded_redis import EmbeddedRedis, temporary_redis
 
 
 def _docker_engine_answers() -> bool:
@@ -37,11 +35,5 @@ def real_redis() -> Iterator[tuple[str, EmbeddedRedis | None]]:
             port = container.get_exposed_port(6379)
             yield f"redis://{host}:{port}/0", None
         return
-    data = Path(tempfile.mkdtemp(prefix="am-test-redis-"))
-    server = EmbeddedRedis(data, free_port(), persistent=False)
-    server.start(supervise=True)
-    try:
+    with temporary_redis(supervise=True, prefix="am-test-redis-") as server:
         yield server.url, server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
