@@ -17,14 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-from redisvl.exceptions import RedisVLError
 from redisvl.query import CountQuery, FilterQuery, TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag, Text
 
-from agent_memory.errors import StorageError
 from agent_memory.storage.filters import tag_eq_or_missing
-from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
@@ -97,10 +94,8 @@ class LexicalStore:
             queries.append((q.query, q.params))
         if not queries:
             return []
-        try:
+        with store_guard("text search"):
             results = await self.store.index.batch_search(queries, batch_size=len(queries))
-        except (RedisError, RedisVLError) as exc:
-            raise StorageError(f"long-term store: text search failed: {exc}") from exc
         return [
             [TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
                      _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
@@ -130,11 +125,9 @@ class LexicalStore:
             for clause in clauses[1:]:
                 union = union | clause
             queries.append(CountQuery(_and(where, union)))
-        try:
+        with store_guard("term statistics"):
             results = await self.store.index.batch_search([(q.query, q.params) for q in queries],
                                                           batch_size=len(queries))
-        except (RedisError, RedisVLError) as exc:
-            raise StorageError(f"long-term store: term statistics failed: {exc}") from exc
         totals = [int(r.total) for r in results]
         return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
 
@@ -156,10 +149,8 @@ class LexicalStore:
                 queries.append((q.query, q.params))
         if not queries:
             return []
-        try:
+        with store_guard("session lookup"):
             results = await self.store.index.batch_search(queries, batch_size=len(queries))
-        except (RedisError, RedisVLError) as exc:
-            raise StorageError(f"long-term store: session lookup failed: {exc}") from exc
         out: list[tuple[Neighbour | None, Neighbour | None]] = []
         for g, group in enumerate(groups):
             pair: list[Neighbour | None] = []
@@ -174,12 +165,10 @@ class LexicalStore:
         """Write context fields ``{memory_id: {field: text}}`` of memories that still exist."""
         if not updates:
             return
-        try:
+        with store_guard("context write"):
             async with self.store.redis.pipeline(transaction=False) as pipe:
                 for memory_id, fields in updates.items():
                     args = [part for item in fields.items() for part in item]
                     await self._set_if_exists(keys=[self.store.key(memory_id)], args=args,
                                               client=pipe)
                 await pipe.execute()
-        except (RedisError, RedisVLError) as exc:
-            raise StorageError(f"long-term store: context write failed: {exc}") from exc

@@ -59,7 +59,8 @@ class Hit:
 
 
 @contextlib.contextmanager
-def _guard(action: str) -> Iterator[None]:
+def store_guard(action: str) -> Iterator[None]:
+    """Turn Redis and RedisVL failures of ``action`` into :class:`StorageError` (503)."""
     try:
         yield
     except (RedisError, RedisVLError) as exc:
@@ -113,13 +114,13 @@ class LongTermStore:
     async def recreate_index(self) -> None:
         """Re-define the index for this store's dimensions, keeping every record hash (the
         first step of re-embedding; records are re-indexed as their vectors are rewritten)."""
-        with _guard("recreate index"):
+        with store_guard("recreate index"):
             await ltm_index.redefine(self.index)
 
     async def record_model(self, model_id: str) -> None:
         """Record that every vector now comes from ``model_id`` at this store's dimensions
         (the last step of re-embedding; afterwards the server starts with that model)."""
-        with _guard("record model"):
+        with store_guard("record model"):
             await ltm_index.write_meta(self.redis, self.index_name, model_id, self.dimensions)
 
     async def index_ready(self) -> bool:
@@ -143,7 +144,7 @@ class LongTermStore:
         if not records:
             return
         flags = replacing if replacing is not None else [True] * len(records)
-        with _guard("write"):
+        with store_guard("write"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for record, vector, replace in zip(records, vectors, flags, strict=True):
                     key = self.key(record.id)
@@ -154,7 +155,7 @@ class LongTermStore:
 
     async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""
-        with _guard("write vectors"):
+        with store_guard("write vectors"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for memory_id, vector in zip(ids, vectors, strict=True):
                     pipe.hset(self.key(memory_id), VECTOR_FIELD,
@@ -163,14 +164,14 @@ class LongTermStore:
 
     async def set_fields(self, memory_id: str, fields: dict[str, object]) -> None:
         """Write some fields of one memory."""
-        with _guard("update"):
+        with store_guard("update"):
             await self.redis.hset(self.key(memory_id), mapping=fields)  # type: ignore[arg-type]
 
     async def delete(self, ids: Sequence[str]) -> int:
         """Delete memories; returns how many existed."""
         if not ids:
             return 0
-        with _guard("delete"):
+        with store_guard("delete"):
             return int(await self.redis.delete(*[self.key(i) for i in ids]))
 
     async def touch(self, ids: Sequence[str], interval_seconds: float) -> int:
@@ -178,7 +179,7 @@ class LongTermStore:
         if not ids:
             return 0
         now = time.time()
-        with _guard("touch"):
+        with store_guard("touch"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for memory_id in ids:
                     await self._touch(keys=[self.key(memory_id)], args=[now, interval_seconds],
@@ -196,7 +197,7 @@ class LongTermStore:
         """The raw hash fields per id, in order (empty where missing), in one pipeline."""
         if not ids:
             return []
-        with _guard("read"):
+        with store_guard("read"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for memory_id in ids:
                     pipe.hgetall(self.key(memory_id))
@@ -204,7 +205,7 @@ class LongTermStore:
 
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
-        with _guard("read"):
+        with store_guard("read"):
             return await self.redis.hget(self.key(memory_id), VECTOR_FIELD)
 
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
@@ -219,7 +220,7 @@ class LongTermStore:
             chunk = wanted[i:i + _ID_LOOKUP_CHUNK]
             q = FilterQuery(tag_in("id_", chunk), return_fields=fields, num_results=len(chunk))
             queries.append((q.query, q.params))
-        with _guard("read"):
+        with store_guard("read"):
             results = await self.index.batch_search(queries, batch_size=len(queries))
         found: dict[str, tuple[str | None, ...]] = {}
         for res in results:
@@ -230,7 +231,7 @@ class LongTermStore:
             # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so
             # the timestamps an overwrite keeps are read from the hashes themselves.
             hit_ids = list(found)
-            with _guard("read"):
+            with store_guard("read"):
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for memory_id in hit_ids:
                         pipe.hmget(self.key(memory_id), ("created_at", "persisted_at"))
@@ -252,7 +253,7 @@ class LongTermStore:
             q = FilterQuery(tag_in("memory_hash", chunk), return_fields=["id_", "memory_hash"],
                             num_results=len(chunk) * 4)
             queries.append((q.query, q.params))
-        with _guard("hash lookup"):
+        with store_guard("hash lookup"):
             results = await self.index.batch_search(queries, batch_size=len(queries))
         found: dict[str, str] = {}
         for result in results:
@@ -278,7 +279,7 @@ class LongTermStore:
         q = VectorQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
                         return_fields=RANK_FIELDS, filter_expression=where, num_results=k)
         c = CountQuery(where)
-        with _guard("vector search"):
+        with store_guard("vector search"):
             res, count = await self.index.batch_search([(q.query, q.params), (c.query, c.params)],
                                                        batch_size=2)
         return self._hits(res.docs, "vector_distance"), int(count.total)
@@ -290,7 +291,7 @@ class LongTermStore:
                              return_fields=RANK_FIELDS, filter_expression=where,
                              distance_threshold=threshold, num_results=k,
                              sort_by="vector_distance")
-        with _guard("range search"):
+        with store_guard("range search"):
             (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
         return self._hits(res.docs, "vector_distance"), int(res.total)
 
@@ -307,7 +308,7 @@ class LongTermStore:
             queries.append((q.query, q.params))
         if not queries:
             return []
-        with _guard("duplicate search"):
+        with store_guard("duplicate search"):
             results = await self.index.batch_search(queries, batch_size=len(queries))
         return [r.docs[0].id_ if r.docs else None for r in results]
 
@@ -317,14 +318,14 @@ class LongTermStore:
         and how many memories match the words and ``where``."""
         q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
                       return_fields=RANK_FIELDS, num_results=k, stopwords=None)
-        with _guard("text search"):
+        with store_guard("text search"):
             (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
         return self._hits(res.docs, "score"), int(res.total)
 
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""
         c = CountQuery(where)
-        with _guard("count"):
+        with store_guard("count"):
             (res,) = await self.index.batch_search([(c.query, c.params)], batch_size=1)
         return int(res.total)
 
@@ -335,7 +336,7 @@ class LongTermStore:
         req = (AggregateRequest(query).load("@id_", "@created_at")
                .sort_by(Desc("@created_at"), Asc("@id_"), max=offset + limit)
                .limit(offset, limit).dialect(2))
-        with _guard("listing"):
+        with store_guard("listing"):
             agg = await self.index.aggregate(req)
             total = await self.count(where)
         ids = []
@@ -361,7 +362,7 @@ class LongTermStore:
         """Tuples of ``fields`` for every memory matching ``where``, ``batch`` at a time."""
         query = str(where) if where is not None else "*"
         req = AggregateRequest(query).load(*[f"@{f}" for f in fields]).cursor(count=batch)
-        with _guard("iterate"):
+        with store_guard("iterate"):
             res = await self.index.aggregate(req.dialect(2))
         while True:
             rows = []
@@ -372,7 +373,7 @@ class LongTermStore:
                 yield rows
             if res.cursor is None or not res.cursor.cid:
                 return
-            with _guard("iterate"):
+            with store_guard("iterate"):
                 res = await self.index.aggregate(res.cursor)
 
     async def scan_texts(self, batch: int = 500) -> AsyncIterator[list[tuple[str, str]]]:
@@ -381,7 +382,7 @@ class LongTermStore:
         Independent of the index (a hash whose vector has the wrong size is not indexed at
         all), so re-embedding reaches every record.
         """
-        with _guard("scan"):
+        with store_guard("scan"):
             async for keys in self._scan_keys(batch):
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for key in keys:
