@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator
 from ulid import ULID
 
 
@@ -42,16 +42,10 @@ def _no_commas(values: list[str] | None) -> list[str] | None:
 
 
 TagList = Annotated[list[str] | None, AfterValidator(_no_commas)]
-NonEmptyStr = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-
-
-def to_epoch(value: datetime | None) -> float | None:
-    """Seconds since the epoch, keeping sub-second precision."""
-    return None if value is None else value.timestamp()
 
 
 def from_epoch(value: float | str | bytes | None) -> datetime | None:
-    """The inverse of :func:`to_epoch`."""
+    """A stored epoch-seconds value (float, str or bytes) as a UTC datetime; blank is None."""
     if value is None or value == "" or value == b"":
         return None
     return datetime.fromtimestamp(float(value), UTC)

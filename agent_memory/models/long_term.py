@@ -140,12 +140,7 @@ class EditMemoryRecordRequest(BaseModel):
     pinned: bool | None = None
     metadata: dict[str, Any] | None = None
 
-    @field_validator("text")
-    @classmethod
-    def _text_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("text must not be empty")
-        return value
+    _text = field_validator("text")(text_not_blank)
 
     @field_validator("namespace", "user_id", "session_id")
     @classmethod

@@ -59,9 +59,9 @@ class MemoryRecord(_RecordFields):
     id: str = Field(min_length=1)
 
 
-def text_not_blank(value: str) -> str:
-    """Reject a memory whose text is empty or only whitespace."""
-    if not value.strip():
+def text_not_blank(value: str | None) -> str | None:
+    """Reject a memory text that is empty or only whitespace (``None`` passes: "unset")."""
+    if value is not None and not value.strip():
         raise ValueError("text must not be empty")
     return value
 
