@@ -7,6 +7,7 @@ really uses. Handlers receive validated models and return a model or a ``Respons
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -86,15 +87,20 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=None)
+def _query_keys(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """``(parameter name, is a list)`` per field of a query model, worked out once."""
+    return tuple((info.alias or name, _is_list(info.annotation))
+                 for name, info in model.model_fields.items())
+
+
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     """Validate query parameters into ``model``; repeated keys fill list fields."""
     params = request.query_params
     data: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        if key not in params:
-            continue
-        data[key] = params.getlist(key) if _is_list(info.annotation) else params[key]
+    for key, is_list in _query_keys(model):
+        if key in params:
+            data[key] = params.getlist(key) if is_list else params[key]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
