@@ -95,7 +95,7 @@ class LexicalStore:
         if not queries:
             return []
         with store_guard("text search"):
-            results = await self.store.index.batch_search(queries, batch_size=len(queries))
+            results = await self.store.search_raw(queries)
         return [
             [TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
                      _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
@@ -126,8 +126,7 @@ class LexicalStore:
                 union = union | clause
             queries.append(CountQuery(_and(where, union)))
         with store_guard("term statistics"):
-            results = await self.store.index.batch_search([(q.query, q.params) for q in queries],
-                                                          batch_size=len(queries))
+            results = await self.store.search_raw([(q.query, q.params) for q in queries])
         totals = [int(r.total) for r in results]
         return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
 
@@ -150,7 +149,7 @@ class LexicalStore:
         if not queries:
             return []
         with store_guard("session lookup"):
-            results = await self.store.index.batch_search(queries, batch_size=len(queries))
+            results = await self.store.search_raw(queries)
         out: list[tuple[Neighbour | None, Neighbour | None]] = []
         for g, group in enumerate(groups):
             pair: list[Neighbour | None] = []

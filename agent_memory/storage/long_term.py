@@ -26,6 +26,7 @@ from agent_memory.storage._ltm_codec import decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
+from agent_memory.storage.raw_search import RawResult, SearchArgs, search_batch
 
 # Touch last_accessed/access_count at most once per interval; one script call per key so
 # a pipeline of them stays valid on a cluster (each call touches one slot).
@@ -96,6 +97,10 @@ class LongTermStore:
             distance_metric=settings.redisvl_distance_metric,
         )
         self._touch = redis.register_script(_TOUCH)
+
+    async def search_raw(self, queries: Sequence[SearchArgs]) -> list[RawResult]:
+        """FT.SEARCH ``queries`` on this index in one round trip (see raw_search.py)."""
+        return await search_batch(self.redis, self.index_name, queries)
 
     @property
     def index_name(self) -> str:
@@ -221,7 +226,7 @@ class LongTermStore:
             q = FilterQuery(tag_in("id_", chunk), return_fields=fields, num_results=len(chunk))
             queries.append((q.query, q.params))
         with store_guard("read"):
-            results = await self.index.batch_search(queries, batch_size=len(queries))
+            results = await self.search_raw(queries)
         found: dict[str, tuple[str | None, ...]] = {}
         for res in results:
             for doc in res.docs:
@@ -254,7 +259,7 @@ class LongTermStore:
                             num_results=len(chunk) * 4)
             queries.append((q.query, q.params))
         with store_guard("hash lookup"):
-            results = await self.index.batch_search(queries, batch_size=len(queries))
+            results = await self.search_raw(queries)
         found: dict[str, str] = {}
         for result in results:
             for doc in result.docs:
@@ -280,8 +285,7 @@ class LongTermStore:
                         return_fields=RANK_FIELDS, filter_expression=where, num_results=k)
         c = CountQuery(where)
         with store_guard("vector search"):
-            res, count = await self.index.batch_search([(q.query, q.params), (c.query, c.params)],
-                                                       batch_size=2)
+            res, count = await self.search_raw([(q.query, q.params), (c.query, c.params)])
         return self._hits(res.docs, "vector_distance"), int(count.total)
 
     async def within(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
@@ -292,7 +296,7 @@ class LongTermStore:
                              distance_threshold=threshold, num_results=k,
                              sort_by="vector_distance")
         with store_guard("range search"):
-            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+            (res,) = await self.search_raw([(q.query, q.params)])
         return self._hits(res.docs, "vector_distance"), int(res.total)
 
     async def near_duplicates(self, vectors: npt.NDArray[np.float32],
@@ -309,7 +313,7 @@ class LongTermStore:
         if not queries:
             return []
         with store_guard("duplicate search"):
-            results = await self.index.batch_search(queries, batch_size=len(queries))
+            results = await self.search_raw(queries)
         return [r.docs[0].id_ if r.docs else None for r in results]
 
     async def text(self, words: str, where: FilterExpression | None, k: int,
@@ -319,14 +323,14 @@ class LongTermStore:
         q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
                       return_fields=RANK_FIELDS, num_results=k, stopwords=None)
         with store_guard("text search"):
-            (res,) = await self.index.batch_search([(q.query, q.params)], batch_size=1)
+            (res,) = await self.search_raw([(q.query, q.params)])
         return self._hits(res.docs, "score"), int(res.total)
 
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""
         c = CountQuery(where)
         with store_guard("count"):
-            (res,) = await self.index.batch_search([(c.query, c.params)], batch_size=1)
+            (res,) = await self.search_raw([(c.query, c.params)])
         return int(res.total)
 
     async def listing(self, where: FilterExpression | None, offset: int,

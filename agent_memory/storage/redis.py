@@ -25,5 +25,6 @@ def create_redis(settings: Settings) -> Redis:
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), retries=2),
         retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
+        protocol=2,
     )
     return Redis(connection_pool=pool)

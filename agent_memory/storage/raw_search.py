@@ -1,0 +1,91 @@
+"""FT.SEARCH batches without redis-py's result objects.
+
+RedisVL builds the queries (filters, KNN, text); this module only sends them, in one
+pipeline, and reads the replies into plain objects. redis-py's ``Result``/``Document``
+parsing cost more CPU than everything else a search request does (profiled under the mixed
+load, docs/benchmarks.md), and the server runs on the pool's RESP2 replies, whose flat lists
+are the cheapest to read. RESP3 replies (a caller's own client) are read too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.search.query import Query
+
+
+@dataclass
+class RawResult:
+    """``total`` as RediSearch counts it, and the documents: attributes named after the
+    returned fields (str values), plus ``id`` (the key) and ``score`` with WITHSCORES."""
+
+    total: int
+    docs: list[SimpleNamespace]
+
+
+SearchArgs = tuple[Query, Mapping[str, Any] | None]
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _args(index_name: str, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
+    args: list[Any] = ["FT.SEARCH", index_name, *query.get_args()]
+    if params:
+        args += ["PARAMS", 2 * len(params)]
+        for name, value in params.items():
+            args += [name, value]
+    return args
+
+
+def _doc(key: Any, fields: Any, score: Any = None) -> SimpleNamespace:
+    if isinstance(fields, dict):  # RESP3 attributes
+        values = {_text(k): _text(v) for k, v in fields.items()}
+    else:
+        fields = fields or []
+        values = {_text(k): _text(v) for k, v in zip(fields[::2], fields[1::2], strict=False)}
+    values["id"] = _text(key)
+    if score is not None:
+        values["score"] = float(score)
+    return SimpleNamespace(**values)
+
+
+def parse_reply(reply: Any, query: Query) -> RawResult:
+    """One FT.SEARCH reply as a :class:`RawResult`."""
+    scores = bool(query._with_scores)
+    if isinstance(reply, dict):  # RESP3
+        docs = [_doc(r.get(b"id"), r.get(b"extra_attributes") or {},
+                     r.get(b"score") if scores else None)
+                for r in reply.get(b"results", [])]
+        return RawResult(int(reply.get(b"total_results", 0)), docs)
+    total, rest = int(reply[0]), reply[1:]
+    if query._no_content:
+        return RawResult(total, [_doc(key, None) for key in rest])
+    step = 3 if scores else 2
+    docs = []
+    for i in range(0, len(rest) - step + 1, step):
+        if scores:
+            docs.append(_doc(rest[i], rest[i + 2], rest[i + 1]))
+        else:
+            docs.append(_doc(rest[i], rest[i + 1]))
+    return RawResult(total, docs)
+
+
+async def search_batch(redis: Redis, index_name: str,
+                       queries: Sequence[SearchArgs]) -> list[RawResult]:
+    """Run ``queries`` (redis-py query, params) in one round trip, replies in order."""
+    if not queries:
+        return []
+    if len(queries) == 1:
+        query, params = queries[0]
+        return [parse_reply(await redis.execute_command(*_args(index_name, query, params)), query)]
+    async with redis.pipeline(transaction=False) as pipe:
+        for query, params in queries:
+            pipe.execute_command(*_args(index_name, query, params))
+        replies = await pipe.execute()
+    return [parse_reply(reply, query) for reply, (query, _) in zip(replies, queries, strict=True)]
