@@ -43,7 +43,7 @@ def _ops(rng: random.Random, users: int, mode: str | None) -> dict[str, tuple[in
 
     def wm_append() -> tuple[str, str, object]:
         u = user()
-        return ("POST", f"/v1/working-memory/{u}-chat/messages", {
+        return ("POST", f"/v1/working-memory/{u}-chat/messages?recent_messages_limit=20", {
             "namespace": "load", "user_id": u,
             "messages": [{"role": rng.choice(["user", "assistant"]), "content": _sentence(rng)}]})
 

@@ -9,6 +9,7 @@ from agent_memory.api._http import ModelResponse, endpoint, principal_of
 from agent_memory.models.common import AckResponse
 from agent_memory.models.working_memory import (
     AppendMessages,
+    AppendQuery,
     DeleteSessionQuery,
     GetSessionQuery,
     ListSessionsQuery,
@@ -62,9 +63,9 @@ async def put_session(request: Request, session_id: str, body: UpdateWorkingMemo
 
 
 @endpoint("POST", "/working-memory/{session_id}/messages", summary="Append messages atomically",
-          body=AppendMessages, query=PutSessionQuery, response=WorkingMemoryResponse, tags=TAGS)
+          body=AppendMessages, query=AppendQuery, response=WorkingMemoryResponse, tags=TAGS)
 async def append_messages(request: Request, session_id: str, body: AppendMessages,
-                          query: PutSessionQuery) -> ModelResponse:
+                          query: AppendQuery) -> ModelResponse:
     """Append messages server-side (concurrent writers lose nothing; a re-sent id is a no-op)."""
     memory, version = await _service(request).append(principal_of(request), session_id, body, query)
     return ModelResponse(memory, headers=_write_headers(memory, version))

@@ -18,9 +18,10 @@ MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 
 class MemoryMessage(BaseModel):
-    """One chat message of a session."""
+    """One chat message of a session (frozen: stored messages are shared, see
+    storage/working_memory.py)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     role: str = Field(min_length=1, max_length=64)
     content: str
@@ -167,6 +168,13 @@ class PutSessionQuery(WindowQuery):
     namespace: str | None = Field(default=None, max_length=512)
 
     _blank = field_validator("user_id", "namespace", mode="before")(_blank_to_none)
+
+
+class AppendQuery(PutSessionQuery):
+    """Query of the append; ``recent_messages_limit`` trims the response as on GET (a long
+    session need not travel back on every turn)."""
+
+    recent_messages_limit: int | None = Field(default=None, ge=1)
 
 
 class DeleteSessionQuery(_Scope):

@@ -11,6 +11,7 @@ from agent_memory.llm import ChatModel, model_window
 from agent_memory.models._types import from_epoch
 from agent_memory.models.working_memory import (
     AppendMessages,
+    AppendQuery,
     GetSessionQuery,
     ListSessionsQuery,
     MemoryMessage,
@@ -100,19 +101,7 @@ class WorkingMemoryService:
         if session is None:
             raise NotFound.for_session(session_id)
         window = self.window(query.model_name, query.context_window_max)
-        messages = session.messages
-        if query.recent_messages_limit is not None:
-            messages = messages[-query.recent_messages_limit:]
-        if window.explicit:
-            # Trim the oldest from the response (not the store) until it fits the window.
-            total = sum(m.tokens for m in messages)
-            start = 0
-            while total > window.max_tokens and start < len(messages) - 1:
-                total -= messages[start].tokens
-                start += 1
-            messages = messages[start:]
-        return self._response(session, [m.message for m in messages],
-                              sum(m.tokens for m in messages), window), session.version
+        return self._sized_response(session, window, query.recent_messages_limit), session.version
 
     async def list_sessions(self, principal: Principal, query: ListSessionsQuery) -> SessionListResponse:
         """Session ids in the caller's scope, most recently updated first."""
@@ -155,25 +144,23 @@ class WorkingMemoryService:
         return self._full_response(session, window), session.version
 
     async def append(self, principal: Principal, session_id: str, body: AppendMessages,
-                     query: PutSessionQuery) -> tuple[WorkingMemoryResponse, int]:
+                     query: AppendQuery) -> tuple[WorkingMemoryResponse, int]:
         """Append messages atomically (ids already stored are skipped), then summarize if
         the session went over its threshold."""
         namespace = principal.scope_namespace(body.namespace or query.namespace)
         user_id = principal.scope_user(body.user_id or query.user_id)
         window = self.window(query.model_name, query.context_window_max)
         sized = [(m, count_message_tokens(m.role, m.content)) for m in body.messages]
-        _, tokens, _ = await self.store.append(
+        session, _ = await self.store.append(
             namespace, user_id, session_id, sized,
             ttl_seconds=body.ttl_seconds, strategy=body.long_term_memory_strategy,
         )
-        session = await self.store.get(namespace, user_id, session_id)
-        if session is None:
-            raise NotFound.for_session(session_id)
-        if self.settings.enable_working_memory_summarization and tokens > window.summarize_at:
+        if (self.settings.enable_working_memory_summarization
+                and session.message_tokens > window.summarize_at):
             session = await self._summarize_stored(session, window)
         if self.after_write is not None:
             await self.after_write(session)
-        return self._full_response(session, window), session.version
+        return self._sized_response(session, window, query.recent_messages_limit), session.version
 
     async def _summarize_stored(self, session: StoredSession, window: Window) -> StoredSession:
         fold = plan_fold([m.tokens for m in session.messages],
@@ -202,6 +189,24 @@ class WorkingMemoryService:
             await self.store.delete(session.namespace, session.user_id, session_id)
 
     # -- rendering ---------------------------------------------------------------------------
+
+    def _sized_response(self, session: StoredSession, window: Window,
+                        recent_messages_limit: int | None) -> WorkingMemoryResponse:
+        """The session with its newest ``recent_messages_limit`` messages, the oldest of
+        those trimmed (in the response, not the store) until they fit an explicit window;
+        ``tokens`` counts the messages returned."""
+        messages = session.messages
+        if recent_messages_limit is not None:
+            messages = messages[-recent_messages_limit:]
+        if window.explicit:
+            total = sum(m.tokens for m in messages)
+            start = 0
+            while total > window.max_tokens and start < len(messages) - 1:
+                total -= messages[start].tokens
+                start += 1
+            messages = messages[start:]
+        return self._response(session, [m.message for m in messages],
+                              sum(m.tokens for m in messages), window)
 
     def _full_response(self, session: StoredSession, window: Window) -> WorkingMemoryResponse:
         return self._response(session, [m.message for m in session.messages],

@@ -84,7 +84,7 @@ else
   local ttl = redis.call('HGET', key, 'ttl')
   if ttl then redis.call('EXPIRE', key, tonumber(ttl)) end
 end
-return {v, tonumber(redis.call('HGET', key, 'mtok')), added}
+return {v, tonumber(redis.call('HGET', key, 'mtok')), added, redis.call('HGETALL', key)}
 """
 
 # KEYS[1] session. ARGV: expected cver, new context, now, ids to fold...

@@ -35,7 +35,7 @@ def _escape(value: str) -> str:
     return _escape_tag(check_tag_value("id", value))
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredMessage:
     """A message as stored, with its order and token count."""
 
@@ -100,11 +100,53 @@ def _dec(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
 
 
+class _MessageCache:
+    """Decoded messages keyed by their stored bytes and flags.
+
+    A session is read whole on every GET, PUT and append, and all but the newest messages
+    were read before: decoding them again (JSON, datetimes, models) was most of an append's
+    CPU. Stored values never change in place (a new id or flag is a new key here), and
+    messages are frozen models, so sharing them between requests is safe. When full, the
+    oldest half is dropped.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._items: dict[tuple[bytes, bytes, bytes | None, bytes | None], StoredMessage] = {}
+
+    def decode(self, mid: bytes, value: bytes, persisted: bytes | None,
+               extracted: bytes | None) -> StoredMessage:
+        key = (mid, value, persisted, extracted)
+        found = self._items.get(key)
+        if found is None:
+            found = self._items[key] = _decode_message(mid, value, persisted, extracted)
+            if len(self._items) > self.size:
+                for old in list(self._items)[: self.size // 2]:
+                    del self._items[old]
+        return found
+
+
+def _decode_message(mid: bytes, value: bytes, persisted: bytes | None,
+                    extracted: bytes | None) -> StoredMessage:
+    seq, tokens, body = value.decode().split("\t", 2)
+    doc = json.loads(body)
+    msg = MemoryMessage.model_construct(
+        role=doc["role"],
+        content=doc["content"],
+        id=mid.decode(),
+        created_at=from_epoch(doc["created_at"]),
+        persisted_at=from_epoch(persisted) if persisted else None,
+        discrete_memory_extracted="t" if extracted else "f",
+    )
+    return StoredMessage(int(seq), int(tokens), msg)
+
+
 class WorkingMemoryStore:
     """Reads and writes sessions; the only code that knows their Redis layout."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._messages = _MessageCache()
         self._replace = redis.register_script(scripts.REPLACE)
         self._append = redis.register_script(scripts.APPEND)
         self._fold = redis.register_script(scripts.FOLD)
@@ -165,19 +207,8 @@ class WorkingMemoryStore:
         memories: list[tuple[int, WorkingMemoryRecord]] = []
         for key, value in raw.items():
             if key.startswith(b"m:"):
-                mid = key[2:].decode()
-                seq, tokens, body = value.decode().split("\t", 2)
-                doc = json.loads(body)
-                persisted = raw.get(b"p:" + key[2:])
-                msg = MemoryMessage.model_construct(
-                    role=doc["role"],
-                    content=doc["content"],
-                    id=mid,
-                    created_at=from_epoch(doc["created_at"]),
-                    persisted_at=from_epoch(persisted) if persisted else None,
-                    discrete_memory_extracted="t" if raw.get(b"x:" + key[2:]) else "f",
-                )
-                session.messages.append(StoredMessage(int(seq), int(tokens), msg))
+                session.messages.append(self._messages.decode(
+                    key[2:], value, raw.get(b"p:" + key[2:]), raw.get(b"x:" + key[2:])))
             elif key.startswith(b"r:"):
                 seq, body = value.decode().split("\t", 1)
                 record = WorkingMemoryRecord.model_validate_json(body)
@@ -292,11 +323,13 @@ class WorkingMemoryStore:
         *,
         ttl_seconds: int | None = None,
         strategy: MemoryStrategyConfig | None = None,
-    ) -> tuple[int, int, int]:
+    ) -> tuple[StoredSession, int]:
         """Append messages atomically, creating the session if needed.
 
         Returns:
-            ``(version, message_tokens, added)``; ids already stored are skipped.
+            The session as stored right after the append (read by the same script, so no
+            second round trip) and how many messages were added (ids already stored are
+            skipped).
         """
         meta: list[Any] = ["session_id", session_id, "strategy",
                            (strategy or MemoryStrategyConfig()).model_dump_json()]
@@ -316,8 +349,8 @@ class WorkingMemoryStore:
                 msg.persisted_at.timestamp() if msg.persisted_at else "",
             ]
         key = working_memory_key(namespace, user_id, session_id)
-        version, mtok, added = await self._append(keys=[key], args=args)
-        return int(version), int(mtok), int(added)
+        _, _, added, flat = await self._append(keys=[key], args=args)
+        return self._decode(dict(zip(flat[::2], flat[1::2], strict=True))), int(added)
 
     async def fold(self, session: StoredSession, message_ids: list[str], context: str) -> bool:
         """Replace ``message_ids`` by the summary ``context`` unless another summary won."""

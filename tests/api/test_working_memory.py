@@ -117,6 +117,24 @@ async def test_resent_message_id_is_a_noop(client: httpx.AsyncClient) -> None:
     assert [m["id"] for m in got["messages"]] == ["dup"]
 
 
+async def test_append_response_honours_recent_messages_limit(client: httpx.AsyncClient) -> None:
+    """``recent_messages_limit`` trims the append's response like GET's, never the store."""
+    for i in range(5):
+        r = await client.post("/v1/working-memory/lim/messages?recent_messages_limit=2",
+                              json={"messages": [{"role": "user", "content": f"m{i}", "id": f"l{i}"}]})
+        assert r.status_code == 200
+    body = r.json()
+    assert [m["id"] for m in body["messages"]] == ["l3", "l4"]
+    got = (await client.get("/v1/working-memory/lim")).json()
+    assert [m["id"] for m in got["messages"]] == [f"l{i}" for i in range(5)]
+    same_window = (await client.get("/v1/working-memory/lim?recent_messages_limit=2")).json()
+    assert body["tokens"] == same_window["tokens"] < got["tokens"]
+    bad = await client.post("/v1/working-memory/lim/messages?recent_messages_limit=0",
+                            json={"messages": [{"role": "user", "content": "x"}]})
+    assert bad.status_code == 422
+    assert len((await client.get("/v1/working-memory/lim")).json()["messages"]) == 5
+
+
 async def test_stale_if_match_is_rejected(client: httpx.AsyncClient) -> None:
     """PUT with an old ETag gets 412 and leaves the newer data in place."""
     first = await client.put("/v1/working-memory/e", json={"messages": _msgs(1, "a")})
