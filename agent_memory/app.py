@@ -19,6 +19,7 @@ from agent_memory.api import forget as forget_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
+from agent_memory.gc_tuning import tune_for_serving
 from agent_memory.observability import Metrics, RequestObserver, metrics_routes
 from agent_memory.observability.exposition import METRICS_PATH
 from agent_memory.services.container import Services, build_services
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         services = await build_services(settings)
+        if settings.gc_tuning:
+            tune_for_serving()
         try:
             yield {"services": services}
         finally:

@@ -22,6 +22,8 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
@@ -154,11 +156,13 @@ def main() -> None:
                         help="search_mode of searches and prompts (default: the server's)")
     args = parser.parse_args()
     common = (args.clients, args.seconds, args.users, args.memories_per_user, args.search_mode)
+    # The load generator shares the machine's 2 cores with the server: uvloop keeps its
+    # own share small (it is the same loop the server runs on).
     if args.url:
-        errors = asyncio.run(run(args.url, *common))
+        errors = uvloop.run(run(args.url, *common))
     else:
         with temporary_redis(persistent=True) as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
-            errors = asyncio.run(run(url, *common))
+            errors = uvloop.run(run(url, *common))
     sys.exit(1 if errors else 0)
 
 

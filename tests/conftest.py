@@ -47,6 +47,7 @@ def make_settings(redis_url: str, **overrides: Any) -> Settings:
         "openai_api_key": None,
         "openai_api_base": None,
         "use_docket": True,
+        "gc_tuning": False,
     }
     values.update(overrides)
     return Settings(**values)
