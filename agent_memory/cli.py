@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
@@ -64,7 +65,9 @@ def _check_bind(settings: Settings) -> None:
             )
 
 
-async def _serve(settings: Settings, *, with_worker: bool) -> None:
+async def serve(settings: Settings, *, with_worker: bool, sock: socket.socket | None = None) -> None:
+    """The API (and optionally a Docket worker) in this process until stopped; on
+    ``sock`` when given (see processes.py), else on settings.host:port."""
     import uvicorn
 
     from agent_memory.app import create_app
@@ -78,7 +81,7 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     async def serve_api() -> None:
         # uvicorn re-raises the signal that stopped it; here that means "shut down cleanly".
         with contextlib.suppress(SystemExit, KeyboardInterrupt):
-            await server.serve()
+            await server.serve(sockets=[sock] if sock is not None else None)
 
     tasks = [asyncio.create_task(serve_api())]
     if with_worker:
@@ -98,21 +101,6 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         task.result()
 
 
-def _serve_processes(settings: Settings) -> None:
-    """Several API processes on one port (uvicorn workers); each builds its own app from the
-    environment, so the live Redis URL is handed down through REDIS_URL."""
-    import os
-
-    import uvicorn
-
-    os.environ["REDIS_URL"] = settings.effective_redis_url()
-    print(f"agent-memory: API on http://{settings.host}:{settings.port} "
-          f"with {settings.api_workers} processes", file=sys.stderr)
-    uvicorn.run("agent_memory.app:create_app", factory=True, host=settings.host,
-                port=settings.port, workers=settings.api_workers, loop="uvloop",
-                http="httptools", log_level=settings.log_level.lower(), access_log=False)
-
-
 def cmd_api(args: argparse.Namespace, settings: Settings) -> None:
     """Serve the REST API (and, on the embedded default, a worker beside it)."""
     updates = {k: v for k, v in (("host", args.host), ("port", args.port),
@@ -125,9 +113,11 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> None:
             if with_worker:
                 print("agent-memory: with several API processes, run workers with "
                       "'agent-memory worker'", file=sys.stderr)
-            _serve_processes(live)
+            from agent_memory.processes import serve_processes
+
+            serve_processes(live)
             return
-        run_fast(_serve(live, with_worker=with_worker and live.use_docket))
+        run_fast(serve(live, with_worker=with_worker and live.use_docket))
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:

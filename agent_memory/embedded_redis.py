@@ -60,9 +60,10 @@ def locate_binaries() -> RedisBinaries:
     return binaries
 
 
-def _terminate_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the parent dies, even by SIGKILL, so no
-    Redis is left behind holding the port (SIGTERM lets it flush its append-only file)."""
+def terminate_with_parent() -> None:
+    """In a child process (before exec, or first thing in a Python child): get SIGTERM when
+    the parent dies, even by SIGKILL, so no Redis or API process is left holding a port
+    (SIGTERM lets Redis flush its append-only file)."""
     import ctypes
 
     pr_set_pdeathsig = 1
@@ -146,7 +147,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C to the parent must not kill Redis mid-write
-            preexec_fn=_terminate_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=terminate_with_parent if sys.platform.startswith("linux") else None,
         )
 
     def wait_ready(self, timeout: float = 15.0) -> None:
