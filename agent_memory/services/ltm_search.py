@@ -39,7 +39,7 @@ from agent_memory.models.long_term import (
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
 from agent_memory.services.ranking import LexicalRanker
-from agent_memory.services.recency import RecencyParams, boosted
+from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.storage._ltm_codec import decode
 from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
@@ -134,14 +134,12 @@ class Searcher:
                                                next_offset=_next(offset, limit, total))
         window = max(offset + limit, CANDIDATE_WINDOW)
         candidates, total = await self._candidates(mode, text, where, window, request)
-        now = time.time()
-        params = _recency_params(request)
-        scored = []
-        for c in candidates:
-            score = c.relevance
-            if request.recency_boost is not False:
-                score = boosted(c.relevance, c.hit.last_accessed, c.hit.created_at, now, params)
-            scored.append((score, c))
+        if request.recency_boost is not False:
+            score = scorer(_recency_params(request), time.time())
+            scored = [(score(c.relevance, c.hit.last_accessed, c.hit.created_at), c)
+                      for c in candidates]
+        else:
+            scored = [(c.relevance, c) for c in candidates]
         scored.sort(key=lambda sc: (-sc[0], sc[1].hit.memory_id))
         chosen = scored[offset:offset + limit]
         rows = await self.store.get_raw([c.hit.memory_id for _, c in chosen])

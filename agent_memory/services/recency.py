@@ -13,6 +13,7 @@ Unlike AMS, the re-rank runs over the whole candidate window *before* paging, an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _DAY = 86400.0
@@ -30,18 +31,19 @@ class RecencyParams:
     half_life_created_days: float = 30.0
 
 
-def recency(last_accessed: float, created_at: float, now: float, params: RecencyParams) -> float:
-    """The recency component in [0, 1] (times in epoch seconds)."""
-    days_access = max((now - last_accessed) / _DAY, 0.0)
-    days_created = max((now - created_at) / _DAY, 0.0)
-    freshness = math.exp(-math.log(2) / max(params.half_life_last_access_days, 1e-3) * days_access)
-    novelty = math.exp(-math.log(2) / max(params.half_life_created_days, 1e-3) * days_created)
-    value = params.freshness_weight * freshness + params.novelty_weight * novelty
-    return min(max(value, 0.0), 1.0)
+def scorer(params: RecencyParams, now: float) -> Callable[[float, float, float], float]:
+    """``score(relevance, last_accessed, created_at)`` for one search at time ``now``
+    (epoch seconds); the constants are worked out once, the candidates are many."""
+    access_rate = math.log(2) / max(params.half_life_last_access_days, 1e-3) / _DAY
+    created_rate = math.log(2) / max(params.half_life_created_days, 1e-3) / _DAY
+    fw, nw = params.freshness_weight, params.novelty_weight
+    sw, rw = params.semantic_weight, params.recency_weight
+    exp = math.exp
 
+    def score(relevance: float, last_accessed: float, created_at: float) -> float:
+        freshness = exp(-access_rate * max(now - last_accessed, 0.0))
+        novelty = exp(-created_rate * max(now - created_at, 0.0))
+        value = min(max(fw * freshness + nw * novelty, 0.0), 1.0)
+        return sw * relevance + rw * value
 
-def boosted(relevance: float, last_accessed: float, created_at: float, now: float,
-            params: RecencyParams) -> float:
-    """The final score: weighted relevance plus weighted recency."""
-    return (params.semantic_weight * relevance
-            + params.recency_weight * recency(last_accessed, created_at, now, params))
+    return score

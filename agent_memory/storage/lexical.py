@@ -22,6 +22,7 @@ from redisvl.query.filter import FilterExpression, Num, Tag, Text
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
+from agent_memory.storage.raw_search import number, text
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
@@ -33,6 +34,7 @@ return 1
 """
 
 LEXICAL_FIELDS = (TEXT_FIELD, *CONTEXT_FIELDS)
+_TEXT = TEXT_FIELD.encode()
 
 
 @dataclass(frozen=True)
@@ -60,19 +62,6 @@ def _and(where: FilterExpression | None, clause: FilterExpression) -> FilterExpr
     return clause if where is None else where & clause
 
 
-def _str(value: object) -> str:
-    if value is None:
-        return ""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _num(value: object) -> float:
-    try:
-        return float(_str(value) or 0.0)
-    except ValueError:
-        return 0.0
-
-
 class LexicalStore:
     """Full-text helpers over a :class:`LongTermStore`'s index (same keys, same client)."""
 
@@ -97,10 +86,9 @@ class LexicalStore:
         with store_guard("text search"):
             results = await self.store.search_raw(queries)
         return [
-            [TextDoc(_str(getattr(d, "id_", "")), _num(getattr(d, "score", 0.0)),
-                     _num(getattr(d, "created_at", None)), _num(getattr(d, "last_accessed", None)),
-                     _str(getattr(d, TEXT_FIELD, "")), _str(getattr(d, "context_prev", "")),
-                     _str(getattr(d, "context_next", "")))
+            [TextDoc(text(d, b"id_"), number(d, b"score"), number(d, b"created_at"),
+                     number(d, b"last_accessed"), text(d, _TEXT), text(d, b"context_prev"),
+                     text(d, b"context_next"))
              for d in res.docs]
             for res in results
         ]
@@ -154,8 +142,8 @@ class LexicalStore:
         for g, group in enumerate(groups):
             pair: list[Neighbour | None] = []
             for res in results[2 * g: 2 * g + 2]:
-                found = next((Neighbour(_str(d.id_), _str(getattr(d, TEXT_FIELD, "")))
-                              for d in res.docs if _str(d.id_) not in group[5]), None)
+                found = next((Neighbour(text(d, b"id_"), text(d, _TEXT))
+                              for d in res.docs if text(d, b"id_") not in group[5]), None)
                 pair.append(found)
             out.append((pair[0], pair[1]))
         return out

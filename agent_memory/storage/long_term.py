@@ -26,7 +26,7 @@ from agent_memory.storage._ltm_codec import decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
-from agent_memory.storage.raw_search import RawResult, SearchArgs, search_batch
+from agent_memory.storage.raw_search import Doc, RawResult, SearchArgs, number, search_batch, text
 
 # Touch last_accessed/access_count at most once per interval; one script call per key so
 # a pipeline of them stays valid on a cluster (each call touches one slot).
@@ -230,7 +230,7 @@ class LongTermStore:
         found: dict[str, tuple[str | None, ...]] = {}
         for res in results:
             for doc in res.docs:
-                values = tuple(getattr(doc, f, None) or None for f in fields)
+                values = tuple(text(doc, f.encode()) or None for f in fields)
                 found[str(values[0])] = values[1:]
         if found:
             # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so
@@ -263,18 +263,17 @@ class LongTermStore:
         found: dict[str, str] = {}
         for result in results:
             for doc in result.docs:
-                h, memory_id = doc.memory_hash, doc.id_
+                h, memory_id = text(doc, b"memory_hash"), text(doc, b"id_")
                 if h not in found or memory_id < found[h]:
                     found[h] = memory_id
         return found
 
     # -- searches -----------------------------------------------------------------------
 
-    def _hits(self, docs: list[object], score_attr: str) -> list[Hit]:
+    def _hits(self, docs: list[Doc], score_attr: bytes) -> list[Hit]:
         return [
-            Hit(str(getattr(doc, "id_", "")), _to_float(getattr(doc, score_attr, 0.0)),
-                _to_float(getattr(doc, "created_at", None)),
-                _to_float(getattr(doc, "last_accessed", None)))
+            Hit(text(doc, b"id_"), number(doc, score_attr), number(doc, b"created_at"),
+                number(doc, b"last_accessed"))
             for doc in docs
         ]
 
@@ -286,7 +285,7 @@ class LongTermStore:
         c = CountQuery(where)
         with store_guard("vector search"):
             res, count = await self.search_raw([(q.query, q.params), (c.query, c.params)])
-        return self._hits(res.docs, "vector_distance"), int(count.total)
+        return self._hits(res.docs, b"vector_distance"), int(count.total)
 
     async def within(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                      threshold: float, k: int) -> tuple[list[Hit], int]:
@@ -297,7 +296,7 @@ class LongTermStore:
                              sort_by="vector_distance")
         with store_guard("range search"):
             (res,) = await self.search_raw([(q.query, q.params)])
-        return self._hits(res.docs, "vector_distance"), int(res.total)
+        return self._hits(res.docs, b"vector_distance"), int(res.total)
 
     async def near_duplicates(self, vectors: npt.NDArray[np.float32],
                               scopes: Sequence[FilterExpression],
@@ -314,7 +313,7 @@ class LongTermStore:
             return []
         with store_guard("duplicate search"):
             results = await self.search_raw(queries)
-        return [r.docs[0].id_ if r.docs else None for r in results]
+        return [text(r.docs[0], b"id_") if r.docs else None for r in results]
 
     async def text(self, words: str, where: FilterExpression | None, k: int,
                    scorer: str) -> tuple[list[Hit], int]:
@@ -324,7 +323,7 @@ class LongTermStore:
                       return_fields=RANK_FIELDS, num_results=k, stopwords=None)
         with store_guard("text search"):
             (res,) = await self.search_raw([(q.query, q.params)])
-        return self._hits(res.docs, "score"), int(res.total)
+        return self._hits(res.docs, b"score"), int(res.total)
 
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""

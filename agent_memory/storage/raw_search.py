@@ -11,27 +11,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.search.query import Query
 
 
+Doc = dict[bytes, Any]
+
+
 @dataclass
 class RawResult:
-    """``total`` as RediSearch counts it, and the documents: attributes named after the
-    returned fields (str values), plus ``id`` (the key) and ``score`` with WITHSCORES."""
+    """``total`` as RediSearch counts it, and the documents: returned fields by their
+    (bytes) names with raw values, plus ``b"id"`` (the key) and, with WITHSCORES,
+    ``b"score"`` (a float). Read values with :func:`text` and :func:`number`."""
 
     total: int
-    docs: list[SimpleNamespace]
+    docs: list[Doc]
 
 
 SearchArgs = tuple[Query, Mapping[str, Any] | None]
 
 
-def _text(value: Any) -> Any:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+def text(doc: Doc, name: bytes, default: str = "") -> str:
+    """A field as text (``default`` when absent)."""
+    value = doc.get(name)
+    if value is None:
+        return default
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def number(doc: Doc, name: bytes) -> float:
+    """A numeric field (0.0 when absent, empty or not a number)."""
+    value = doc.get(name)
+    if value in (None, b"", ""):
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 def _args(index_name: str, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
@@ -43,16 +61,15 @@ def _args(index_name: str, query: Query, params: Mapping[str, Any] | None) -> li
     return args
 
 
-def _doc(key: Any, fields: Any, score: Any = None) -> SimpleNamespace:
+def _doc(key: Any, fields: Any, score: Any = None) -> Doc:
     if isinstance(fields, dict):  # RESP3 attributes
-        values = {_text(k): _text(v) for k, v in fields.items()}
+        doc = dict(fields)
     else:
-        fields = fields or []
-        values = {_text(k): _text(v) for k, v in zip(fields[::2], fields[1::2], strict=False)}
-    values["id"] = _text(key)
+        doc = dict(zip(fields[::2], fields[1::2], strict=False)) if fields else {}
+    doc[b"id"] = key
     if score is not None:
-        values["score"] = float(score)
-    return SimpleNamespace(**values)
+        doc[b"score"] = float(score)
+    return doc
 
 
 def parse_reply(reply: Any, query: Query) -> RawResult:
@@ -65,15 +82,11 @@ def parse_reply(reply: Any, query: Query) -> RawResult:
         return RawResult(int(reply.get(b"total_results", 0)), docs)
     total, rest = int(reply[0]), reply[1:]
     if query._no_content:
-        return RawResult(total, [_doc(key, None) for key in rest])
-    step = 3 if scores else 2
-    docs = []
-    for i in range(0, len(rest) - step + 1, step):
-        if scores:
-            docs.append(_doc(rest[i], rest[i + 2], rest[i + 1]))
-        else:
-            docs.append(_doc(rest[i], rest[i + 1]))
-    return RawResult(total, docs)
+        return RawResult(total, [{b"id": key} for key in rest])
+    if scores:
+        return RawResult(total, [_doc(rest[i], rest[i + 2], rest[i + 1])
+                                 for i in range(0, len(rest) - 2, 3)])
+    return RawResult(total, [_doc(rest[i], rest[i + 1]) for i in range(0, len(rest) - 1, 2)])
 
 
 async def search_batch(redis: Redis, index_name: str,
