@@ -180,8 +180,11 @@ def render(query: str, parts: Assembly) -> MemoryPromptResponse:
     messages: list[SystemMessage | PromptMessage] = []
     if parts.summary is not None:
         messages.append(SystemMessage(content=TextContent(text=parts.summary)))
+    # Session messages were validated when stored and roles mapped by wire_role: build
+    # them without validating again (it was a tenth of a prompt's CPU on long sessions).
     for role, text in parts.messages:
-        messages.append(PromptMessage.model_validate({"role": role, "content": {"text": text}}))
+        messages.append(PromptMessage.model_construct(
+            role=role, content=TextContent.model_construct(text=text)))
     if parts.memory_text is not None:
         messages.append(SystemMessage(content=TextContent(text=parts.memory_text)))
     messages.append(PromptMessage(role="user", content=TextContent(text=query)))
