@@ -51,6 +51,7 @@ return {v, '', created or ''}
 # KEYS[1] session. ARGV: now, ttl ("" keep), n_meta, meta pairs (set only on create),
 # strategy ("" keep), then per message: id, tokens, json, extracted ("t"/""), persisted ("").
 # A message whose id is already stored is skipped: re-sending a turn is a no-op.
+# Returns {added, HGETALL of the session}: the caller needs no second read.
 APPEND = """
 local key = KEYS[1]
 local n_meta = tonumber(ARGV[3])
@@ -84,7 +85,7 @@ else
   local ttl = redis.call('HGET', key, 'ttl')
   if ttl then redis.call('EXPIRE', key, tonumber(ttl)) end
 end
-return {v, tonumber(redis.call('HGET', key, 'mtok')), added, redis.call('HGETALL', key)}
+return {added, redis.call('HGETALL', key)}
 """
 
 # KEYS[1] session. ARGV: expected cver, new context, now, ids to fold...

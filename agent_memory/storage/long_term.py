@@ -74,10 +74,6 @@ def _s(value: object) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _to_float(value: object) -> float:
-    return float(value) if value not in (None, "", b"") else 0.0  # type: ignore[arg-type]
-
-
 class LongTermStore:
     """Reads and writes long-term memories.
 
@@ -220,6 +216,7 @@ class LongTermStore:
         if not wanted:
             return [None] * len(ids)
         fields = ["id_", "namespace", "user_id"]
+        names = [f.encode() for f in fields]  # reply field names are bytes
         queries = []
         for i in range(0, len(wanted), _ID_LOOKUP_CHUNK):  # stay under the 10k result cap
             chunk = wanted[i:i + _ID_LOOKUP_CHUNK]
@@ -230,7 +227,7 @@ class LongTermStore:
         found: dict[str, tuple[str | None, ...]] = {}
         for res in results:
             for doc in res.docs:
-                values = tuple(text(doc, f.encode()) or None for f in fields)
+                values = tuple(text(doc, name) or None for name in names)
                 found[str(values[0])] = values[1:]
         if found:
             # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so

@@ -349,7 +349,7 @@ class WorkingMemoryStore:
                 msg.persisted_at.timestamp() if msg.persisted_at else "",
             ]
         key = working_memory_key(namespace, user_id, session_id)
-        _, _, added, flat = await self._append(keys=[key], args=args)
+        added, flat = await self._append(keys=[key], args=args)
         return self._decode(dict(zip(flat[::2], flat[1::2], strict=True))), int(added)
 
     async def fold(self, session: StoredSession, message_ids: list[str], context: str) -> bool:
