@@ -9,7 +9,7 @@ namespace" can be queried) instead of being written as ``""``; ``""`` still deco
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,12 +26,12 @@ _LISTS = ("topics", "entities", "extracted_from")
 _TIMES = ("created_at", "last_accessed", "updated_at", "persisted_at", "event_date")
 _OPTIONAL_STR = ("session_id", "user_id", "namespace")
 
-# Every stored field except the vector: what searches ask RediSearch to return.
-RETURN_FIELDS = [
-    "text", "id_", "session_id", "user_id", "namespace", "memory_type", "topics", "entities",
+# Every stored field a record is read from (not the vector), in the order ``decode`` takes.
+FIELDS = (
+    "id_", "text", "session_id", "user_id", "namespace", "memory_type", "topics", "entities",
     "extracted_from", "memory_hash", "discrete_memory_extracted", "pinned", "access_count",
     "extraction_strategy", "extraction_strategy_config", "metadata", *_TIMES,
-]
+)
 
 
 def encode(record: MemoryRecord, vector: npt.NDArray[np.float32] | bytes | None) -> dict[str, Any]:
@@ -66,60 +66,62 @@ def encode(record: MemoryRecord, vector: npt.NDArray[np.float32] | bytes | None)
     return out
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    return value if value != "" else None
+def _str(value: bytes | None) -> str | None:
+    """A stored value as text; ``None`` when absent or empty."""
+    return value.decode("utf-8", "replace") or None if value is not None else None
 
 
-def _json(value: Any) -> dict[str, Any]:
-    raw = _text(value)
-    if not raw:
+def _json(value: bytes | None) -> dict[str, Any]:
+    if not value or value == b"{}":  # the usual case, without a parse
         return {}
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(value)
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
 
-def decode(fields: Mapping[Any, Any], cls: type[R] = MemoryRecord,  # type: ignore[assignment]
+def _list(value: bytes | None) -> list[str] | None:
+    if not value:
+        return None
+    # AMS once used "|" as the separator; accept both.
+    return [v for v in value.decode("utf-8", "replace").replace("|", ",").split(",") if v]
+
+
+def decode(row: Sequence[bytes | None], cls: type[R] = MemoryRecord,  # type: ignore[assignment]
            **extra: Any) -> R:
     """A record (``cls``, e.g. a search result with ``extra`` fields such as ``dist``) from
-    hash fields (bytes or str keys/values; the vector is ignored)."""
-    data = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
+    the values of :data:`FIELDS`, in that order, as ``HMGET`` returns them."""
+    (id_, text, session_id, user_id, namespace, memory_type, topics, entities, extracted_from,
+     memory_hash, extracted, pinned, access_count, strategy, strategy_config, metadata,
+     created_at, last_accessed, updated_at, persisted_at, event_date) = row
+    kind = _str(memory_type)
     record: dict[str, Any] = {
-        "id": _text(data.get("id_")) or "",
-        "text": _text(data.get("text")) or "",
-        "memory_hash": _text(data.get("memory_hash")),
-        "pinned": _text(data.get("pinned")) in ("1", "true", "True"),
-        "access_count": int(float(_text(data.get("access_count")) or 0)),
-        "extraction_strategy_config": _json(data.get("extraction_strategy_config")),
-        "metadata": _json(data.get("metadata")),
+        "id": _str(id_) or "",
+        "text": _str(text) or "",
+        "session_id": _str(session_id),
+        "user_id": _str(user_id),
+        "namespace": _str(namespace),
+        "memory_hash": _str(memory_hash),
+        "pinned": pinned in (b"1", b"true", b"True"),
+        "access_count": int(float(access_count or 0)),
+        "extraction_strategy": _str(strategy) or ("message" if kind == "message" else "discrete"),
+        "extraction_strategy_config": _json(strategy_config),
+        "metadata": _json(metadata),
+        "topics": _list(topics),
+        "entities": _list(entities),
+        "extracted_from": _list(extracted_from),
+        "persisted_at": from_epoch(persisted_at),
+        "event_date": from_epoch(event_date),
     }
-    for name in _OPTIONAL_STR:
-        record[name] = _text(data.get(name))
-    memory_type = _text(data.get("memory_type"))
-    if memory_type in _TYPES:
-        record["memory_type"] = _TYPES[memory_type]
-    elif memory_type:
-        record["memory_type"] = memory_type  # unknown: validation below reports it
-    extracted = _text(data.get("discrete_memory_extracted"))
-    if extracted in ("t", "f"):
-        record["discrete_memory_extracted"] = extracted
-    strategy = _text(data.get("extraction_strategy"))
-    record["extraction_strategy"] = strategy or (
-        "message" if memory_type == "message" else "discrete")
-    for name in _LISTS:
-        raw = _text(data.get(name))
-        # AMS once used "|" as the separator; accept both.
-        record[name] = [v for v in raw.replace("|", ",").split(",") if v] if raw else None
-    for name in _TIMES:
-        raw = _text(data.get(name))
-        if raw is not None:
-            record[name] = from_epoch(raw)
+    for name, value in (("created_at", created_at), ("last_accessed", last_accessed),
+                        ("updated_at", updated_at)):
+        if value:  # absent: the model's default (now)
+            record[name] = from_epoch(value)
+    if extracted in (b"t", b"f"):
+        record["discrete_memory_extracted"] = extracted.decode()
+    if kind:
+        record["memory_type"] = _TYPES.get(kind, kind)  # unknown: validation reports it
     record.update(extra)
     if record["id"] and isinstance(record.get("memory_type", MemoryTypeEnum.message),
                                    MemoryTypeEnum):

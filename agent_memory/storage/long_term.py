@@ -22,7 +22,7 @@ from agent_memory.errors import StorageError
 from agent_memory.models.records import MemoryRecord
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
-from agent_memory.storage._ltm_codec import decode, encode
+from agent_memory.storage._ltm_codec import FIELDS, decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
@@ -194,15 +194,17 @@ class LongTermStore:
         """Records by id, in order (``None`` where missing)."""
         return [decode(row) if row else None for row in await self.get_raw(ids)]
 
-    async def get_raw(self, ids: Sequence[str]) -> list[dict[bytes, bytes]]:
-        """The raw hash fields per id, in order (empty where missing), in one pipeline."""
+    async def get_raw(self, ids: Sequence[str]) -> list[list[bytes | None] | None]:
+        """Per id, in order, the values of ``FIELDS`` (``None`` where missing), in one
+        pipeline. The vector stays in Redis: it is most of a record's bytes."""
         if not ids:
             return []
         with store_guard("read"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for memory_id in ids:
-                    pipe.hgetall(self.key(memory_id))
-                return list(await pipe.execute())
+                    pipe.hmget(self.key(memory_id), FIELDS)
+                rows = await pipe.execute()
+        return [row if row[0] is not None else None for row in rows]
 
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
