@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -27,6 +28,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.cpu import CpuMeter, children  # noqa: E402
 from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection, HttpError  # noqa: E402
 
@@ -114,7 +116,7 @@ async def _client(host: str, port: int, seed: int, users: int, stop_at: float,
 
 
 async def run(url: str, clients: int, seconds: float, users: int, per_user: int,
-              mode: str | None = None) -> int:
+              mode: str | None = None, meter: CpuMeter | None = None) -> int:
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     rng = random.Random(7)
@@ -123,12 +125,15 @@ async def run(url: str, clients: int, seconds: float, users: int, per_user: int,
     await seeder.close()
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(*(_client(host, port, i, users, stop_at, latencies, errors, mode)
                            for i in range(clients)))
     wall = time.perf_counter() - started
     total = sum(len(v) for v in latencies.values())
+    cpu = meter.per_request(total) if meter is not None else None
     every = [x for v in latencies.values() for x in v]
     print(f"mixed load: {clients} clients, {wall:.1f} s, {users} users, "
           f"{users * per_user} seeded memories, search mode {mode or 'server default'}")
@@ -141,6 +146,8 @@ async def run(url: str, clients: int, seconds: float, users: int, per_user: int,
     print(f"{'all':<10} {total:>7} {percentile(every, 50) * 1e3:8.2f} "
           f"{percentile(every, 95) * 1e3:8.2f} {percentile(every, 99) * 1e3:8.2f}")
     print(f"errors: {sum(errors.values())} {dict(errors) if errors else ''}")
+    if cpu is not None:
+        print("CPU µs per request: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
     return sum(errors.values())
 
 
@@ -162,7 +169,11 @@ def main() -> None:
         errors = uvloop.run(run(args.url, *common))
     else:
         with temporary_redis(persistent=True) as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
-            errors = uvloop.run(run(url, *common))
+            # CPU time per request of each party (from /proc): unlike throughput, it does
+            # not move when the machine's neighbours are busy.
+            meter = CpuMeter(api=children(url.pid),
+                             redis=[redis.pid] if redis.pid else [], load=[os.getpid()])
+            errors = uvloop.run(run(url, *common, meter=meter))
     sys.exit(1 if errors else 0)
 
 

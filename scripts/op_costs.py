@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
@@ -22,35 +21,10 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
+from scripts._bench.cpu import children, cpu_seconds  # noqa: E402
 from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 from scripts.load_mixed import _ops, _seed  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / TICK
-
-
-def _children(pid: int) -> list[int]:
-    found = [pid]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if ppid == pid:
-                found += _children(int(entry))
-    return found
-
 
 async def _run_op(host: str, port: int, name: str, clients: int, seconds: float, users: int,
                   mode: str | None) -> tuple[int, list[float], int]:
@@ -88,7 +62,7 @@ def main() -> None:
     with temporary_redis(persistent=True) as redis, api_process(redis.url) as url:
         parsed = urlparse(url)
         host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        api_pids = _children(_api_pid(port))
+        api_pids = children(url.pid)
         redis_pids = [redis.pid] if redis.pid else []
 
         async def go() -> None:
@@ -99,36 +73,16 @@ def main() -> None:
             print(f"{'operation':<10} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
                   f"{'API µs/req':>10} {'Redis µs/req':>12} {'errors':>6}")
             for name in args.ops.split(","):
-                api0, redis0, t0 = _cpu_seconds(api_pids), _cpu_seconds(redis_pids), time.perf_counter()
+                api0, redis0, t0 = cpu_seconds(api_pids), cpu_seconds(redis_pids), time.perf_counter()
                 count, lat, errors = await _run_op(host, port, name, args.clients, args.seconds,
                                                    args.users, args.search_mode)
                 wall = time.perf_counter() - t0
-                api_us = (_cpu_seconds(api_pids) - api0) / count * 1e6
-                redis_us = (_cpu_seconds(redis_pids) - redis0) / count * 1e6
+                api_us = (cpu_seconds(api_pids) - api0) / count * 1e6
+                redis_us = (cpu_seconds(redis_pids) - redis0) / count * 1e6
                 print(f"{name:<10} {count / wall:7.0f} {percentile(lat, 50) * 1e3:7.2f} "
                       f"{percentile(lat, 99) * 1e3:7.2f} {api_us:10.0f} {redis_us:12.0f} {errors:6d}")
 
         asyncio.run(go())
-
-
-def _api_pid(port: int) -> int:
-    """The pid listening on ``port`` (found through /proc/net/tcp and socket inodes)."""
-    inode = None
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            parts = line.split()
-            if int(parts[1].split(":")[1], 16) == port and parts[3] == "0A":
-                inode = parts[9]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                if os.readlink(f"/proc/{entry}/fd/{fd}") == f"socket:[{inode}]":
-                    return int(entry)
-        except OSError:
-            continue
-    raise RuntimeError("API process not found")
 
 
 if __name__ == "__main__":

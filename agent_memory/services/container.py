@@ -69,6 +69,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     llm = create_chat_model(settings)
     wm_store = WorkingMemoryStore(redis)
     await wm_store.ensure_index()
+    await wm_store.migrate_layout()
     working_memory = WorkingMemoryService(wm_store, settings, llm)
     embedder = None
     long_term = None

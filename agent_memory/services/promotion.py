@@ -121,7 +121,8 @@ class PromotionService:
             self.settings.enable_discrete_memory_extraction and self.extractor is None)
 
     def has_work(self, session: StoredSession) -> bool:
-        """True when a session holds something promotion would move."""
+        """True when a session holds something promotion would move (or may: when only
+        its newest messages were read, older ones are not known to be done)."""
         if any(r.persisted_at is None for r in session.memories):
             return True
         for stored in session.messages:
@@ -130,7 +131,7 @@ class PromotionService:
                 return True
             if self._indexing_messages and msg.persisted_at is None:
                 return True
-        return False
+        return not session.complete and (self._extracting or self._indexing_messages)
 
     async def after_write(self, session: StoredSession) -> None:
         """``WorkingMemoryService.after_write``: (re)arm the session's debounced task.

@@ -82,22 +82,24 @@ class WorkingMemoryService:
     # -- reads -----------------------------------------------------------------------------
 
     async def _load(self, principal: Principal, session_id: str, namespace: str | None,
-                    user_id: str | None) -> StoredSession | None:
+                    user_id: str | None, limit: int | None = None) -> StoredSession | None:
+        """The session (its newest ``limit`` messages when given) within the caller's bounds."""
         namespace = principal.scope_namespace(namespace)
         user_id = principal.scope_user(user_id)
-        session = await self.store.get(namespace, user_id, session_id)
+        session = await self.store.get(namespace, user_id, session_id, limit)
         if session is None and (namespace is None or user_id is None):
             # AMS clients PUT the scope in the body but GET/DELETE without it: resolve the
             # session when exactly one stored session matches what was given.
             found = await self.store.find_unique(namespace, user_id, session_id)
             if found is not None and principal.allows(*found):
-                session = await self.store.get(found[0], found[1], session_id)
+                session = await self.store.get(found[0], found[1], session_id, limit)
         return session
 
     async def get(self, principal: Principal, session_id: str,
                   query: GetSessionQuery) -> tuple[WorkingMemoryResponse, int]:
         """A session sized to the caller's window; 404 when absent."""
-        session = await self._load(principal, session_id, query.namespace, query.user_id)
+        session = await self._load(principal, session_id, query.namespace, query.user_id,
+                                   query.recent_messages_limit)
         if session is None:
             raise NotFound.for_session(session_id)
         window = self.window(query.model_name, query.context_window_max)
@@ -154,10 +156,13 @@ class WorkingMemoryService:
         session, _ = await self.store.append(
             namespace, user_id, session_id, sized,
             ttl_seconds=body.ttl_seconds, strategy=body.long_term_memory_strategy,
+            limit=query.recent_messages_limit,
         )
         if (self.settings.enable_working_memory_summarization
                 and session.message_tokens > window.summarize_at):
-            session = await self._summarize_stored(session, window)
+            whole = await self.store.get(namespace, user_id, session_id)
+            if whole is not None:
+                session = await self._summarize_stored(whole, window)
         if self.after_write is not None:
             await self.after_write(session)
         return self._sized_response(session, window, query.recent_messages_limit), session.version
@@ -173,7 +178,7 @@ class WorkingMemoryService:
                                    [m.message for m in folded])
         context = await summarize(session.context, [m.message for m in folded],
                                   max_tokens=self._summary_budget(window), llm=self.llm)
-        if not await self.store.fold(session, [m.message.id for m in folded], context):
+        if not await self.store.fold(session, folded[-1].seq, context):
             log.info("session %s was summarized concurrently; keeping that summary", session.session_id)
         refreshed = await self.store.get(session.namespace, session.user_id, session.session_id)
         return refreshed or session

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 WORKING_MEMORY_PREFIX = "am:wm:"
 WORKING_MEMORY_INDEX = "am_working_memory"
+LAYOUT_MARKER_KEY = "am:wm-layout"  # the session layout every stored session is in
 
 
 def _part(value: str | None) -> str:

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,6 +22,7 @@ from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConf
 from agent_memory.storage import _wm_scripts as scripts
 from agent_memory.storage.filters import check_tag_value
 from agent_memory.storage.keys import (
+    LAYOUT_MARKER_KEY,
     WORKING_MEMORY_INDEX,
     WORKING_MEMORY_PREFIX,
     working_memory_key,
@@ -63,6 +65,7 @@ class StoredSession:
     version: int = 0
     context_version: int = 0
     message_tokens: int = 0
+    complete: bool = True  # False: only the newest messages were read (older ones exist)
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,21 @@ class StaleWrite(Exception):
 
 
 def _message_json(msg: MemoryMessage) -> str:
+    # The id is stored beside the JSON (m:<seq> = "<tokens>\t<id>\t<json>").
     return json.dumps(
-        {"role": msg.role, "content": msg.content, "id": msg.id, "created_at": msg.created_at.timestamp()},
+        {"role": msg.role, "content": msg.content, "created_at": msg.created_at.timestamp()},
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+_META = [name.encode() for name in scripts.META]
+
+
+@lru_cache(maxsize=256)
+def _strategy(raw: bytes | None) -> MemoryStrategyConfig:
+    """A stored strategy (few distinct values: parsed once each; never mutated)."""
+    return MemoryStrategyConfig() if raw is None else MemoryStrategyConfig.model_validate_json(raw)
 
 
 def _dec(value: bytes | None) -> str | None:
@@ -101,44 +114,43 @@ def _dec(value: bytes | None) -> str | None:
 
 
 class _MessageCache:
-    """Decoded messages keyed by their stored bytes and flags.
+    """Decoded messages keyed by their position, stored bytes and flags.
 
-    A session is read whole on every GET, PUT and append, and all but the newest messages
-    were read before: decoding them again (JSON, datetimes, models) was most of an append's
-    CPU. Stored values never change in place (a new id or flag is a new key here), and
-    messages are frozen models, so sharing them between requests is safe. When full, the
-    oldest half is dropped.
+    Reads, appends and prompts decode the same stored messages over and over: decoding them
+    again (JSON, datetimes, models) was most of an append's CPU. Stored values never change
+    in place (a new seq or flag is a new key here), and messages are frozen models, so
+    sharing them between requests is safe. When full, the oldest half is dropped.
     """
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self._items: dict[tuple[bytes, bytes, bytes | None, bytes | None], StoredMessage] = {}
+        self._items: dict[tuple[int, bytes, bytes | None, bytes | None], StoredMessage] = {}
 
-    def decode(self, mid: bytes, value: bytes, persisted: bytes | None,
-               extracted: bytes | None) -> StoredMessage:
-        key = (mid, value, persisted, extracted)
+    def decode(self, seq: int, value: bytes, extracted: bytes | None,
+               persisted: bytes | None) -> StoredMessage:
+        key = (seq, value, extracted, persisted)
         found = self._items.get(key)
         if found is None:
-            found = self._items[key] = _decode_message(mid, value, persisted, extracted)
+            found = self._items[key] = _decode_message(seq, value, extracted, persisted)
             if len(self._items) > self.size:
                 for old in list(self._items)[: self.size // 2]:
                     del self._items[old]
         return found
 
 
-def _decode_message(mid: bytes, value: bytes, persisted: bytes | None,
-                    extracted: bytes | None) -> StoredMessage:
-    seq, tokens, body = value.decode().split("\t", 2)
+def _decode_message(seq: int, value: bytes, extracted: bytes | None,
+                    persisted: bytes | None) -> StoredMessage:
+    tokens, mid, body = value.decode().split("\t", 2)
     doc = json.loads(body)
     msg = MemoryMessage.model_construct(
         role=doc["role"],
         content=doc["content"],
-        id=mid.decode(),
+        id=mid,
         created_at=from_epoch(doc["created_at"]),
         persisted_at=from_epoch(persisted) if persisted else None,
         discrete_memory_extracted="t" if extracted else "f",
     )
-    return StoredMessage(int(seq), int(tokens), msg)
+    return StoredMessage(seq, int(tokens), msg)
 
 
 class WorkingMemoryStore:
@@ -147,10 +159,12 @@ class WorkingMemoryStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._messages = _MessageCache()
+        self._read = redis.register_script(scripts.READ)
         self._replace = redis.register_script(scripts.REPLACE)
         self._append = redis.register_script(scripts.APPEND)
         self._fold = redis.register_script(scripts.FOLD)
         self._mark = redis.register_script(scripts.MARK)
+        self._migrate = redis.register_script(scripts.MIGRATE)
 
     async def ensure_index(self) -> None:
         """Create the session listing index if it is missing (idempotent)."""
@@ -168,6 +182,19 @@ class WorkingMemoryStore:
             if "already exists" not in str(exc).lower():
                 raise
 
+    async def migrate_layout(self) -> int:
+        """Rewrite sessions stored by the first layout (messages keyed by id) into the
+        current one; returns how many were rewritten. Idempotent; a marker key makes
+        later starts skip the scan."""
+        if await self.redis.get(LAYOUT_MARKER_KEY) == scripts.LAYOUT.encode():
+            return 0
+        rewritten = 0
+        async for key in self.redis.scan_iter(match=f"{WORKING_MEMORY_PREFIX}*", count=1000,
+                                              _type="HASH"):
+            rewritten += int(await self._migrate(keys=[key]))
+        await self.redis.set(LAYOUT_MARKER_KEY, scripts.LAYOUT)
+        return rewritten
+
     async def index_ready(self) -> bool:
         """True when the listing index answers."""
         try:
@@ -178,47 +205,71 @@ class WorkingMemoryStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    async def get(self, namespace: str | None, user_id: str | None, session_id: str) -> StoredSession | None:
-        """One session, or ``None`` when it does not exist (or has expired)."""
-        raw = await self.redis.hgetall(working_memory_key(namespace, user_id, session_id))
-        if not raw or b"version" not in raw:
-            return None
-        return self._decode(raw)
+    async def get(self, namespace: str | None, user_id: str | None, session_id: str,
+                  limit: int | None = None) -> StoredSession | None:
+        """One session, or ``None`` when it does not exist (or has expired).
 
-    def _decode(self, raw: dict[bytes, bytes]) -> StoredSession:
-        meta = {k.decode(): v for k, v in raw.items() if b":" not in k}
+        With ``limit``, only the newest ``limit`` messages are read (``complete`` is then
+        False when older ones exist): one round trip whose cost does not grow with the
+        session.
+        """
+        key = working_memory_key(namespace, user_id, session_id)
+        if limit is None:
+            return self._from_hash(await self.redis.hgetall(key))
+        reply = await self._read(keys=[key], args=[limit])
+        return self._decode(reply) if reply else None
+
+    def _from_hash(self, raw: dict[bytes, bytes] | list[bytes]) -> StoredSession | None:
+        """A whole session from its HGETALL (a dict, or the flat list a script returns)."""
+        if isinstance(raw, list):
+            raw = dict(zip(raw[::2], raw[1::2], strict=True))
+        if b"version" not in raw:
+            return None
+        lo, hi = int(raw.get(b"lo", 1)), int(raw.get(b"seq", 0))
+        flat: list[bytes | None] = []
+        for seq in range(lo, hi + 1):
+            flat += (raw.get(b"m:%d" % seq), raw.get(b"x:%d" % seq), raw.get(b"p:%d" % seq))
+        records: list[bytes | None] = []
+        for n in range(1, int(raw.get(b"rn", 0)) + 1):
+            records += (raw.get(b"r:%d" % n), raw.get(b"rp:%d" % n))
+        return self._decode([[raw.get(name) for name in _META], lo, flat, records])
+
+    def _decode(self, reply: list[Any]) -> StoredSession:
+        """A READ reply (see _wm_scripts.py): meta values, first seq, messages, memories."""
+        meta, first, flat, records = reply
+        (session_id, namespace, user_id, context, data, ttl, strategy, created_at, updated_at,
+         last_accessed, version, cver, _, mtok, lo, _, _) = meta
         session = StoredSession(
-            session_id=meta["session_id"].decode(),
-            namespace=_dec(meta.get("namespace")),
-            user_id=_dec(meta.get("user_id")),
-            context=_dec(meta.get("context")),
-            data=json.loads(meta["data"]) if "data" in meta else None,
-            ttl_seconds=int(meta["ttl"]) if "ttl" in meta else None,
-            strategy=MemoryStrategyConfig.model_validate_json(meta["strategy"])
-            if "strategy" in meta
-            else MemoryStrategyConfig(),
-            created_at=float(meta.get("created_at", 0)),
-            updated_at=float(meta.get("updated_at", 0)),
-            last_accessed=float(meta.get("last_accessed", 0)),
-            version=int(meta.get("version", 0)),
-            context_version=int(meta.get("cver", 0)),
-            message_tokens=int(meta.get("mtok", 0)),
+            session_id=session_id.decode(),
+            namespace=_dec(namespace),
+            user_id=_dec(user_id),
+            context=_dec(context),
+            data=json.loads(data) if data is not None else None,
+            ttl_seconds=int(ttl) if ttl is not None else None,
+            strategy=_strategy(strategy),
+            created_at=float(created_at or 0),
+            updated_at=float(updated_at or 0),
+            last_accessed=float(last_accessed or 0),
+            version=int(version or 0),
+            context_version=int(cver or 0),
+            message_tokens=int(mtok or 0),
+            complete=int(first) <= int(lo or 1),
         )
-        memories: list[tuple[int, WorkingMemoryRecord]] = []
-        for key, value in raw.items():
-            if key.startswith(b"m:"):
-                session.messages.append(self._messages.decode(
-                    key[2:], value, raw.get(b"p:" + key[2:]), raw.get(b"x:" + key[2:])))
-            elif key.startswith(b"r:"):
-                seq, body = value.decode().split("\t", 1)
-                record = WorkingMemoryRecord.model_validate_json(body)
-                persisted = raw.get(b"rp:" + key[2:])
-                if persisted:
-                    record.persisted_at = from_epoch(persisted)
-                memories.append((int(seq), record))
-        session.messages.sort(key=lambda m: m.seq)
-        memories.sort(key=lambda pair: pair[0])
-        session.memories = [record for _, record in memories]
+        decode = self._messages.decode
+        seq = int(first)
+        messages = session.messages
+        for i in range(0, len(flat), 3):
+            value = flat[i]
+            if value is not None:  # always set between lo and seq; tolerate a gap
+                messages.append(decode(seq, value, flat[i + 1], flat[i + 2]))
+            seq += 1
+        for i in range(0, len(records), 2):
+            if records[i] is None:
+                continue
+            record = WorkingMemoryRecord.model_validate_json(records[i])
+            if records[i + 1]:
+                record.persisted_at = from_epoch(records[i + 1])
+            session.memories.append(record)
         return session
 
     async def list_sessions(
@@ -287,17 +338,18 @@ class WorkingMemoryStore:
             pairs += ["ttl", new.ttl_seconds]
         total = 0
         for seq, (msg, tokens) in enumerate(new.messages, start=1):
-            pairs += [f"m:{msg.id}", f"{seq}\t{tokens}\t{_message_json(msg)}"]
+            pairs += [f"m:{seq}", f"{tokens}\t{msg.id}\t{_message_json(msg)}", f"i:{msg.id}", seq]
             total += tokens
             if msg.discrete_memory_extracted == "t":
-                pairs += [f"x:{msg.id}", "t"]
+                pairs += [f"x:{seq}", "t"]
             if msg.persisted_at is not None:
-                pairs += [f"p:{msg.id}", msg.persisted_at.timestamp()]
-        for seq, record in enumerate(new.memories, start=1):
-            pairs += [f"r:{record.id}", f"{seq}\t{record.model_dump_json(exclude={'persisted_at'})}"]
+                pairs += [f"p:{seq}", msg.persisted_at.timestamp()]
+        for n, record in enumerate(new.memories, start=1):
+            pairs += [f"r:{n}", record.model_dump_json(exclude={"persisted_at"}), f"j:{record.id}", n]
             if record.persisted_at is not None:
-                pairs += [f"rp:{record.id}", record.persisted_at.timestamp()]
-        pairs += ["seq", len(new.messages), "mtok", total]
+                pairs += [f"rp:{n}", record.persisted_at.timestamp()]
+        pairs += ["seq", len(new.messages), "mtok", total, "lo", 1, "rn", len(new.memories),
+                  "lv", scripts.LAYOUT]
         key = working_memory_key(new.namespace, new.user_id, new.session_id)
         ttl = "" if new.ttl_seconds is None else str(new.ttl_seconds)
         version, current, *rest = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
@@ -323,13 +375,14 @@ class WorkingMemoryStore:
         *,
         ttl_seconds: int | None = None,
         strategy: MemoryStrategyConfig | None = None,
+        limit: int | None = None,
     ) -> tuple[StoredSession, int]:
         """Append messages atomically, creating the session if needed.
 
         Returns:
-            The session as stored right after the append (read by the same script, so no
-            second round trip) and how many messages were added (ids already stored are
-            skipped).
+            The session as stored right after the append, with its newest ``limit``
+            messages (all when ``None``), read by the same script (no second round trip),
+            and how many messages were added (ids already stored are skipped).
         """
         meta: list[Any] = ["session_id", session_id, "strategy",
                            (strategy or MemoryStrategyConfig()).model_dump_json()]
@@ -338,7 +391,7 @@ class WorkingMemoryStore:
         if user_id is not None:
             meta += ["user_id", user_id]
         args: list[Any] = [time.time(), "" if ttl_seconds is None else ttl_seconds,
-                           len(meta) // 2, *meta,
+                           "" if limit is None else limit, len(meta) // 2, *meta,
                            strategy.model_dump_json() if strategy is not None else ""]
         for msg, tokens in messages:
             args += [
@@ -349,14 +402,17 @@ class WorkingMemoryStore:
                 msg.persisted_at.timestamp() if msg.persisted_at else "",
             ]
         key = working_memory_key(namespace, user_id, session_id)
-        added, flat = await self._append(keys=[key], args=args)
-        return self._decode(dict(zip(flat[::2], flat[1::2], strict=True))), int(added)
+        added, reply = await self._append(keys=[key], args=args)
+        session = self._decode(reply) if limit is not None else self._from_hash(reply)
+        assert session is not None  # the script just wrote it
+        return session, int(added)
 
-    async def fold(self, session: StoredSession, message_ids: list[str], context: str) -> bool:
-        """Replace ``message_ids`` by the summary ``context`` unless another summary won."""
+    async def fold(self, session: StoredSession, upto_seq: int, context: str) -> bool:
+        """Replace the messages up to ``upto_seq`` (the oldest) by the summary ``context``,
+        unless another summary or a replace won since ``session`` was read."""
         key = working_memory_key(session.namespace, session.user_id, session.session_id)
         result = await self._fold(
-            keys=[key], args=[session.context_version, context, time.time(), *message_ids]
+            keys=[key], args=[session.context_version, context, time.time(), upto_seq]
         )
         return int(result) >= 0
 
@@ -376,9 +432,9 @@ class WorkingMemoryStore:
         stamp = persisted_at if persisted_at is not None else time.time()
         changed = 0
         for prefix, value, guard, ids in (
-            ("x:", "t", "m:", extracted_messages),
-            ("p:", stamp, "m:", persisted_messages),
-            ("rp:", stamp, "r:", persisted_memories),
+            ("x:", "t", "i:", extracted_messages),
+            ("p:", stamp, "i:", persisted_messages),
+            ("rp:", stamp, "j:", persisted_memories),
         ):
             if ids:
                 changed += int(await self._mark(keys=[key], args=[prefix, value, guard, *ids]))

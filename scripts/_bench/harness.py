@@ -14,15 +14,23 @@ from collections.abc import Iterator
 from agent_memory.embedded_redis import free_port
 
 
+class ApiUrl(str):
+    """The base URL of an API started by :func:`api_process`, with the pid it runs as (its
+    API worker processes, if any, are that pid's children)."""
+
+    pid: int
+
+
 @contextlib.contextmanager
-def api_process(redis_url: str, **env: str) -> Iterator[str]:
+def api_process(redis_url: str, **env: str) -> Iterator[ApiUrl]:
     """Run ``agent-memory api --no-worker`` in a child process; yield its base URL."""
     port = free_port()
     child_env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
                  "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "WARNING", **env}
     proc = subprocess.Popen([sys.executable, "-m", "agent_memory", "api", "--no-worker"],
                             env=child_env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    url = ApiUrl(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     deadline = time.monotonic() + 60
     while True:
         try:
