@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
-from redis.asyncio import ConnectionPool, Redis
+from typing import Any
+
+from redis.asyncio import Connection, ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from agent_memory.settings import Settings
+
+
+class _Connection(Connection):
+    """A connection whose writes skip ``asyncio.wait_for``.
+
+    With a socket timeout, redis-py wraps every write in ``wait_for``, which on Python 3.11
+    runs the write as a new Task: two extra event-loop turns per command, about 5% of a
+    search's CPU. A write to a socket with room completes at once; a Redis that stops
+    answering is caught by the reply's timeout, which stays (``socket_timeout`` bounds
+    every read: replies, connection handshakes and health checks). Only plain TCP URLs get
+    this class; ``rediss://`` and ``unix://`` keep redis-py's own.
+    """
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        # Connecting (its handshake) and the health check's PING read replies: both run
+        # before the timeout is lifted for the write alone.
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)  # as the base class does
+        elif check_health:
+            await self.check_health()
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            await super().send_packed_command(command, check_health=False)
+        finally:
+            self.socket_timeout = timeout
 
 
 def create_redis(settings: Settings) -> Redis:
@@ -26,5 +53,6 @@ def create_redis(settings: Settings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), retries=2),
         retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
         protocol=2,
+        connection_class=_Connection,
     )
     return Redis(connection_pool=pool)

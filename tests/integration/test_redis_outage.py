@@ -76,3 +76,34 @@ async def test_supervisor_restarts_a_killed_redis() -> None:
         await wait_until(back, timeout=15)
         assert server.pid != first_pid
         await client.aclose()
+
+
+async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
+        persistent_redis: EmbeddedRedis) -> None:
+    """Writes skip redis-py's wait_for (storage/redis.py), so the reply timeout is what
+    bounds a command when Redis hangs: it must still fire, and the pool must recover."""
+    import asyncio
+    import os
+    import signal
+    import time
+
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    from agent_memory.storage.redis import create_redis
+
+    client = create_redis(make_settings(persistent_redis.url, redis_socket_timeout=0.3))
+    try:
+        assert await client.set("k", "before")
+        assert persistent_redis.pid is not None
+        os.kill(persistent_redis.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises((TimeoutError, ConnectionError)):
+                await client.get("k")
+            assert time.monotonic() - started < 2.5  # three tries of 0.3 s, plus backoff
+        finally:
+            os.kill(persistent_redis.pid, signal.SIGCONT)
+        await asyncio.sleep(0.1)
+        assert await client.get("k") == b"before"
+    finally:
+        await client.aclose()
