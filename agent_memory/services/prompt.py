@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
-
-from pydantic import TypeAdapter
 
 from agent_memory.errors import ClientError, FeatureDisabled, NotFound
 from agent_memory.llm import model_window
@@ -47,8 +46,6 @@ TRUE_SEARCH_LIMIT = 20  # what AMS asks for with ``long_term_search: true``
 SEARCH_TEXT_CHARS = 10_000
 
 
-_HISTORY = TypeAdapter(list[PromptMessage])
-
 # (summary, messages oldest first, namespace, user) of the session a prompt reads.
 _Session = tuple[str | None, list[MemoryMessage], str | None, str | None]
 
@@ -67,7 +64,7 @@ class Assembly:
     budget: int
     used: int = 0
     summary: str | None = None
-    messages: list[tuple[str, str]] = field(default_factory=list)  # (role, text), oldest first
+    messages: list[PromptMessage] = field(default_factory=list)  # oldest first
     memories: list[MemoryRecordResult] | None = None
     memory_text: str | None = None
     messages_omitted: int = 0
@@ -82,6 +79,18 @@ def cost(role: str, text: str) -> int:
 def wire_role(role: str) -> str:
     """AMS's role mapping: ``user`` stays, every other role becomes ``assistant``."""
     return "user" if role == "user" else "assistant"
+
+
+@lru_cache(maxsize=65536)
+def _history_message(role: str, text: str) -> tuple[int, PromptMessage]:
+    """A session message as the prompt renders it, with its token cost.
+
+    Cached: every prompt of a session renders the same messages again, and building and
+    counting them was most of a long session's prompt CPU. The instances are shared
+    between responses and never modified.
+    """
+    wire = wire_role(role)
+    return cost(wire, text), PromptMessage(role=wire, content=TextContent(text=text))  # type: ignore[arg-type]
 
 
 def memory_block(memories: list[MemoryRecordResult]) -> str:
@@ -136,14 +145,13 @@ def assemble(query: str, context: str | None, history: list[MemoryMessage],
         out.summary = _fit_summary(context, budget - out.used)
         if out.summary is not None:
             out.used += cost("system", out.summary)
-    kept: list[tuple[str, str]] = []
+    kept: list[PromptMessage] = []
     for message in reversed(history):
-        role = wire_role(message.role)
-        size = cost(role, message.content)
+        size, rendered = _history_message(message.role, message.content)
         if out.used + size > budget:
             break
         out.used += size
-        kept.append((role, message.content))
+        kept.append(rendered)
     kept.reverse()
     out.messages = kept
     out.messages_omitted = len(history) - len(kept)
@@ -184,11 +192,7 @@ def render(query: str, parts: Assembly) -> MemoryPromptResponse:
     messages: list[SystemMessage | PromptMessage] = []
     if parts.summary is not None:
         messages.append(SystemMessage(content=TextContent(text=parts.summary)))
-    # One validation call for the whole history: pydantic-core builds the models about
-    # five times faster than a Python loop of model_construct (a long session's history
-    # was most of a prompt's CPU).
-    messages.extend(_HISTORY.validate_python(
-        [{"role": role, "content": {"text": text}} for role, text in parts.messages]))
+    messages.extend(parts.messages)
     if parts.memory_text is not None:
         messages.append(SystemMessage(content=TextContent(text=parts.memory_text)))
     messages.append(PromptMessage(role="user", content=TextContent(text=query)))
@@ -270,13 +274,14 @@ class PromptService:
         """(summary, messages, namespace, user) of the session; empty when it does not exist
         (as AMS), with the scope the lookup resolved."""
         try:
-            memory, _ = await self.working_memory.get(
+            stored = await self.working_memory.read(
                 principal, session.session_id,
                 GetSessionQuery(namespace=session.namespace, user_id=session.user_id),
             )
         except NotFound:
             return None, [], session.namespace, session.user_id
-        return memory.context, memory.messages, memory.namespace, memory.user_id
+        return (stored.context, [m.message for m in stored.messages], stored.namespace,
+                stored.user_id)
 
     async def _search(self, principal: Principal, request: MemoryPromptRequest,
                       namespace: str | None, user_id: str | None,

@@ -95,13 +95,20 @@ class WorkingMemoryService:
                 session = await self.store.get(found[0], found[1], session_id, limit)
         return session
 
-    async def get(self, principal: Principal, session_id: str,
-                  query: GetSessionQuery) -> tuple[WorkingMemoryResponse, int]:
-        """A session sized to the caller's window; 404 when absent."""
+    async def read(self, principal: Principal, session_id: str,
+                   query: GetSessionQuery) -> StoredSession:
+        """A session as stored (its newest ``recent_messages_limit`` messages when set);
+        404 when absent."""
         session = await self._load(principal, session_id, query.namespace, query.user_id,
                                    query.recent_messages_limit)
         if session is None:
             raise NotFound.for_session(session_id)
+        return session
+
+    async def get(self, principal: Principal, session_id: str,
+                  query: GetSessionQuery) -> tuple[WorkingMemoryResponse, int]:
+        """A session sized to the caller's window; 404 when absent."""
+        session = await self.read(principal, session_id, query)
         window = self.window(query.model_name, query.context_window_max)
         return self._sized_response(session, window, query.recent_messages_limit), session.version
 
