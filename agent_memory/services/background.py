@@ -7,6 +7,7 @@ loop per task); a worker passes the Docket it serves so tasks can enqueue follow
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ COMPACT_TASK = "compact_memories"
 ACCESS_TASK = "track_access"
 ACCESS_FLUSH_KEY = "access-flush"
 ACCESS_FLUSH_DELAY = 1.0  # seconds between a search and the access update it causes
+ACCESS_BUFFER_SECONDS = 0.25  # ids a process gathers before one round trip notes them
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Background:
     compaction: CompactionService | None = None
     long_term: Any = None
     _owns_docket: bool = field(default=False, repr=False)
+    _accessed: set[str] = field(default_factory=set, repr=False)
+    _access_flush: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def access_queue(self) -> AccessQueue:
@@ -71,7 +75,12 @@ class Background:
         return AccessQueue(self.redis)
 
     async def aclose(self) -> None:
-        """Close the Docket when this process opened it."""
+        """Note the access ids still buffered, then close the Docket when this process
+        opened it."""
+        if self._access_flush is not None:
+            self._access_flush.cancel()
+            self._access_flush = None
+        await self.flush_access()
         if self._owns_docket and self.docket is not None:
             await self.docket.__aexit__(None, None, None)
 
@@ -186,21 +195,40 @@ class Background:
     # -- access tracking -----------------------------------------------------------------------
 
     async def on_accessed(self, ids: list[str]) -> None:
-        """Search hook: note the ids read and schedule one coalesced update.
+        """Search hook: buffer the ids read; no Redis round trip on the request path.
 
-        Ids gather in a set; one ``track_access`` task per burst drains it (the fixed key
-        makes every schedule while one is pending a no-op), so a hot search path costs one
-        SADD plus one idempotent enqueue, and the update itself is throttled per memory.
+        The process gathers ids for ``ACCESS_BUFFER_SECONDS`` and notes them all at once
+        (:meth:`flush_access`). Access tracking is best effort: ids buffered in a process
+        that dies are not counted, as a failed flush is not.
         """
         if not ids or self.docket is None:
             return
-        # Access tracking is best effort: a search never fails because of it. Two attempts,
-        # because the first command on a connection Redis dropped (restart) fails once.
+        self._accessed.update(ids)
+        if self._access_flush is None:
+            self._access_flush = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(ACCESS_BUFFER_SECONDS)
+        self._access_flush = None
+        await self.flush_access()
+
+    async def flush_access(self) -> None:
+        """Note the buffered ids in Redis and schedule one coalesced update.
+
+        Ids gather in a set; one ``track_access`` task per burst drains it (the fixed key
+        makes every schedule while one is pending a no-op), and the update itself is
+        throttled per memory.
+        """
+        ids, self._accessed = sorted(self._accessed), set()
+        if not ids or self.docket is None:
+            return
+        # Two attempts, because the first command on a connection Redis dropped (restart)
+        # fails once.
         for attempt in (1, 2):
             try:
                 # The flush runs ACCESS_FLUSH_DELAY after it is armed and drains every id
                 # added until then; the marker lives half as long, so ids added after the
-                # drain arm the next flush. A burst of searches costs one round trip each.
+                # drain arm the next flush.
                 if await self.access_queue.add(ids, ACCESS_FLUSH_DELAY / 2):
                     when = datetime.now(UTC) + timedelta(seconds=ACCESS_FLUSH_DELAY)
                     await self.docket.add(ACCESS_TASK, when=when, key=ACCESS_FLUSH_KEY)()

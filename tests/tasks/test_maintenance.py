@@ -34,12 +34,14 @@ async def test_search_hits_update_access_once_per_interval(stack: Stack) -> None
         response = await stack.client.post("/v1/long-term-memory/search",
                                            json={"text": "tea", "namespace": {"eq": "ns"}})
         assert [m["id"] for m in response.json()["memories"]] == ["a"]
+    await stack.services.background.flush_access()  # what the process does 0.25 s later
     await drain(stack.docket)
     (after,) = await long_term.store.get_many(["a"])
     assert before is not None and after is not None
     assert after.access_count == before.access_count + 1
     assert after.last_accessed > before.last_accessed
     await stack.client.post("/v1/long-term-memory/search", json={"text": "tea"})
+    await stack.services.background.flush_access()
     await drain(stack.docket)
     (again,) = await long_term.store.get_many(["a"])
     assert again is not None and again.access_count == after.access_count  # within 900 s
@@ -57,12 +59,34 @@ async def test_a_burst_of_searches_schedules_one_flush_that_covers_them_all(
     for text in ("tea", "jazz", "tea", "jazz"):
         response = await stack.client.post("/v1/long-term-memory/search", json={"text": text})
         assert response.json()["memories"][0]["id"] == text
+    await stack.services.background.flush_access()
     executions = await stack.docket.snapshot()
     flushes = [e for e in [*executions.future, *executions.running] if e.key == "access-flush"]
     assert len(flushes) == 1
     await drain(stack.docket)
     for memory in await long_term.store.get_many(["tea", "jazz"]):
         assert memory is not None and memory.access_count == 1
+
+
+async def test_buffered_access_ids_are_noted_without_an_explicit_flush(
+        stack: Stack, redis: Redis) -> None:
+    """A search costs no Redis round trip for access tracking: the process notes the ids
+    a moment later, on its own, and arms the flush task."""
+    long_term = stack.services.long_term
+    assert long_term is not None
+    await long_term.index_records([_rec("a", last_accessed=utcnow() - timedelta(hours=1))])
+    await redis.config_resetstat()
+    response = await stack.client.post("/v1/long-term-memory/search", json={"text": "tea"})
+    assert [m["id"] for m in response.json()["memories"]] == ["a"]
+    assert "cmdstat_sadd" not in await redis.info("commandstats")  # nothing on the request path
+
+    async def noted() -> bool:
+        executions = await stack.docket.snapshot()
+        return any(e.key == "access-flush" for e in executions.future)
+    await wait_until(noted, timeout=5)
+    await drain(stack.docket)
+    (after,) = await long_term.store.get_many(["a"])
+    assert after is not None and after.access_count == 1
 
 
 async def test_compaction_only_looks_at_what_changed(stack: Stack) -> None:
