@@ -28,16 +28,24 @@ class Connection:
     async def _connect(self) -> None:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
 
-    async def request(self, method: str, path: str, body: Any = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """Send one request; return ``(status, body)``. Reconnects once on a closed socket."""
+    def prepare(self, method: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None) -> bytes:
+        """The bytes of one request, for :meth:`send` (build them before timing starts)."""
         payload = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         lines = [f"{method} {path} HTTP/1.1", f"host: {self.host}", f"content-length: {len(payload)}"]
         if body is not None:
             lines.append("content-type: application/json")
         for name, value in (headers or {}).items():
             lines.append(f"{name}: {value}")
-        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send one request; return ``(status, body)``. Reconnects once on a closed socket."""
+        return await self.send(self.prepare(method, path, body, headers))
+
+    async def send(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one prepared request; return ``(status, body)``. Reconnects once."""
         for attempt in range(2):
             try:
                 if self._writer is None:
