@@ -82,6 +82,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
                                        docket=docket)
     working_memory.after_write = background.promotion.after_write
     working_memory.before_fold = background.promotion.park_folded
+    working_memory.arm_seconds = background.promotion.arm_seconds
     if long_term is not None:
         long_term.on_accessed = background.on_accessed  # throttled update, off the request path
     prompt = PromptService(working_memory, long_term, settings)

@@ -120,33 +120,50 @@ class PromotionService:
         return self.settings.index_all_messages_in_long_term_memory or (
             self.settings.enable_discrete_memory_extraction and self.extractor is None)
 
+    def _needs_work(self, msg: MemoryMessage) -> bool:
+        return ((self._extracting and msg.discrete_memory_extracted == "f")
+                or (self._indexing_messages and msg.persisted_at is None))
+
+    def arm_seconds(self, messages: list[MemoryMessage]) -> float | None:
+        """``WorkingMemoryService.arm_seconds``: how long the promotion marker an append
+        of ``messages`` should set in its own round trip, or ``None`` when these messages
+        give promotion nothing to do (the write then goes through :meth:`after_write`)."""
+        delay = self.settings.extraction_debounce_seconds
+        if self._schedule is None or self.long_term is None or delay <= 0:
+            return None
+        return delay / 2 if any(self._needs_work(m) for m in messages) else None
+
     def has_work(self, session: StoredSession) -> bool:
         """True when a session holds something promotion would move (or may: when only
         its newest messages were read, older ones are not known to be done)."""
         if any(r.persisted_at is None for r in session.memories):
             return True
-        for stored in session.messages:
-            msg = stored.message
-            if self._extracting and msg.discrete_memory_extracted == "f":
-                return True
-            if self._indexing_messages and msg.persisted_at is None:
-                return True
+        if any(self._needs_work(stored.message) for stored in session.messages):
+            return True
         return not session.complete and (self._extracting or self._indexing_messages)
 
-    async def after_write(self, session: StoredSession) -> None:
+    async def after_write(self, session: StoredSession, armed: bool | None = None) -> None:
         """``WorkingMemoryService.after_write``: (re)arm the session's debounced task.
 
         Each write pushes the run ``EXTRACTION_DEBOUNCE_SECONDS`` later (trailing debounce);
         the key covers namespace, user and session, so tenants sharing a session id never
         delay or absorb each other's promotion.
+
+        Args:
+            armed: Whether the write itself set the marker (an append, see
+                :meth:`arm_seconds`); ``None`` when it did not try.
         """
-        if self._schedule is None or self.long_term is None or not self.has_work(session):
+        if armed is False:
+            return  # a run armed within half a debounce will read this write
+        if self._schedule is None or self.long_term is None:
+            return
+        if armed is None and not self.has_work(session):
             return
         # A run armed less than half a debounce ago starts after this write and will read it:
         # one SET NX instead of a Docket reschedule and two status writes per write. Writes
         # in the second half of the window re-arm, so the debounce still trails the burst.
         delay = self.settings.extraction_debounce_seconds
-        if delay > 0:
+        if delay > 0 and armed is None:
             try:
                 if not await self.store.arm(session.namespace, session.user_id,
                                             session.session_id, delay / 2):

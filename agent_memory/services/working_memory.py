@@ -33,7 +33,11 @@ from agent_memory.tokenizer import count_message_tokens
 
 log = logging.getLogger(__name__)
 
-AfterWrite = Callable[[StoredSession], Awaitable[None]]
+AfterWrite = Callable[[StoredSession, bool | None], Awaitable[None]]
+"""``(session, armed)``: ``armed`` says whether the write set the promotion marker itself
+(``None``: it did not try)."""
+ArmSeconds = Callable[[list[MemoryMessage]], float | None]
+"""How long an append of these messages should set the promotion marker (``None``: not)."""
 BeforeFold = Callable[[str | None, str | None, str, list[MemoryMessage]], Awaitable[None]]
 """``(namespace, user_id, session_id, messages)`` about to be folded into the summary."""
 
@@ -62,16 +66,19 @@ class WorkingMemoryService:
         after_write: Called after every successful write (promotion scheduling).
         before_fold: Called with the messages a summary is about to replace, so promotion
             can keep those it has not extracted yet (summaries never lose a memory).
+        arm_seconds: Lets an append set the promotion marker in its own round trip.
     """
 
     def __init__(self, store: WorkingMemoryStore, settings: Settings, llm: ChatModel | None,
                  after_write: AfterWrite | None = None,
-                 before_fold: BeforeFold | None = None) -> None:
+                 before_fold: BeforeFold | None = None,
+                 arm_seconds: ArmSeconds | None = None) -> None:
         self.store = store
         self.settings = settings
         self.llm = llm
         self.after_write = after_write
         self.before_fold = before_fold
+        self.arm_seconds = arm_seconds
 
     def window(self, model_name: str | None, context_window_max: int | None) -> Window:
         """The client's window, else the named model's, else the default."""
@@ -149,7 +156,7 @@ class WorkingMemoryService:
                 details={"current_version": exc.current or None},
             ) from exc
         if self.after_write is not None:
-            await self.after_write(session)
+            await self.after_write(session, None)
         return self._full_response(session, window), session.version
 
     async def append(self, principal: Principal, session_id: str, body: AppendMessages,
@@ -160,10 +167,11 @@ class WorkingMemoryService:
         user_id = principal.scope_user(body.user_id or query.user_id)
         window = self.window(query.model_name, query.context_window_max)
         sized = [(m, count_message_tokens(m.role, m.content)) for m in body.messages]
-        session, _ = await self.store.append(
+        arm = self.arm_seconds(body.messages) if self.arm_seconds is not None else None
+        session, added, armed = await self.store.append(
             namespace, user_id, session_id, sized,
             ttl_seconds=body.ttl_seconds, strategy=body.long_term_memory_strategy,
-            limit=query.recent_messages_limit,
+            limit=query.recent_messages_limit, arm_seconds=arm,
         )
         if (self.settings.enable_working_memory_summarization
                 and session.message_tokens > window.summarize_at):
@@ -171,7 +179,8 @@ class WorkingMemoryService:
             if whole is not None:
                 session = await self._summarize_stored(whole, window)
         if self.after_write is not None:
-            await self.after_write(session)
+            # Nothing added (a re-sent turn): the marker was not tried; check as a PUT does.
+            await self.after_write(session, armed if arm is not None and added else None)
         return self._sized_response(session, window, query.recent_messages_limit), session.version
 
     async def _summarize_stored(self, session: StoredSession, window: Window) -> StoredSession:

@@ -100,15 +100,17 @@ if ARGV[2] ~= '' then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return {v, '', created or ''}
 """
 
-# KEYS[1] session. ARGV: now, ttl ("" keep), limit ('' all), n_meta, meta pairs (set only
-# on create), strategy ("" keep), then per message: id, tokens, json, extracted ("t"/""),
-# persisted (""). A message whose id is already stored is skipped: re-sending a turn is a
-# no-op. Returns {added, read(limit)} or, without a limit, {added, HGETALL}: the caller
-# needs no second round trip.
+# KEYS[1] session, KEYS[2] its promotion marker. ARGV: now, ttl ("" keep), limit ('' all),
+# marker ms ('' none), n_meta, meta pairs (set only on create), strategy ("" keep), then per
+# message: id, tokens, json, extracted ("t"/""), persisted (""). A message whose id is
+# already stored is skipped: re-sending a turn is a no-op. When messages were added and a
+# marker time is given, the promotion marker is set if absent (SET NX PX), so the caller
+# learns in the same round trip whether it must schedule promotion. Returns {added,
+# armed (1/0), read(limit)} or, without a limit, {added, armed, HGETALL}.
 APPEND = _HELPERS + """
 local key = KEYS[1]
-local n_meta = tonumber(ARGV[4])
-local pos = 5
+local n_meta = tonumber(ARGV[5])
+local pos = 6
 if redis.call('EXISTS', key) == 0 then
   if n_meta > 0 then redis.call('HSET', key, unpack(ARGV, pos, pos + n_meta * 2 - 1)) end
   redis.call('HSET', key, 'version', 0, 'cver', 0, 'seq', 0, 'mtok', 0, 'lo', 1, 'rn', 0,
@@ -145,8 +147,12 @@ else
   local ttl = redis.call('HGET', key, 'ttl')
   if ttl then redis.call('EXPIRE', key, tonumber(ttl)) end
 end
-if ARGV[3] == '' then return {added, redis.call('HGETALL', key)} end
-return {added, read(key, ARGV[3])}
+local armed = 0
+if added > 0 and ARGV[4] ~= '' then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then armed = 1 end
+end
+if ARGV[3] == '' then return {added, armed, redis.call('HGETALL', key)} end
+return {added, armed, read(key, ARGV[3])}
 """
 
 # KEYS[1] session. ARGV: expected cver, new context, now, last seq to fold.

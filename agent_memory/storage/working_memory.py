@@ -25,6 +25,7 @@ from agent_memory.storage.keys import (
     LAYOUT_MARKER_KEY,
     WORKING_MEMORY_INDEX,
     WORKING_MEMORY_PREFIX,
+    promotion_armed_key,
     working_memory_key,
 )
 
@@ -376,13 +377,19 @@ class WorkingMemoryStore:
         ttl_seconds: int | None = None,
         strategy: MemoryStrategyConfig | None = None,
         limit: int | None = None,
-    ) -> tuple[StoredSession, int]:
+        arm_seconds: float | None = None,
+    ) -> tuple[StoredSession, int, bool]:
         """Append messages atomically, creating the session if needed.
+
+        Args:
+            arm_seconds: When given and messages were added, set the session's promotion
+                marker (``promotion_armed_key``) for that long unless it is set already.
 
         Returns:
             The session as stored right after the append, with its newest ``limit``
-            messages (all when ``None``), read by the same script (no second round trip),
-            and how many messages were added (ids already stored are skipped).
+            messages (all when ``None``), read by the same script (no second round trip);
+            how many messages were added (ids already stored are skipped); and whether
+            this call set the promotion marker.
         """
         meta: list[Any] = ["session_id", session_id, "strategy",
                            (strategy or MemoryStrategyConfig()).model_dump_json()]
@@ -390,8 +397,9 @@ class WorkingMemoryStore:
             meta += ["namespace", namespace]
         if user_id is not None:
             meta += ["user_id", user_id]
+        arm_ms = "" if arm_seconds is None else max(int(arm_seconds * 1000), 1)
         args: list[Any] = [time.time(), "" if ttl_seconds is None else ttl_seconds,
-                           "" if limit is None else limit, len(meta) // 2, *meta,
+                           "" if limit is None else limit, arm_ms, len(meta) // 2, *meta,
                            strategy.model_dump_json() if strategy is not None else ""]
         for msg, tokens in messages:
             args += [
@@ -401,11 +409,12 @@ class WorkingMemoryStore:
                 "t" if msg.discrete_memory_extracted == "t" else "",
                 msg.persisted_at.timestamp() if msg.persisted_at else "",
             ]
-        key = working_memory_key(namespace, user_id, session_id)
-        added, reply = await self._append(keys=[key], args=args)
+        keys = [working_memory_key(namespace, user_id, session_id),
+                promotion_armed_key(namespace, user_id, session_id)]
+        added, armed, reply = await self._append(keys=keys, args=args)
         session = self._decode(reply) if limit is not None else self._from_hash(reply)
         assert session is not None  # the script just wrote it
-        return session, int(added)
+        return session, int(added), bool(armed)
 
     async def fold(self, session: StoredSession, upto_seq: int, context: str) -> bool:
         """Replace the messages up to ``upto_seq`` (the oldest) by the summary ``context``,

@@ -50,7 +50,7 @@ async def test_a_limited_read_does_not_read_older_messages(redis: Redis) -> None
 async def test_appending_a_stored_id_again_is_a_no_op(redis: Redis) -> None:
     store = WorkingMemoryStore(redis)
     await store.append("ns", "u", "s", [_msg(1), _msg(2)])
-    session, added = await store.append("ns", "u", "s", [_msg(2), _msg(3)], limit=10)
+    session, added, _ = await store.append("ns", "u", "s", [_msg(2), _msg(3)], limit=10)
     assert added == 1
     assert [m.message.id for m in session.messages] == ["id1", "id2", "id3"]
     assert session.message_tokens == 9
@@ -58,7 +58,7 @@ async def test_appending_a_stored_id_again_is_a_no_op(redis: Redis) -> None:
 
 async def test_fold_removes_the_oldest_and_limited_reads_follow(redis: Redis) -> None:
     store = WorkingMemoryStore(redis)
-    session, _ = await store.append("ns", "u", "s", [_msg(i) for i in range(10)])
+    session, _, _ = await store.append("ns", "u", "s", [_msg(i) for i in range(10)])
     assert await store.fold(session, session.messages[3].seq, "summary of 0-3")
     await store.append("ns", "u", "s", [_msg(10)])
     after = await store.get("ns", "u", "s")
@@ -68,7 +68,7 @@ async def test_fold_removes_the_oldest_and_limited_reads_follow(redis: Redis) ->
     newest = await store.get("ns", "u", "s", limit=100)
     assert newest is not None and newest.complete and len(newest.messages) == 7
     # A folded id is gone from the index too: sending it again appends it anew.
-    _, added = await store.append("ns", "u", "s", [_msg(0)])
+    _, added, _ = await store.append("ns", "u", "s", [_msg(0)])
     assert added == 1
     # A fold planned on a stale read (the summary version moved) changes nothing.
     assert not await store.fold(session, session.messages[5].seq, "late")
@@ -122,7 +122,7 @@ async def test_sessions_of_the_first_layout_are_rewritten_at_startup(redis: Redi
     assert [r.id for r in session.memories] == ["k"]
     assert session.memories[0].persisted_at is not None
     # Writes keep working on the rewritten session.
-    _, added = await store.append("ns", "u", "old", [_msg(9), (first, 4)])
+    _, added, _ = await store.append("ns", "u", "old", [_msg(9), (first, 4)])
     assert added == 1
     again = await store.get("ns", "u", "old", limit=2)
     assert again is not None and [m.message.id for m in again.messages] == ["z", "id9"]

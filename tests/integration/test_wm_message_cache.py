@@ -11,7 +11,7 @@ from agent_memory.storage.working_memory import WorkingMemoryStore
 async def test_flags_set_after_a_read_are_seen(redis: Redis) -> None:
     store = WorkingMemoryStore(redis)
     msg = MemoryMessage(role="user", content="hello", id="f1")
-    session, added = await store.append("ns", "u", "s", [(msg, 3)])
+    session, added, _ = await store.append("ns", "u", "s", [(msg, 3)])
     assert added == 1 and session.messages[0].message.persisted_at is None
     assert (await store.get("ns", "u", "s")).messages[0].message.discrete_memory_extracted == "f"
 
