@@ -7,6 +7,7 @@ background tasks, whose records already carry their namespace, user and session.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -40,6 +41,10 @@ _OPTIMIZE_PROMPT = (
     "Rewrite this question as a short search query for a memory store. Answer with the "
     "query only.\n\nQuestion: {query}"
 )
+
+
+async def _no_hashes() -> dict[str, str]:
+    return {}
 
 
 class LongTermService:
@@ -90,7 +95,7 @@ class LongTermService:
         earlier batch memory is skipped and reported under that memory's id; with
         ``DEDUPLICATION_DISTANCE_THRESHOLD`` > 0 a memory that close to a stored or earlier
         batch memory of the same namespace and user is skipped likewise. No LLM merge:
-        ids never change. Round trips per batch: one id lookup, one hash lookup, one
+        ids never change. Waits per batch: the id and hash lookups (concurrent), one
         pipelined range search, one pipelined write.
 
         Returns:
@@ -104,7 +109,13 @@ class LongTermService:
                   for r in unique]
         final = [r.id for r in unique]  # id each unique record resolves to
         keep = [True] * len(unique)
-        existing = await self.store.scope_of([r.id for r in unique])
+        # The id and the hash lookups are independent: one wait for both.
+        existing, stored = await asyncio.gather(
+            self.store.scope_of([r.id for r in unique]),
+            self.store.ids_by_hash([r.memory_hash or "" for r in unique
+                                    if r.extraction_strategy != "summary"])
+            if deduplicate else _no_hashes(),
+        )
         for i, (record, found) in enumerate(zip(unique, existing, strict=True)):
             if found is None:
                 continue
@@ -113,7 +124,7 @@ class LongTermService:
                 update["created_at"] = from_epoch(found[2])
             unique[i] = record.model_copy(update=update)
         if deduplicate:
-            await self._dedup_by_hash(unique, existing, keep, final)
+            await self._dedup_by_hash(unique, existing, stored, keep, final)
         todo = [i for i in range(len(unique)) if keep[i]]
         vectors = await self.embedder.embed([unique[i].text for i in todo]) if todo else None
         if deduplicate and todo and self.settings.deduplication_distance_threshold > 0:
@@ -126,10 +137,9 @@ class LongTermService:
         return [final[w] for w in where]
 
     async def _dedup_by_hash(self, unique: list[MemoryRecord],
-                             existing: list[tuple[str | None, ...] | None], keep: list[bool],
+                             existing: list[tuple[str | None, ...] | None],
+                             stored: dict[str, str], keep: list[bool],
                              final: list[str]) -> None:
-        stored = await self.store.ids_by_hash(
-            [r.memory_hash or "" for r in unique if r.extraction_strategy != "summary"])
         first_in_batch: dict[str, int] = {}
         touched: list[str] = []
         for i, record in enumerate(unique):

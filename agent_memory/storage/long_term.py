@@ -45,8 +45,9 @@ return 1
 _READ = ("local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, "
          + ", ".join(f"'{name}'" for name in FIELDS) + ") end return out")
 _READ_CHUNK = 500
+_ID, _NAMESPACE, _USER, _CREATED, _PERSISTED = (
+    FIELDS.index(name) for name in ("id_", "namespace", "user_id", "created_at", "persisted_at"))
 _HASH_LOOKUP_CHUNK = 500
-_ID_LOOKUP_CHUNK = 1000
 
 
 # Searches return only what ranking needs; the page's full records are read afterwards
@@ -218,36 +219,13 @@ class LongTermStore:
 
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
         """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing),
-        found with one indexed query for the whole batch."""
-        wanted = sorted({i for i in ids if i})
-        if not wanted:
-            return [None] * len(ids)
-        fields = ["id_", "namespace", "user_id"]
-        names = [f.encode() for f in fields]  # reply field names are bytes
-        queries = []
-        for i in range(0, len(wanted), _ID_LOOKUP_CHUNK):  # stay under the 10k result cap
-            chunk = wanted[i:i + _ID_LOOKUP_CHUNK]
-            q = FilterQuery(tag_in("id_", chunk), return_fields=fields, num_results=len(chunk))
-            queries.append((q.query, q.params))
-        with store_guard("read"):
-            results = await self.search_raw(queries)
-        found: dict[str, tuple[str | None, ...]] = {}
-        for res in results:
-            for doc in res.docs:
-                values = tuple(text(doc, name) or None for name in names)
-                found[str(values[0])] = values[1:]
-        if found:
-            # RediSearch returns indexed numbers rounded to 12 digits (milliseconds lost), so
-            # the timestamps an overwrite keeps are read from the hashes themselves.
-            hit_ids = list(found)
-            with store_guard("read"):
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for memory_id in hit_ids:
-                        pipe.hmget(self.key(memory_id), ("created_at", "persisted_at"))
-                    rows = await pipe.execute()
-            for memory_id, (created, persisted) in zip(hit_ids, rows, strict=True):
-                ns, user = found[memory_id][:2]
-                found[memory_id] = (ns, user, _s(created) or None, _s(persisted) or None)
+        read from the hashes themselves (exact timestamps; no index involved)."""
+        rows = await self.get_raw([i for i in ids if i])
+        found = {}
+        for row in rows:
+            if row is not None:
+                found[_s(row[_ID])] = (_s(row[_NAMESPACE]) or None, _s(row[_USER]) or None,
+                                       _s(row[_CREATED]) or None, _s(row[_PERSISTED]) or None)
         return [found.get(i) for i in ids]
 
     async def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
