@@ -7,7 +7,6 @@ background tasks, whose records already carry their namespace, user and session.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -41,10 +40,6 @@ _OPTIMIZE_PROMPT = (
     "Rewrite this question as a short search query for a memory store. Answer with the "
     "query only.\n\nQuestion: {query}"
 )
-
-
-async def _no_hashes() -> dict[str, str]:
-    return {}
 
 
 class LongTermService:
@@ -95,7 +90,7 @@ class LongTermService:
         earlier batch memory is skipped and reported under that memory's id; with
         ``DEDUPLICATION_DISTANCE_THRESHOLD`` > 0 a memory that close to a stored or earlier
         batch memory of the same namespace and user is skipped likewise. No LLM merge:
-        ids never change. Waits per batch: the id and hash lookups (concurrent), one
+        ids never change. Round trips per batch: the id and hash lookups together, one
         pipelined range search, one pipelined write.
 
         Returns:
@@ -109,13 +104,11 @@ class LongTermService:
                   for r in unique]
         final = [r.id for r in unique]  # id each unique record resolves to
         keep = [True] * len(unique)
-        # The id and the hash lookups are independent: one wait for both.
-        existing, stored = await asyncio.gather(
-            self.store.scope_of([r.id for r in unique]),
-            self.store.ids_by_hash([r.memory_hash or "" for r in unique
-                                    if r.extraction_strategy != "summary"])
-            if deduplicate else _no_hashes(),
-        )
+        # The id and the hash lookups share one round trip.
+        existing, stored = await self.store.lookup(
+            [r.id for r in unique],
+            [r.memory_hash or "" for r in unique if r.extraction_strategy != "summary"]
+            if deduplicate else [])
         for i, (record, found) in enumerate(zip(unique, existing, strict=True)):
             if found is None:
                 continue

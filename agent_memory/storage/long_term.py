@@ -26,7 +26,16 @@ from agent_memory.storage._ltm_codec import FIELDS, decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
-from agent_memory.storage.raw_search import Doc, RawResult, SearchArgs, number, search_batch, text
+from agent_memory.storage.raw_search import (
+    Doc,
+    RawResult,
+    SearchArgs,
+    number,
+    parse_replies,
+    queue_searches,
+    search_batch,
+    text,
+)
 
 # Touch last_accessed/access_count at most once per interval; one script call per key so
 # a pipeline of them stays valid on a cluster (each call touches one slot).
@@ -205,12 +214,41 @@ class LongTermStore:
     async def get_raw(self, ids: Sequence[str]) -> list[list[bytes | None] | None]:
         """Per id, in order, the values of ``FIELDS`` (``None`` where missing): one script
         call per 500 ids. The vector stays in Redis: it is most of a record's bytes."""
-        rows: list[list[bytes | None]] = []
+        return (await self._lookup(ids, ()))[0]
+
+    async def _lookup(self, ids: Sequence[str], hashes: Sequence[str]
+                      ) -> tuple[list[list[bytes | None] | None], dict[str, str]]:
+        """Record rows by id and ``{memory_hash: id}`` of stored memories with any of
+        ``hashes`` (oldest id kept when several share one), in one round trip."""
+        chunks = [[self.key(i) for i in ids[n:n + _READ_CHUNK]]
+                  for n in range(0, len(ids), _READ_CHUNK)]
+        unique = sorted({h for h in hashes if h})
+        queries = []
+        for n in range(0, len(unique), _HASH_LOOKUP_CHUNK):
+            chunk = unique[n:n + _HASH_LOOKUP_CHUNK]
+            q = FilterQuery(tag_in("memory_hash", chunk), return_fields=["id_", "memory_hash"],
+                            num_results=len(chunk) * 4)
+            queries.append((q.query, q.params))
+        if not chunks and not queries:
+            return [], {}
         with store_guard("read"):
-            for i in range(0, len(ids), _READ_CHUNK):
-                keys = [self.key(memory_id) for memory_id in ids[i:i + _READ_CHUNK]]
-                rows += await self._read(keys=keys)
-        return [row if row[0] is not None else None for row in rows]
+            if len(chunks) == 1 and not queries:  # the common point read: no pipeline
+                replies = [await self._read(keys=chunks[0])]
+            else:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for keys in chunks:
+                        await self._read(keys=keys, client=pipe)
+                    queue_searches(pipe, self.index_name, queries)
+                    replies = await pipe.execute()
+        rows = [row if row[0] is not None else None
+                for reply in replies[:len(chunks)] for row in reply]
+        found: dict[str, str] = {}
+        for result in parse_replies(replies[len(chunks):], queries):
+            for doc in result.docs:
+                h, memory_id = text(doc, b"memory_hash"), text(doc, b"id_")
+                if h not in found or memory_id < found[h]:
+                    found[h] = memory_id
+        return rows, found
 
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
@@ -220,35 +258,19 @@ class LongTermStore:
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
         """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing),
         read from the hashes themselves (exact timestamps; no index involved)."""
-        rows = await self.get_raw([i for i in ids if i])
+        return (await self.lookup(ids, ()))[0]
+
+    async def lookup(self, ids: Sequence[str], hashes: Sequence[str]
+                     ) -> tuple[list[tuple[str | None, ...] | None], dict[str, str]]:
+        """What a create checks before writing, in one round trip: :meth:`scope_of` of
+        ``ids`` and ``{memory_hash: id}`` of stored memories with any of ``hashes``."""
+        rows, by_hash = await self._lookup([i for i in ids if i], hashes)
         found = {}
         for row in rows:
             if row is not None:
                 found[_s(row[_ID])] = (_s(row[_NAMESPACE]) or None, _s(row[_USER]) or None,
                                        _s(row[_CREATED]) or None, _s(row[_PERSISTED]) or None)
-        return [found.get(i) for i in ids]
-
-    async def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
-        """``{memory_hash: id}`` of stored memories with any of these hashes (oldest id kept
-        when several share one), in one pipelined batch of queries."""
-        unique = sorted({h for h in hashes if h})
-        if not unique:
-            return {}
-        queries = []
-        for i in range(0, len(unique), _HASH_LOOKUP_CHUNK):
-            chunk = unique[i:i + _HASH_LOOKUP_CHUNK]
-            q = FilterQuery(tag_in("memory_hash", chunk), return_fields=["id_", "memory_hash"],
-                            num_results=len(chunk) * 4)
-            queries.append((q.query, q.params))
-        with store_guard("hash lookup"):
-            results = await self.search_raw(queries)
-        found: dict[str, str] = {}
-        for result in results:
-            for doc in result.docs:
-                h, memory_id = text(doc, b"memory_hash"), text(doc, b"id_")
-                if h not in found or memory_id < found[h]:
-                    found[h] = memory_id
-        return found
+        return [found.get(i) for i in ids], by_hash
 
     # -- searches -----------------------------------------------------------------------
 

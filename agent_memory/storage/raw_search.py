@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.search.query import Query
 
 
@@ -89,6 +90,17 @@ def parse_reply(reply: Any, query: Query) -> RawResult:
     return RawResult(total, [_doc(rest[i], rest[i + 1]) for i in range(0, len(rest) - 1, 2)])
 
 
+def queue_searches(pipe: Pipeline, index_name: str, queries: Sequence[SearchArgs]) -> None:
+    """Add FT.SEARCH ``queries`` to a pipeline (read their replies with parse_replies)."""
+    for query, params in queries:
+        pipe.execute_command(*_args(index_name, query, params))
+
+
+def parse_replies(replies: Sequence[Any], queries: Sequence[SearchArgs]) -> list[RawResult]:
+    """The replies of queued ``queries``, in order."""
+    return [parse_reply(reply, query) for reply, (query, _) in zip(replies, queries, strict=True)]
+
+
 async def search_batch(redis: Redis, index_name: str,
                        queries: Sequence[SearchArgs]) -> list[RawResult]:
     """Run ``queries`` (redis-py query, params) in one round trip, replies in order."""
@@ -98,7 +110,6 @@ async def search_batch(redis: Redis, index_name: str,
         query, params = queries[0]
         return [parse_reply(await redis.execute_command(*_args(index_name, query, params)), query)]
     async with redis.pipeline(transaction=False) as pipe:
-        for query, params in queries:
-            pipe.execute_command(*_args(index_name, query, params))
+        queue_searches(pipe, index_name, queries)
         replies = await pipe.execute()
-    return [parse_reply(reply, query) for reply, (query, _) in zip(replies, queries, strict=True)]
+    return parse_replies(replies, queries)
