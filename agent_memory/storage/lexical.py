@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from redis.asyncio.client import Pipeline
 from redisvl.query import CountQuery, FilterQuery, TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag, Text
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.raw_search import number, text
+from agent_memory.storage.redis import run_pipeline
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
@@ -152,10 +154,10 @@ class LexicalStore:
         """Write context fields ``{memory_id: {field: text}}`` of memories that still exist."""
         if not updates:
             return
+        def queue(pipe: Pipeline) -> None:
+            for memory_id, fields in updates.items():
+                args = [part for item in fields.items() for part in item]
+                pipe.evalsha(self._set_if_exists.sha, 1, self.store.key(memory_id), *args)
+
         with store_guard("context write"):
-            async with self.store.redis.pipeline(transaction=False) as pipe:
-                for memory_id, fields in updates.items():
-                    args = [part for item in fields.items() for part in item]
-                    await self._set_if_exists(keys=[self.store.key(memory_id)], args=args,
-                                              client=pipe)
-                await pipe.execute()
+            await run_pipeline(self.store.redis, queue, [self._set_if_exists])

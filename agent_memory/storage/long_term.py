@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
@@ -26,6 +27,7 @@ from agent_memory.storage._ltm_codec import FIELDS, decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
+from agent_memory.storage.redis import run_pipeline
 from agent_memory.storage.raw_search import (
     Doc,
     RawResult,
@@ -197,12 +199,13 @@ class LongTermStore:
         if not ids:
             return 0
         now = time.time()
+
+        def queue(pipe: Pipeline) -> None:
+            for memory_id in ids:
+                pipe.evalsha(self._touch.sha, 1, self.key(memory_id), now, interval_seconds)
+
         with store_guard("touch"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for memory_id in ids:
-                    await self._touch(keys=[self.key(memory_id)], args=[now, interval_seconds],
-                                      client=pipe)
-                results = await pipe.execute()
+            results = await run_pipeline(self.redis, queue, [self._touch])
         return sum(int(r) for r in results)
 
     # -- point reads --------------------------------------------------------------------
@@ -231,15 +234,16 @@ class LongTermStore:
             queries.append((q.query, q.params))
         if not chunks and not queries:
             return [], {}
+        def queue(pipe: Pipeline) -> None:
+            for keys in chunks:
+                pipe.evalsha(self._read.sha, len(keys), *keys)
+            queue_searches(pipe, self.index_name, queries)
+
         with store_guard("read"):
             if len(chunks) == 1 and not queries:  # the common point read: no pipeline
                 replies = [await self._read(keys=chunks[0])]
             else:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for keys in chunks:
-                        await self._read(keys=keys, client=pipe)
-                    queue_searches(pipe, self.index_name, queries)
-                    replies = await pipe.execute()
+                replies = await run_pipeline(self.redis, queue, [self._read])
         rows = [row if row[0] is not None else None
                 for reply in replies[:len(chunks)] for row in reply]
         found: dict[str, str] = {}

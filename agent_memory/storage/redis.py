@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Connection, ConnectionPool, Redis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
@@ -56,3 +60,25 @@ def create_redis(settings: Settings) -> Redis:
         connection_class=_Connection,
     )
     return Redis(connection_pool=pool)
+
+
+async def run_pipeline(redis: Redis, queue: Callable[[Pipeline], None],
+                       scripts: Sequence[AsyncScript] = ()) -> list[Any]:
+    """Execute the commands ``queue`` adds to a pipeline, in one round trip.
+
+    ``queue`` calls its scripts with ``pipe.evalsha(script.sha, ...)``: redis-py's own way
+    (``script(client=pipe)``) sends SCRIPT EXISTS before every pipeline, a second round
+    trip. A Redis that lost its script cache (a restart) answers NOSCRIPT: the scripts are
+    loaded and the pipeline runs again, so ``queue`` must be safe to run twice.
+    """
+    for attempt in (1, 2):
+        async with redis.pipeline(transaction=False) as pipe:
+            queue(pipe)
+            try:
+                return await pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                for script in scripts:
+                    await redis.script_load(script.script)
+    raise AssertionError("unreachable")

@@ -107,3 +107,34 @@ async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
         assert await client.get("k") == b"before"
     finally:
         await client.aclose()
+
+
+async def test_pipelined_scripts_survive_a_lost_script_cache(redis: Redis, redis_url: str) -> None:
+    """Pipelines call scripts by EVALSHA without redis-py's SCRIPT EXISTS round trip; a
+    Redis that forgot its scripts (restarted) gets them loaded and the pipeline re-run."""
+    from agent_memory.models.records import MemoryRecord
+    from agent_memory.storage.long_term import LongTermStore
+    from agent_memory.storage.redis import create_redis
+
+    settings = make_settings(redis_url)
+    client = create_redis(settings)
+    try:
+        store = LongTermStore(client, settings, 16)
+        await store.ensure_index("test-model", check_model=False)
+        import numpy as np
+        await store.write([MemoryRecord(id="a", text="tea", namespace="ns")],
+                          np.ones((1, 16), dtype=np.float32))
+        await redis.script_flush()
+        await redis.config_resetstat()
+        scopes, by_hash = await store.lookup(["a", "missing"], ["no-such-hash"])
+        assert scopes[0] is not None and scopes[0][0] == "ns" and scopes[1] is None
+        assert by_hash == {}
+        stats = await redis.info("commandstats")
+        assert "cmdstat_script|exists" not in stats
+        assert stats["cmdstat_script|load"]["calls"] == 1  # after the NOSCRIPT, once
+        await redis.config_resetstat()
+        await store.lookup(["a"], ["no-such-hash"])
+        stats = await redis.info("commandstats")
+        assert "cmdstat_script|load" not in stats and "cmdstat_script|exists" not in stats
+    finally:
+        await client.aclose()
