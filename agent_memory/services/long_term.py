@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from redisvl.query.filter import FilterExpression
 
 from agent_memory.embeddings.base import Embedder
 from agent_memory.errors import ClientError, Forbidden, NotFound
@@ -40,6 +41,12 @@ _OPTIMIZE_PROMPT = (
     "Rewrite this question as a short search query for a memory store. Answer with the "
     "query only.\n\nQuestion: {query}"
 )
+
+
+def _scope(record: MemoryRecord) -> FilterExpression | None:
+    """Where a record's near duplicates are looked for: its namespace and user."""
+    return and_all([tag_eq_or_missing("namespace", record.namespace),
+                    tag_eq_or_missing("user_id", record.user_id)])
 
 
 class LongTermService:
@@ -104,35 +111,45 @@ class LongTermService:
                   for r in unique]
         final = [r.id for r in unique]  # id each unique record resolves to
         keep = [True] * len(unique)
-        # The id and the hash lookups share one round trip.
-        existing, stored = await self.store.lookup(
+        # Every record is embedded up front so that the id lookup, the hash lookup and the
+        # near-duplicate searches share one round trip (a hash duplicate's embedding is
+        # then unused).
+        vectors = await self.embedder.embed([r.text for r in unique])
+        threshold = self.settings.deduplication_distance_threshold
+        semantic = deduplicate and threshold > 0
+        found = await self.store.lookup(
             [r.id for r in unique],
             [r.memory_hash or "" for r in unique if r.extraction_strategy != "summary"]
-            if deduplicate else [])
-        for i, (record, found) in enumerate(zip(unique, existing, strict=True)):
-            if found is None:
+            if deduplicate else [],
+            [self.store.near_query(vector, _scope(r), threshold)
+             for r, vector in zip(unique, vectors, strict=True)] if semantic else [])
+        existing = found.scopes
+        for i, (record, stored_scope) in enumerate(zip(unique, existing, strict=True)):
+            if stored_scope is None:
                 continue
-            update = {"persisted_at": record.persisted_at or from_epoch(found[3])}
-            if "created_at" not in record.model_fields_set and found[2] is not None:
-                update["created_at"] = from_epoch(found[2])
+            update = {"persisted_at": record.persisted_at or from_epoch(stored_scope[3])}
+            if "created_at" not in record.model_fields_set and stored_scope[2] is not None:
+                update["created_at"] = from_epoch(stored_scope[2])
             unique[i] = record.model_copy(update=update)
         if deduplicate:
-            await self._dedup_by_hash(unique, existing, stored, keep, final)
+            touched = self._dedup_by_hash(unique, existing, found.by_hash, keep, final)
+            if touched:  # AMS marks the surviving memory as accessed
+                await self.store.touch(touched, 0)
         todo = [i for i in range(len(unique)) if keep[i]]
-        vectors = await self.embedder.embed([unique[i].text for i in todo]) if todo else None
-        if deduplicate and todo and self.settings.deduplication_distance_threshold > 0:
-            todo, vectors = await self._dedup_semantic(unique, todo, vectors, existing, final)
+        if semantic and todo:
+            todo = self._dedup_semantic(unique, todo, vectors, existing, found.nearest, final)
         if todo:
             written = [unique[i] for i in todo]
-            await self.store.write(written, vectors,  # type: ignore[arg-type]
+            await self.store.write(written, vectors[todo],
                                    replacing=[existing[i] is not None for i in todo])
             await link_sessions(self.searcher.ranker.store, written)  # messages: neighbours
         return [final[w] for w in where]
 
-    async def _dedup_by_hash(self, unique: list[MemoryRecord],
-                             existing: list[tuple[str | None, ...] | None],
-                             stored: dict[str, str], keep: list[bool],
-                             final: list[str]) -> None:
+    def _dedup_by_hash(self, unique: list[MemoryRecord],
+                       existing: list[tuple[str | None, ...] | None],
+                       stored: dict[str, str], keep: list[bool], final: list[str]) -> list[str]:
+        """Drop hash duplicates (stored or earlier in the batch); returns the stored ids
+        that were matched."""
         first_in_batch: dict[str, int] = {}
         touched: list[str] = []
         for i, record in enumerate(unique):
@@ -146,38 +163,28 @@ class LongTermService:
                 keep[i], final[i] = False, final[first_in_batch[h]]
             else:
                 first_in_batch[h] = i
-        if touched:  # AMS marks the surviving memory as accessed
-            await self.store.touch(touched, 0)
+        return touched
 
-    async def _dedup_semantic(self, unique: list[MemoryRecord], todo: list[int],
-                              vectors: npt.NDArray[np.float32],
-                              existing: list[tuple[str | None, ...] | None],
-                              final: list[str]) -> tuple[list[int], npt.NDArray[np.float32]]:
+    def _dedup_semantic(self, unique: list[MemoryRecord], todo: list[int],
+                        vectors: npt.NDArray[np.float32],
+                        existing: list[tuple[str | None, ...] | None],
+                        nearest: list[str | None], final: list[str]) -> list[int]:
+        """The rows of ``todo`` still to write once stored and in-batch near duplicates are
+        dropped (each reported under the id it duplicates)."""
         threshold = self.settings.deduplication_distance_threshold
         scopes = [(unique[i].namespace, unique[i].user_id) for i in todo]
-        in_batch = dedup.near_duplicates_in_batch(vectors, scopes, threshold)
-        filters = []  # overwrites by id are kept below whatever their neighbours
-        for i in todo:
-            r = unique[i]
-            filters.append(and_all([
-                tag_eq_or_missing("namespace", r.namespace),
-                tag_eq_or_missing("user_id", r.user_id),
-            ]))
-        stored = await self.store.near_duplicates(vectors, filters, threshold)
+        in_batch = dedup.near_duplicates_in_batch(vectors[todo], scopes, threshold)
         kept: list[int] = []
-        rows: list[int] = []
         for row, i in enumerate(todo):
             if unique[i].pinned or existing[i] is not None:
-                kept.append(i)
-                rows.append(row)
-            elif stored[row] is not None:
-                final[i] = stored[row]  # type: ignore[assignment]
+                kept.append(i)  # overwrites by id are kept whatever their neighbours
+            elif nearest[i] is not None:
+                final[i] = nearest[i]  # type: ignore[assignment]
             elif in_batch[row] is not None:
                 final[i] = final[todo[in_batch[row]]]  # type: ignore[index]
             else:
                 kept.append(i)
-                rows.append(row)
-        return kept, vectors[rows]
+        return kept
 
     # -- read ---------------------------------------------------------------------------
 

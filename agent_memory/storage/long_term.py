@@ -67,6 +67,15 @@ RANK_FIELDS = ["id_", "created_at", "last_accessed"]
 
 
 @dataclass
+class Lookup:
+    """What :meth:`LongTermStore.lookup` found."""
+
+    scopes: list[tuple[str | None, ...] | None]  # per id: namespace, user, created, persisted
+    by_hash: dict[str, str]  # memory_hash -> the oldest stored id with it
+    nearest: list[str | None]  # per near query: the nearest id within its threshold
+
+
+@dataclass
 class Hit:
     """One search candidate: its id, the raw score of the query that found it, and the
     timestamps recency ranking needs (epoch seconds)."""
@@ -219,10 +228,12 @@ class LongTermStore:
         call per 500 ids. The vector stays in Redis: it is most of a record's bytes."""
         return (await self._lookup(ids, ()))[0]
 
-    async def _lookup(self, ids: Sequence[str], hashes: Sequence[str]
-                      ) -> tuple[list[list[bytes | None] | None], dict[str, str]]:
-        """Record rows by id and ``{memory_hash: id}`` of stored memories with any of
-        ``hashes`` (oldest id kept when several share one), in one round trip."""
+    async def _lookup(self, ids: Sequence[str], hashes: Sequence[str],
+                      near: Sequence[SearchArgs] = ()
+                      ) -> tuple[list[list[bytes | None] | None], dict[str, str], list[str | None]]:
+        """Record rows by id, ``{memory_hash: id}`` of stored memories with any of
+        ``hashes`` (oldest id kept when several share one), and the id each ``near`` range
+        query found (see :meth:`near_query`), in one round trip."""
         chunks = [[self.key(i) for i in ids[n:n + _READ_CHUNK]]
                   for n in range(0, len(ids), _READ_CHUNK)]
         unique = sorted({h for h in hashes if h})
@@ -232,8 +243,9 @@ class LongTermStore:
             q = FilterQuery(tag_in("memory_hash", chunk), return_fields=["id_", "memory_hash"],
                             num_results=len(chunk) * 4)
             queries.append((q.query, q.params))
+        queries += near
         if not chunks and not queries:
-            return [], {}
+            return [], {}, []
         def queue(pipe: Pipeline) -> None:
             for keys in chunks:
                 pipe.evalsha(self._read.sha, len(keys), *keys)
@@ -246,13 +258,16 @@ class LongTermStore:
                 replies = await run_pipeline(self.redis, queue, [self._read])
         rows = [row if row[0] is not None else None
                 for reply in replies[:len(chunks)] for row in reply]
+        results = parse_replies(replies[len(chunks):], queries)
+        split = len(results) - len(near)
         found: dict[str, str] = {}
-        for result in parse_replies(replies[len(chunks):], queries):
+        for result in results[:split]:
             for doc in result.docs:
                 h, memory_id = text(doc, b"memory_hash"), text(doc, b"id_")
                 if h not in found or memory_id < found[h]:
                     found[h] = memory_id
-        return rows, found
+        nearest = [text(r.docs[0], b"id_") if r.docs else None for r in results[split:]]
+        return rows, found, nearest
 
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
@@ -262,19 +277,20 @@ class LongTermStore:
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
         """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing),
         read from the hashes themselves (exact timestamps; no index involved)."""
-        return (await self.lookup(ids, ()))[0]
+        return (await self.lookup(ids, ())).scopes
 
-    async def lookup(self, ids: Sequence[str], hashes: Sequence[str]
-                     ) -> tuple[list[tuple[str | None, ...] | None], dict[str, str]]:
+    async def lookup(self, ids: Sequence[str], hashes: Sequence[str],
+                     near: Sequence[SearchArgs] = ()) -> Lookup:
         """What a create checks before writing, in one round trip: :meth:`scope_of` of
-        ``ids`` and ``{memory_hash: id}`` of stored memories with any of ``hashes``."""
-        rows, by_hash = await self._lookup([i for i in ids if i], hashes)
+        ``ids``, ``{memory_hash: id}`` of stored memories with any of ``hashes``, and the
+        nearest id each :meth:`near_query` found."""
+        rows, by_hash, nearest = await self._lookup([i for i in ids if i], hashes, near)
         found = {}
         for row in rows:
             if row is not None:
                 found[_s(row[_ID])] = (_s(row[_NAMESPACE]) or None, _s(row[_USER]) or None,
                                        _s(row[_CREATED]) or None, _s(row[_PERSISTED]) or None)
-        return [found.get(i) for i in ids], by_hash
+        return Lookup([found.get(i) for i in ids], by_hash, nearest)
 
     # -- searches -----------------------------------------------------------------------
 
@@ -306,22 +322,16 @@ class LongTermStore:
             (res,) = await self.search_raw([(q.query, q.params)])
         return self._hits(res.docs, b"vector_distance"), int(res.total)
 
-    async def near_duplicates(self, vectors: npt.NDArray[np.float32],
-                              scopes: Sequence[FilterExpression],
-                              threshold: float) -> list[str | None]:
-        """Per vector, the id of the nearest stored memory within ``threshold`` in its scope."""
-        queries = []
-        for vector, where in zip(vectors, scopes, strict=True):
-            q = VectorRangeQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
-                                 return_fields=["id_"], filter_expression=where,
-                                 distance_threshold=threshold, num_results=1,
-                                 sort_by="vector_distance")
-            queries.append((q.query, q.params))
-        if not queries:
-            return []
-        with store_guard("duplicate search"):
-            results = await self.search_raw(queries)
-        return [text(r.docs[0], b"id_") if r.docs else None for r in results]
+    @staticmethod
+    def near_query(vector: npt.NDArray[np.float32], where: FilterExpression,
+                   threshold: float) -> SearchArgs:
+        """The range query finding the nearest stored memory within ``threshold`` of
+        ``vector`` in ``where`` (for :meth:`lookup`)."""
+        q = VectorRangeQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
+                             return_fields=["id_"], filter_expression=where,
+                             distance_threshold=threshold, num_results=1,
+                             sort_by="vector_distance")
+        return q.query, q.params
 
     async def text(self, words: str, where: FilterExpression | None, k: int,
                    scorer: str) -> tuple[list[Hit], int]:
