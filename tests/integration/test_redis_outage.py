@@ -126,9 +126,9 @@ async def test_pipelined_scripts_survive_a_lost_script_cache(redis: Redis, redis
                           np.ones((1, 16), dtype=np.float32))
         await redis.script_flush()
         await redis.config_resetstat()
-        scopes, by_hash = await store.lookup(["a", "missing"], ["no-such-hash"])
-        assert scopes[0] is not None and scopes[0][0] == "ns" and scopes[1] is None
-        assert by_hash == {}
+        found = await store.lookup(["a", "missing"], ["no-such-hash"])
+        assert found.scopes[0] is not None and found.scopes[0][0] == "ns"
+        assert found.scopes[1] is None and found.by_hash == {}
         stats = await redis.info("commandstats")
         assert "cmdstat_script|exists" not in stats
         assert stats["cmdstat_script|load"]["calls"] == 1  # after the NOSCRIPT, once
