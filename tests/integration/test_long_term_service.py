@@ -213,3 +213,16 @@ async def test_large_batch_overwrite_past_search_cap(redis: Redis, redis_url: st
     assert await svc.store.count(None) == 6000
     (last,) = await svc.store.get_many(["big5999"])
     assert last is not None and last.text == "big batch 5999 v2"
+
+
+async def test_a_stored_value_the_model_now_rejects_is_still_served(redis: Redis,
+                                                                    redis_url: str) -> None:
+    """Reads validate stored records (it is the fast path) but never fail on one a later
+    rule would refuse: an access_count beyond 2**53, as HINCRBY can leave, is read back."""
+    svc = await _service(redis, make_settings(redis_url))
+    await svc.index_records([_rec(id="big", text="counted a lot")])
+    await redis.hset(svc.store.key("big"), "access_count", 2**60)
+    (record,) = await svc.store.get_many(["big"])
+    assert record is not None and record.access_count == 2**60 and record.text == "counted a lot"
+    found = await svc.search(LOCAL_ADMIN, SearchRequest(text="counted", search_mode="semantic"))
+    assert [m.access_count for m in found.memories] == [2**60]
