@@ -48,14 +48,15 @@ def public_paths() -> list[str]:
 
 def _with_slash_variants(routes: Iterable[Route]) -> list[BaseRoute]:
     """Serve each path with and without its trailing slash: AMS clients use both spellings,
-    and a 307 redirect would make them re-send bodies."""
-    out: list[BaseRoute] = []
+    and a 307 redirect would make them re-send bodies. The twins come after every declared
+    route: Starlette tries routes in order, and most requests use the declared spelling.
+    (No twin full-matches what a declared route does, so the order changes no answer.)"""
+    routes = list(routes)
+    twins: list[BaseRoute] = []
     for route in routes:
-        out.append(route)
         twin = route.path[:-1] if route.path.endswith("/") else route.path + "/"
-        alias = Route(twin, route.endpoint, methods=route.methods, include_in_schema=False)
-        out.append(alias)
-    return out
+        twins.append(Route(twin, route.endpoint, methods=route.methods, include_in_schema=False))
+    return [*routes, *twins]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
