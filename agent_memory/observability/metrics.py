@@ -77,12 +77,19 @@ class Metrics:
         self.llm_duration = Histogram(
             "agent_memory_llm_duration_seconds", "Time per chat-model call (with retries).",
             ("model",), buckets=_CALL_BUCKETS, registry=r)
+        # Route labels are templates (bounded), so this stays small.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished HTTP request."""
-        labels = (method, route, str(status))
-        self.http_requests.labels(*labels).inc()
-        self.http_duration.labels(*labels).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:  # labels() validates and locks: once per label set, not per request
+            labels = (method, route, str(status))
+            children = self._request_children[key] = (
+                self.http_requests.labels(*labels), self.http_duration.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 TaskFunction = TypeVar("TaskFunction", bound=Callable[..., Awaitable[Any]])

@@ -82,6 +82,12 @@ def wire_role(role: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def _line_tokens(line: str) -> int:
+    """Tokens of one memory line (cached: a user's memories come back prompt after prompt)."""
+    return len(encoding().encode(line, disallowed_special=()))
+
+
+@lru_cache(maxsize=65536)
 def _history_message(role: str, text: str) -> tuple[int, PromptMessage]:
     """A session message as the prompt renders it, with its token cost.
 
@@ -162,15 +168,14 @@ def assemble(query: str, context: str | None, history: list[MemoryMessage],
 
 def _fit_memories(out: Assembly, hits: list[MemoryRecordResult]) -> None:
     room = out.budget - out.used
-    enc = encoding()
-    # Greedy on per-line counts (each line encoded once), then the exact count of the block
+    # Greedy on per-line counts (each line counted once, and cached), then the exact count of the block
     # as rendered. BPE can merge across a line break (")\n" is one token), so the estimate
     # is close but not exact: drop the least relevant line until the exact count fits.
     chosen: list[MemoryRecordResult] = []
     estimate = cost("system", MEMORIES_HEADER)
     for hit in hits:
         line = ("\n" if chosen else "") + f"- {hit.text} (ID: {hit.id})"
-        size = len(enc.encode(line, disallowed_special=()))
+        size = _line_tokens(line)
         if estimate + size <= room:
             chosen.append(hit)
             estimate += size
