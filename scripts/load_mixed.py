@@ -185,8 +185,9 @@ def main() -> None:
         with temporary_redis(persistent=True) as redis, api_process(redis.url, API_WORKERS=str(args.api_workers)) as url:
             # CPU time per request of each party (from /proc): unlike throughput, it does
             # not move when the machine's neighbours are busy.
-            meter = CpuMeter(api=children(url.pid),
-                             redis=[redis.pid] if redis.pid else [], load=[os.getpid()])
+            meter = CpuMeter(api=lambda: children(url.pid),
+                             redis=lambda: [redis.pid] if redis.pid else [],
+                             load=lambda: [os.getpid()])
             errors = uvloop.run(run(url, *common, meter=meter))
     sys.exit(1 if errors else 0)
 

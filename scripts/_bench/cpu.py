@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -11,8 +12,11 @@ def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds the processes have used so far."""
     total = 0
     for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # exited (a short-lived helper): nothing more to count
+            continue
         total += int(fields[11]) + int(fields[12])  # utime + stime
     return total / TICK
 
@@ -33,13 +37,17 @@ def children(pid: int) -> list[int]:
 
 
 class CpuMeter:
-    """CPU µs per request of named groups of processes, between ``start`` and the call."""
+    """CPU µs per request of named groups of processes, between ``start`` and the call.
+    Each group is a function giving its pids, called at ``start`` (processes a server
+    starts and ends during its startup are then gone)."""
 
-    def __init__(self, **groups: list[int]) -> None:
-        self.groups = groups
+    def __init__(self, **finders: Callable[[], list[int]]) -> None:
+        self.finders = finders
+        self.groups: dict[str, list[int]] = {}
         self._start: dict[str, float] = {}
 
     def start(self) -> None:
+        self.groups = {name: find() for name, find in self.finders.items()}
         self._start = {name: cpu_seconds(pids) for name, pids in self.groups.items()}
 
     def per_request(self, requests: int) -> dict[str, float]:
