@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
-from scripts._bench.cpu import children, cpu_seconds  # noqa: E402
+from scripts._bench.cpu import CpuMeter, children  # noqa: E402
 from scripts._bench.harness import api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 from scripts.load_mixed import _ops, _seed  # noqa: E402
@@ -62,25 +62,26 @@ def main() -> None:
     with temporary_redis(persistent=True) as redis, api_process(redis.url) as url:
         parsed = urlparse(url)
         host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        api_pids = children(url.pid)
-        redis_pids = [redis.pid] if redis.pid else []
+        meter = CpuMeter(api=lambda: children(url.pid),
+                         redis=lambda: [redis.pid] if redis.pid else [])
 
         async def go() -> None:
             conn = Connection(host, port)
             await _seed(conn, args.users, args.memories_per_user, random.Random(7))
             await conn.close()
-            print(f"API pid {api_pids[0]}, Redis pid {redis_pids[0] if redis_pids else '?'}", flush=True)
+            print(f"API pid {url.pid}, Redis pid {redis.pid or '?'}", flush=True)
             print(f"{'operation':<10} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
                   f"{'API µs/req':>10} {'Redis µs/req':>12} {'errors':>6}")
             for name in args.ops.split(","):
-                api0, redis0, t0 = cpu_seconds(api_pids), cpu_seconds(redis_pids), time.perf_counter()
+                meter.start()
+                t0 = time.perf_counter()
                 count, lat, errors = await _run_op(host, port, name, args.clients, args.seconds,
                                                    args.users, args.search_mode)
                 wall = time.perf_counter() - t0
-                api_us = (cpu_seconds(api_pids) - api0) / count * 1e6
-                redis_us = (cpu_seconds(redis_pids) - redis0) / count * 1e6
+                cpu = meter.per_request(count)
                 print(f"{name:<10} {count / wall:7.0f} {percentile(lat, 50) * 1e3:7.2f} "
-                      f"{percentile(lat, 99) * 1e3:7.2f} {api_us:10.0f} {redis_us:12.0f} {errors:6d}")
+                      f"{percentile(lat, 99) * 1e3:7.2f} {cpu['api']:10.0f} {cpu['redis']:12.0f} "
+                      f"{errors:6d}")
 
         asyncio.run(go())
 
