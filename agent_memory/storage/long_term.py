@@ -246,6 +246,7 @@ class LongTermStore:
         queries += near
         if not chunks and not queries:
             return [], {}, []
+
         def queue(pipe: Pipeline) -> None:
             for keys in chunks:
                 pipe.evalsha(self._read.sha, len(keys), *keys)

@@ -3,14 +3,22 @@ write lost (the embedded Redis persists with an append-only file)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import time
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
-
 from redis.asyncio import Redis
+from redis import exceptions as redis_errors
 
 from agent_memory.embedded_redis import EmbeddedRedis, temporary_redis
+from agent_memory.models.records import MemoryRecord
+from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.redis import create_redis
 from tests.conftest import make_settings
 from tests.support.live_server import live_server
 from tests.support.wait import wait_until
@@ -82,15 +90,6 @@ async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
         persistent_redis: EmbeddedRedis) -> None:
     """Writes skip redis-py's wait_for (storage/redis.py), so the reply timeout is what
     bounds a command when Redis hangs: it must still fire, and the pool must recover."""
-    import asyncio
-    import os
-    import signal
-    import time
-
-    from redis.exceptions import ConnectionError, TimeoutError
-
-    from agent_memory.storage.redis import create_redis
-
     client = create_redis(make_settings(persistent_redis.url, redis_socket_timeout=0.3))
     try:
         assert await client.set("k", "before")
@@ -98,7 +97,7 @@ async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
         os.kill(persistent_redis.pid, signal.SIGSTOP)
         try:
             started = time.monotonic()
-            with pytest.raises((TimeoutError, ConnectionError)):
+            with pytest.raises((redis_errors.TimeoutError, redis_errors.ConnectionError)):
                 await client.get("k")
             assert time.monotonic() - started < 2.5  # three tries of 0.3 s, plus backoff
         finally:
@@ -112,16 +111,11 @@ async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
 async def test_pipelined_scripts_survive_a_lost_script_cache(redis: Redis, redis_url: str) -> None:
     """Pipelines call scripts by EVALSHA without redis-py's SCRIPT EXISTS round trip; a
     Redis that forgot its scripts (restarted) gets them loaded and the pipeline re-run."""
-    from agent_memory.models.records import MemoryRecord
-    from agent_memory.storage.long_term import LongTermStore
-    from agent_memory.storage.redis import create_redis
-
     settings = make_settings(redis_url)
     client = create_redis(settings)
     try:
         store = LongTermStore(client, settings, 16)
         await store.ensure_index("test-model", check_model=False)
-        import numpy as np
         await store.write([MemoryRecord(id="a", text="tea", namespace="ns")],
                           np.ones((1, 16), dtype=np.float32))
         await redis.script_flush()

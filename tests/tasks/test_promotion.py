@@ -9,7 +9,7 @@ from docket.testing import assert_task_count
 from agent_memory.errors import NotFound
 from agent_memory.principal import Principal
 from agent_memory.services.promotion import PROMOTE_TASK
-from agent_memory.storage.keys import promotion_key
+from agent_memory.storage.keys import promotion_armed_key, promotion_key
 from tests.tasks.conftest import Stack, all_memories, drain, open_stack, task_settings
 
 
@@ -124,23 +124,17 @@ async def test_an_append_sets_the_promotion_marker_in_its_own_round_trip(
     """The append script sets the session's marker (SET NX, half the debounce) when it adds
     messages promotion must handle; the request then schedules the task once. Messages
     already persisted and extracted set nothing."""
-    async with open_stack(task_settings(redis_url, extraction_debounce_seconds=20)) as stack:
-        await _append_arms_the_marker(stack, redis)
-
-
-async def _append_arms_the_marker(stack: Stack, redis: Redis) -> None:
-    from agent_memory.storage.keys import promotion_armed_key
-
     marker = promotion_armed_key("ns", "u", "s")
     done = {"role": "user", "content": "old news", "id": "done",
             "persisted_at": "2026-01-01T00:00:00Z", "discrete_memory_extracted": "t"}
-    await stack.client.post("/v1/working-memory/s/messages",
-                            json={"namespace": "ns", "user_id": "u", "messages": [done]})
-    assert not await redis.exists(marker)
-    await assert_task_count(stack.docket, PROMOTE_TASK, count=0)
+    async with open_stack(task_settings(redis_url, extraction_debounce_seconds=20)) as stack:
+        await stack.client.post("/v1/working-memory/s/messages",
+                                json={"namespace": "ns", "user_id": "u", "messages": [done]})
+        assert not await redis.exists(marker)
+        await assert_task_count(stack.docket, PROMOTE_TASK, count=0)
 
-    await stack.client.post("/v1/working-memory/s/messages",
-                            json={"namespace": "ns", "user_id": "u", "messages": _msgs(1)})
-    debounce_ms = stack.services.settings.extraction_debounce_seconds * 1000
-    assert 0 < await redis.pttl(marker) <= debounce_ms / 2
-    await assert_task_count(stack.docket, PROMOTE_TASK, count=1)
+        await stack.client.post("/v1/working-memory/s/messages",
+                                json={"namespace": "ns", "user_id": "u", "messages": _msgs(1)})
+        debounce_ms = stack.services.settings.extraction_debounce_seconds * 1000
+        assert 0 < await redis.pttl(marker) <= debounce_ms / 2
+        await assert_task_count(stack.docket, PROMOTE_TASK, count=1)
