@@ -193,8 +193,9 @@ class PromotionService:
         task_id = promotion_task_id(namespace, user_id, session_id)
         now = utcnow()
         try:
-            record = await self.task_status.get(task_id)
-            if record is None or status is TaskStatus.pending:
+            # A pending run starts a fresh record: only later states update the stored one.
+            record = None if status is TaskStatus.pending else await self.task_status.get(task_id)
+            if record is None:
                 record = TaskRecord(id=task_id, type=TaskType.promotion, namespace=namespace,
                                     user_id=user_id, created_at=now)
             stamps = {TaskStatus.running: {"started_at": now, "completed_at": None,
