@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
@@ -27,15 +26,15 @@ from agent_memory.storage._ltm_codec import FIELDS, decode, encode
 from agent_memory.storage.filters import tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
-from agent_memory.storage.redis import run_pipeline
+from agent_memory.storage.mux import mux_of
 from agent_memory.storage.raw_search import (
     Doc,
     RawResult,
     SearchArgs,
     number,
     parse_replies,
-    queue_searches,
     search_batch,
+    search_commands,
     text,
 )
 
@@ -119,12 +118,13 @@ class LongTermStore:
             algorithm=settings.redisvl_indexing_algorithm,
             distance_metric=settings.redisvl_distance_metric,
         )
-        self._touch = redis.register_script(_TOUCH)
-        self._read = redis.register_script(_READ)
+        self.mux = mux_of(redis)
+        self._touch = self.mux.script(_TOUCH)
+        self._read = self.mux.script(_READ)
 
     async def search_raw(self, queries: Sequence[SearchArgs]) -> list[RawResult]:
         """FT.SEARCH ``queries`` on this index in one round trip (see raw_search.py)."""
-        return await search_batch(self.redis, self.index_name, queries)
+        return await search_batch(self.mux, self.index_name, queries)
 
     @property
     def index_name(self) -> str:
@@ -173,35 +173,40 @@ class LongTermStore:
         if not records:
             return
         flags = replacing if replacing is not None else [True] * len(records)
+        commands: list[list[object]] = []
+        for record, vector, replace in zip(records, vectors, flags, strict=True):
+            key = self.key(record.id)
+            if replace:
+                commands.append(["DEL", key])
+            command: list[object] = ["HSET", key]
+            for field, value in encode(record, vector).items():
+                command += (field, value)
+            commands.append(command)
         with store_guard("write"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for record, vector, replace in zip(records, vectors, flags, strict=True):
-                    key = self.key(record.id)
-                    if replace:
-                        pipe.delete(key)
-                    pipe.hset(key, mapping=encode(record, vector))
-                await pipe.execute()
+            await self.mux.batch(commands)
 
     async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""
         with store_guard("write vectors"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for memory_id, vector in zip(ids, vectors, strict=True):
-                    pipe.hset(self.key(memory_id), VECTOR_FIELD,
-                              vector.astype(np.float32, copy=False).tobytes())
-                await pipe.execute()
+            await self.mux.batch([
+                ("HSET", self.key(memory_id), VECTOR_FIELD,
+                 vector.astype(np.float32, copy=False).tobytes())
+                for memory_id, vector in zip(ids, vectors, strict=True)])
 
     async def set_fields(self, memory_id: str, fields: dict[str, object]) -> None:
         """Write some fields of one memory."""
+        command: list[object] = ["HSET", self.key(memory_id)]
+        for field, value in fields.items():
+            command += (field, value)
         with store_guard("update"):
-            await self.redis.hset(self.key(memory_id), mapping=fields)  # type: ignore[arg-type]
+            await self.mux.execute(*command)
 
     async def delete(self, ids: Sequence[str]) -> int:
         """Delete memories; returns how many existed."""
         if not ids:
             return 0
         with store_guard("delete"):
-            return int(await self.redis.delete(*[self.key(i) for i in ids]))
+            return int(await self.mux.execute("DEL", *[self.key(i) for i in ids]))
 
     async def touch(self, ids: Sequence[str], interval_seconds: float) -> int:
         """Throttled access update; returns how many memories were updated."""
@@ -209,12 +214,10 @@ class LongTermStore:
             return 0
         now = time.time()
 
-        def queue(pipe: Pipeline) -> None:
-            for memory_id in ids:
-                pipe.evalsha(self._touch.sha, 1, self.key(memory_id), now, interval_seconds)
-
+        commands = [self._touch.command([self.key(memory_id)], [now, interval_seconds])
+                    for memory_id in ids]
         with store_guard("touch"):
-            results = await run_pipeline(self.redis, queue, [self._touch])
+            results = await self.mux.batch(commands, [self._touch])
         return sum(int(r) for r in results)
 
     # -- point reads --------------------------------------------------------------------
@@ -247,16 +250,13 @@ class LongTermStore:
         if not chunks and not queries:
             return [], {}, []
 
-        def queue(pipe: Pipeline) -> None:
-            for keys in chunks:
-                pipe.evalsha(self._read.sha, len(keys), *keys)
-            queue_searches(pipe, self.index_name, queries)
-
+        commands = [self._read.command(keys) for keys in chunks]
+        commands += search_commands(self.index_name, queries)
         with store_guard("read"):
-            if len(chunks) == 1 and not queries:  # the common point read: no pipeline
+            if len(chunks) == 1 and not queries:  # the common point read
                 replies = [await self._read(keys=chunks[0])]
             else:
-                replies = await run_pipeline(self.redis, queue, [self._read])
+                replies = await self.mux.batch(commands, [self._read])
         rows = [row if row[0] is not None else None
                 for reply in replies[:len(chunks)] for row in reply]
         results = parse_replies(replies[len(chunks):], queries)
@@ -273,7 +273,7 @@ class LongTermStore:
     async def vector_of(self, memory_id: str) -> bytes | None:
         """The stored vector bytes of one memory."""
         with store_guard("read"):
-            return await self.redis.hget(self.key(memory_id), VECTOR_FIELD)
+            return await self.mux.execute("HGET", self.key(memory_id), VECTOR_FIELD)
 
     async def scope_of(self, ids: Sequence[str]) -> list[tuple[str | None, ...] | None]:
         """``(namespace, user_id, created_at, persisted_at)`` per id (``None`` if missing),
@@ -406,10 +406,7 @@ class LongTermStore:
         """
         with store_guard("scan"):
             async for keys in self._scan_keys(batch):
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for key in keys:
-                        pipe.hmget(key, ("id_", "text"))
-                    rows = await pipe.execute()
+                rows = await self.mux.batch([("HMGET", key, "id_", "text") for key in keys])
                 out = [(row[0].decode(), row[1].decode("utf-8", errors="replace"))
                        for row in rows if row[0] is not None and row[1] is not None]
                 if out:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.search.query import Query
+
+from agent_memory.storage.mux import Mux
 
 
 Doc = dict[bytes, Any]
@@ -90,10 +90,10 @@ def parse_reply(reply: Any, query: Query) -> RawResult:
     return RawResult(total, [_doc(rest[i], rest[i + 1]) for i in range(0, len(rest) - 1, 2)])
 
 
-def queue_searches(pipe: Pipeline, index_name: str, queries: Sequence[SearchArgs]) -> None:
-    """Add FT.SEARCH ``queries`` to a pipeline (read their replies with parse_replies)."""
-    for query, params in queries:
-        pipe.execute_command(*_args(index_name, query, params))
+def search_commands(index_name: str, queries: Sequence[SearchArgs]) -> list[list[Any]]:
+    """The FT.SEARCH commands of ``queries``, for a batch (read the replies with
+    parse_replies)."""
+    return [_args(index_name, query, params) for query, params in queries]
 
 
 def parse_replies(replies: Sequence[Any], queries: Sequence[SearchArgs]) -> list[RawResult]:
@@ -101,15 +101,10 @@ def parse_replies(replies: Sequence[Any], queries: Sequence[SearchArgs]) -> list
     return [parse_reply(reply, query) for reply, (query, _) in zip(replies, queries, strict=True)]
 
 
-async def search_batch(redis: Redis, index_name: str,
+async def search_batch(mux: Mux, index_name: str,
                        queries: Sequence[SearchArgs]) -> list[RawResult]:
     """Run ``queries`` (redis-py query, params) in one round trip, replies in order."""
-    if not queries:
-        return []
     if len(queries) == 1:
         query, params = queries[0]
-        return [parse_reply(await redis.execute_command(*_args(index_name, query, params)), query)]
-    async with redis.pipeline(transaction=False) as pipe:
-        queue_searches(pipe, index_name, queries)
-        replies = await pipe.execute()
-    return parse_replies(replies, queries)
+        return [parse_reply(await mux.execute(*_args(index_name, query, params)), query)]
+    return parse_replies(await mux.batch(search_commands(index_name, queries)), queries)

@@ -21,6 +21,7 @@ from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.storage import _wm_scripts as scripts
 from agent_memory.storage.filters import check_tag_value
+from agent_memory.storage.mux import mux_of
 from agent_memory.storage.keys import (
     LAYOUT_MARKER_KEY,
     WORKING_MEMORY_INDEX,
@@ -160,12 +161,13 @@ class WorkingMemoryStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._messages = _MessageCache()
-        self._read = redis.register_script(scripts.READ)
-        self._replace = redis.register_script(scripts.REPLACE)
-        self._append = redis.register_script(scripts.APPEND)
-        self._fold = redis.register_script(scripts.FOLD)
-        self._mark = redis.register_script(scripts.MARK)
-        self._migrate = redis.register_script(scripts.MIGRATE)
+        self.mux = mux = mux_of(redis)
+        self._read = mux.script(scripts.READ)
+        self._replace = mux.script(scripts.REPLACE)
+        self._append = mux.script(scripts.APPEND)
+        self._fold = mux.script(scripts.FOLD)
+        self._mark = mux.script(scripts.MARK)
+        self._migrate = mux.script(scripts.MIGRATE)
 
     async def ensure_index(self) -> None:
         """Create the session listing index if it is missing (idempotent)."""
@@ -216,7 +218,7 @@ class WorkingMemoryStore:
         """
         key = working_memory_key(namespace, user_id, session_id)
         if limit is None:
-            return self._from_hash(await self.redis.hgetall(key))
+            return self._from_hash(await self.mux.execute("HGETALL", key))
         reply = await self._read(keys=[key], args=[limit])
         return self._decode(reply) if reply else None
 
@@ -451,4 +453,5 @@ class WorkingMemoryStore:
 
     async def delete(self, namespace: str | None, user_id: str | None, session_id: str) -> bool:
         """Delete a session; True when it existed."""
-        return bool(await self.redis.delete(working_memory_key(namespace, user_id, session_id)))
+        return bool(await self.mux.execute(
+            "DEL", working_memory_key(namespace, user_id, session_id)))
