@@ -19,7 +19,7 @@ from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.long_term import LongTermStore
-from agent_memory.storage.redis import create_redis
+from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
 
@@ -57,7 +57,7 @@ class Services:
             await self.llm.aclose()
         if self.embedder is not None:
             await self.embedder.aclose()
-        await self.redis.aclose()
+        await close_redis(self.redis)
 
 
 async def build_services(settings: Settings, *, docket: Docket | None = None) -> Services:

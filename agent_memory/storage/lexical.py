@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from redis.asyncio.client import Pipeline
 from redisvl.query import CountQuery, FilterQuery, TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag, Text
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.raw_search import number, text
-from agent_memory.storage.redis import run_pipeline
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
@@ -69,7 +67,7 @@ class LexicalStore:
 
     def __init__(self, store: LongTermStore) -> None:
         self.store = store
-        self._set_if_exists = store.redis.register_script(_SET_IF_EXISTS)
+        self._set_if_exists = store.mux.script(_SET_IF_EXISTS)
 
     async def candidates(self, searches: Sequence[tuple[Sequence[str], Mapping[str, float]]],
                          where: FilterExpression | None, k: int,
@@ -154,10 +152,9 @@ class LexicalStore:
         """Write context fields ``{memory_id: {field: text}}`` of memories that still exist."""
         if not updates:
             return
-        def queue(pipe: Pipeline) -> None:
-            for memory_id, fields in updates.items():
-                args = [part for item in fields.items() for part in item]
-                pipe.evalsha(self._set_if_exists.sha, 1, self.store.key(memory_id), *args)
-
+        commands = [
+            self._set_if_exists.command([self.store.key(memory_id)],
+                                        [part for item in fields.items() for part in item])
+            for memory_id, fields in updates.items()]
         with store_guard("context write"):
-            await run_pipeline(self.store.redis, queue, [self._set_if_exists])
+            await self.store.mux.batch(commands, [self._set_if_exists])

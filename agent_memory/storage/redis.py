@@ -1,44 +1,20 @@
-"""The one Redis connection pool of a process."""
+"""The process's Redis clients: redis-py for libraries and cold paths, and its mux.
+
+Storage classes send their commands through :func:`agent_memory.storage.mux.mux_of` of
+this client (one shared, pipelined connection). The redis-py pool serves what needs
+redis-py itself: RedisVL index management, FT.AGGREGATE cursors, key scans and health
+checks (Docket keeps a client of its own).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from redis.asyncio import Connection, ConnectionPool, Redis
-from redis.asyncio.client import Pipeline
-from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
 from agent_memory.settings import Settings
-
-
-class _Connection(Connection):
-    """A connection whose writes skip ``asyncio.wait_for``.
-
-    With a socket timeout, redis-py wraps every write in ``wait_for``, which on Python 3.11
-    runs the write as a new Task: two extra event-loop turns per command, about 5% of a
-    search's CPU. A write to a socket with room completes at once; a Redis that stops
-    answering is caught by the reply's timeout, which stays (``socket_timeout`` bounds
-    every read: replies, connection handshakes and health checks). Only plain TCP URLs get
-    this class; ``rediss://`` and ``unix://`` keep redis-py's own.
-    """
-
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        # Connecting (its handshake) and the health check's PING read replies: both run
-        # before the timeout is lifted for the write alone.
-        if not self.is_connected:
-            await self.connect_check_health(check_health=False)  # as the base class does
-        elif check_health:
-            await self.check_health()
-        timeout, self.socket_timeout = self.socket_timeout, None
-        try:
-            await super().send_packed_command(command, check_health=False)
-        finally:
-            self.socket_timeout = timeout
+from agent_memory.storage.mux import mux_of
 
 
 def create_redis(settings: Settings) -> Redis:
@@ -57,28 +33,11 @@ def create_redis(settings: Settings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), retries=2),
         retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
         protocol=2,
-        connection_class=_Connection,
     )
     return Redis(connection_pool=pool)
 
 
-async def run_pipeline(redis: Redis, queue: Callable[[Pipeline], None],
-                       scripts: Sequence[AsyncScript] = ()) -> list[Any]:
-    """Execute the commands ``queue`` adds to a pipeline, in one round trip.
-
-    ``queue`` calls its scripts with ``pipe.evalsha(script.sha, ...)``: redis-py's own way
-    (``script(client=pipe)``) sends SCRIPT EXISTS before every pipeline, a second round
-    trip. A Redis that lost its script cache (a restart) answers NOSCRIPT: the scripts are
-    loaded and the pipeline runs again, so ``queue`` must be safe to run twice.
-    """
-    for attempt in (1, 2):
-        async with redis.pipeline(transaction=False) as pipe:
-            queue(pipe)
-            try:
-                return await pipe.execute()
-            except NoScriptError:
-                if attempt == 2:
-                    raise
-                for script in scripts:
-                    await redis.script_load(script.script)
-    raise AssertionError("unreachable")
+async def close_redis(redis: Redis) -> None:
+    """Close a client made by :func:`create_redis` and its mux."""
+    await mux_of(redis).aclose()
+    await redis.aclose()

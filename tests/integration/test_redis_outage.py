@@ -88,8 +88,8 @@ async def test_supervisor_restarts_a_killed_redis() -> None:
 
 async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
         persistent_redis: EmbeddedRedis) -> None:
-    """Writes skip redis-py's wait_for (storage/redis.py), so the reply timeout is what
-    bounds a command when Redis hangs: it must still fire, and the pool must recover."""
+    """The redis-py pool (index management, scans, health) is bounded by its reply timeout
+    when Redis hangs, and is used again once it answers (the mux: test_mux.py)."""
     client = create_redis(make_settings(persistent_redis.url, redis_socket_timeout=0.3))
     try:
         assert await client.set("k", "before")
@@ -109,8 +109,8 @@ async def test_a_redis_that_stops_answering_times_out_and_is_used_again_after(
 
 
 async def test_pipelined_scripts_survive_a_lost_script_cache(redis: Redis, redis_url: str) -> None:
-    """Pipelines call scripts by EVALSHA without redis-py's SCRIPT EXISTS round trip; a
-    Redis that forgot its scripts (restarted) gets them loaded and the pipeline re-run."""
+    """Batches call scripts by EVALSHA without a SCRIPT EXISTS round trip; a Redis that
+    forgot its scripts (restarted) gets them loaded and the batch re-run."""
     settings = make_settings(redis_url)
     client = create_redis(settings)
     try:
