@@ -70,12 +70,11 @@ async def serve(settings: Settings, *, with_worker: bool, sock: socket.socket | 
     ``sock`` when given (see processes.py), else on settings.host:port."""
     import uvicorn
 
+    from agent_memory.api._protocol import uvicorn_config
     from agent_memory.app import create_app
 
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level.lower(), access_log=False,
-                            loop="uvloop", http="httptools", lifespan="on")
+    config = uvicorn_config(app, settings.host, settings.port, settings.log_level.lower())
     server = uvicorn.Server(config)
 
     async def serve_api() -> None:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from agent_memory.api._protocol import uvicorn_config
 from agent_memory.app import create_app
 from agent_memory.embedded_redis import free_port
 from agent_memory.settings import Settings
@@ -21,8 +22,7 @@ from agent_memory.settings import Settings
 def live_server(settings: Settings) -> Iterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) of a running server."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="error", lifespan="on")
+    config = uvicorn_config(create_app(settings), "127.0.0.1", port, "error")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
