@@ -2,10 +2,10 @@
 
 redis-py lends each command a pooled connection of its own, so every command pays its own
 write and read system calls and some 25 µs of Python (pool, retry, timeout and parser
-layers): 42 µs of client CPU per command with 12 callers at once. Here every caller shares
+layers): 38 µs of client CPU per command with 12 callers at once. Here every caller shares
 one connection. Commands queued during one event-loop turn leave in one write; Redis
 answers a connection's commands in order, so each reply goes to the oldest waiting caller.
-Same 12 callers: 5 µs per command (``scripts/bench_redis_client.py``).
+Same 12 callers: 6 µs per command (``scripts/bench_redis_client.py``).
 
 Replies are raw RESP2 values (bytes, ints, lists; no redis-py response callbacks). Errors
 are redis-py's exception classes, so callers and the API's error mapping need nothing new:
@@ -30,12 +30,12 @@ from typing import Any
 import hiredis
 from redis.asyncio import Redis, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import (
+    AuthenticationError,
     ConnectionError,
     DataError,
     InvalidResponse,
     NoScriptError,
     RedisError,
-    ResponseError,
     TimeoutError,
 )
 from redis._parsers.base import BaseParser
@@ -277,6 +277,8 @@ class Mux:
                 await asyncio.sleep(_CONNECT_BACKOFF * 2 ** (attempt - 1))
             try:
                 return await asyncio.wait_for(self._open(loop), self.connect_timeout)
+            except AuthenticationError:
+                raise  # a refusal is not a blip
             except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
                 error = exc
         raise ConnectionError(f"Error connecting to Redis at {self._where()}: {error}")
@@ -300,7 +302,7 @@ class Mux:
             for reply in [await f for f in link.send([pack(c) for c in handshake])]:
                 if isinstance(reply, RedisError):
                     link.fail(ConnectionError, str(reply))
-                    raise ConnectionError(f"Redis refused the connection: {reply}")
+                    raise AuthenticationError(f"Redis refused the connection: {reply}")
         return link
 
     def _where(self) -> str:
