@@ -7,10 +7,12 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.commands.search.query import Query
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
@@ -28,10 +30,9 @@ from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
 from agent_memory.storage.mux import mux_of
 from agent_memory.storage.raw_search import (
-    Doc,
     RawResult,
     SearchArgs,
-    number,
+    as_number,
     parse_replies,
     search_batch,
     search_commands,
@@ -296,13 +297,25 @@ class LongTermStore:
 
     # -- searches -----------------------------------------------------------------------
 
-    def _hits(self, docs: list[Doc], score_attr: bytes) -> list[Hit]:
+    def _hits(self, reply: list[Any], query: Query, score_field: bytes = b"") -> list[Hit]:
+        """The candidates of an FT.SEARCH reply over RANK_FIELDS, read straight from the
+        RESP2 reply (a 50-candidate KNN is read on every search and prompt): the id from
+        the key, the score from WITHSCORES when the query asked for it, else from
+        ``score_field``."""
         cut = len(self.prefix) + 1  # keys are "<prefix>:<id>" (keys.ltm_record_key)
-        return [
-            Hit(doc[b"id"][cut:].decode("utf-8", "replace"), number(doc, score_attr),
-                number(doc, b"created_at"), number(doc, b"last_accessed"))
-            for doc in docs
-        ]
+        step = 3 if query._with_scores else 2
+        hits = []
+        for n in range(1, len(reply) - step + 1, step):
+            fields = reply[n + step - 1] or []
+            values = dict(zip(fields[::2], fields[1::2]))
+            score = reply[n + 1] if step == 3 else values.get(score_field)
+            created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
+            try:
+                numbers = float(score or 0), float(created or 0), float(accessed or 0)
+            except ValueError:  # a stored value that is not a number counts as 0
+                numbers = as_number(score), as_number(created), as_number(accessed)
+            hits.append(Hit(reply[n][cut:].decode("utf-8", "replace"), *numbers))
+        return hits
 
     async def knn(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                   k: int) -> tuple[list[Hit], int]:
@@ -310,9 +323,10 @@ class LongTermStore:
         q = VectorQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
                         return_fields=RANK_FIELDS, filter_expression=where, num_results=k)
         c = CountQuery(where)
+        queries = [(q.query, q.params), (c.query, c.params)]
         with store_guard("vector search"):
-            res, count = await self.search_raw([(q.query, q.params), (c.query, c.params)])
-        return self._hits(res.docs, b"vector_distance"), int(count.total)
+            found, count = await self.mux.batch(search_commands(self.index_name, queries))
+        return self._hits(found, q.query, b"vector_distance"), int(count[0])
 
     async def within(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                      threshold: float, k: int) -> tuple[list[Hit], int]:
@@ -322,8 +336,8 @@ class LongTermStore:
                              distance_threshold=threshold, num_results=k,
                              sort_by="vector_distance")
         with store_guard("range search"):
-            (res,) = await self.search_raw([(q.query, q.params)])
-        return self._hits(res.docs, b"vector_distance"), int(res.total)
+            found = await self.mux.execute(*search_commands(self.index_name, [(q.query, q.params)])[0])
+        return self._hits(found, q.query, b"vector_distance"), int(found[0])
 
     @staticmethod
     def near_query(vector: npt.NDArray[np.float32], where: FilterExpression,
@@ -343,8 +357,8 @@ class LongTermStore:
         q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
                       return_fields=RANK_FIELDS, num_results=k, stopwords=None)
         with store_guard("text search"):
-            (res,) = await self.search_raw([(q.query, q.params)])
-        return self._hits(res.docs, b"score"), int(res.total)
+            found = await self.mux.execute(*search_commands(self.index_name, [(q.query, q.params)])[0])
+        return self._hits(found, q.query), int(found[0])
 
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""

@@ -44,7 +44,11 @@ def text(doc: Doc, name: bytes, default: str = "") -> str:
 
 def number(doc: Doc, name: bytes) -> float:
     """A numeric field (0.0 when absent, empty or not a number)."""
-    value = doc.get(name)
+    return as_number(doc.get(name))
+
+
+def as_number(value: Any) -> float:
+    """A stored value as a number (0.0 when absent, empty or not a number)."""
     if value in (None, b"", ""):
         return 0.0
     try:
