@@ -307,14 +307,16 @@ class LongTermStore:
         hits = []
         for n in range(1, len(reply) - step + 1, step):
             fields = reply[n + step - 1] or []
-            values = dict(zip(fields[::2], fields[1::2]))
+            values = {fields[i]: fields[i + 1] for i in range(0, len(fields) - 1, 2)}
             score = reply[n + 1] if step == 3 else values.get(score_field)
             created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
             try:
-                numbers = float(score or 0), float(created or 0), float(accessed or 0)
+                hit = Hit(reply[n][cut:].decode("utf-8", "replace"), float(score or 0),
+                          float(created or 0), float(accessed or 0))
             except ValueError:  # a stored value that is not a number counts as 0
-                numbers = as_number(score), as_number(created), as_number(accessed)
-            hits.append(Hit(reply[n][cut:].decode("utf-8", "replace"), *numbers))
+                hit = Hit(reply[n][cut:].decode("utf-8", "replace"), as_number(score),
+                          as_number(created), as_number(accessed))
+            hits.append(hit)
         return hits
 
     async def knn(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
