@@ -50,7 +50,9 @@ class Settings(BaseSettings):
         description="Redis 8 (Query Engine + JSON) to use. Unset: run an embedded local Redis.",
     )
     redis_socket_timeout: float = Field(default=5.0, description="Seconds per Redis command.")
-    redis_max_connections: int = Field(default=64, description="Size of the Redis pool.")
+    redis_max_connections: int = Field(
+        default=64, description="Size of the redis-py pool (index management, scans, health); "
+        "request-path commands share one pipelined connection per process.")
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         alias="AGENT_MEMORY_DATA_DIR",
