@@ -72,11 +72,12 @@ def terminate_with_parent() -> None:
 
 @contextlib.contextmanager
 def temporary_redis(*, persistent: bool = False, supervise: bool = False,
-                    prefix: str = "am-redis-") -> Iterator[EmbeddedRedis]:
+                    prefix: str = "am-redis-",
+                    server_class: type[EmbeddedRedis] | None = None) -> Iterator[EmbeddedRedis]:
     """A fresh embedded Redis on a free port in a new temporary folder, removed afterwards
-    (tests, benchmarks and experiments)."""
+    (tests, benchmarks and experiments); ``server_class`` may extend :class:`EmbeddedRedis`."""
     data = Path(tempfile.mkdtemp(prefix=prefix))
-    server = EmbeddedRedis(data, free_port(), persistent=persistent)
+    server = (server_class or EmbeddedRedis)(data, free_port(), persistent=persistent)
     try:
         server.start(supervise=supervise)
         yield server

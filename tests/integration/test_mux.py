@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,14 +48,9 @@ class _UnixSocketRedis(EmbeddedRedis):
 
 @pytest.fixture
 def unix_redis() -> Iterator[EmbeddedRedis]:
-    data = Path(tempfile.mkdtemp(prefix="am-mux-unix-"))  # short: socket paths max ~100 bytes
-    server = _UnixSocketRedis(data, free_port(), persistent=False)
-    try:
-        server.start(supervise=False)
+    # A short prefix: socket paths are limited to ~100 bytes.
+    with temporary_redis(prefix="am-mux-unix-", server_class=_UnixSocketRedis) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture
