@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from agent_memory.models._types import TagList, UTCDateTime, new_ulid
 from agent_memory.models.common import AckResponse
@@ -93,13 +93,23 @@ class SearchRequest(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     recency_boost: bool | None = None
-    recency_semantic_weight: float = Field(default=0.8, ge=0)
-    recency_recency_weight: float = Field(default=0.2, ge=0)
-    recency_freshness_weight: float = Field(default=0.6, ge=0)
-    recency_novelty_weight: float = Field(default=0.4, ge=0)
-    recency_half_life_last_access_days: float = Field(default=7.0, gt=0)
-    recency_half_life_created_days: float = Field(default=30.0, gt=0)
+    # null (AMS's own default) means the documented default: validated below to a number.
+    recency_semantic_weight: float | None = Field(default=0.8, ge=0)
+    recency_recency_weight: float | None = Field(default=0.2, ge=0)
+    recency_freshness_weight: float | None = Field(default=0.6, ge=0)
+    recency_novelty_weight: float | None = Field(default=0.4, ge=0)
+    recency_half_life_last_access_days: float | None = Field(default=7.0, gt=0)
+    recency_half_life_created_days: float | None = Field(default=30.0, gt=0)
     server_side_recency: bool | None = None
+
+    @field_validator("recency_semantic_weight", "recency_recency_weight",
+                     "recency_freshness_weight", "recency_novelty_weight",
+                     "recency_half_life_last_access_days", "recency_half_life_created_days")
+    @classmethod
+    def _null_means_default(cls, value: float | None, info: ValidationInfo) -> float:
+        if value is None:
+            return float(cls.model_fields[info.field_name].default)  # type: ignore[index]
+        return value
 
 
 class SearchQuery(BaseModel):

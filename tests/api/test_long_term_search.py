@@ -202,3 +202,21 @@ async def test_deepest_page_is_served_not_503(client: httpx.AsyncClient) -> None
     assert out["memories"] == [] and out["total"] == 1
     r = await client.post("/v1/long-term-memory/search", json={"text": "x", "offset": 9901})
     assert r.status_code == 422
+
+
+async def test_null_recency_parameters_mean_the_defaults(client: httpx.AsyncClient) -> None:
+    """AMS's schema allows null for every recency knob (clients that serialize unset fields
+    send them): null ranks and scores exactly as omitting the field, a negative is 422."""
+    await _create(client, [{"id": f"m{i}", "text": f"tea note {i} about green tea"}
+                           for i in range(5)])
+    knobs = ("semantic_weight", "recency_weight", "freshness_weight", "novelty_weight",
+             "half_life_last_access_days", "half_life_created_days")
+    omitted = await _search(client, text="green tea", search_mode="semantic")
+    nulls = await _search(client, text="green tea", search_mode="semantic",
+                          **{f"recency_{k}": None for k in knobs})
+    assert [m["id"] for m in nulls["memories"]] == [m["id"] for m in omitted["memories"]]
+    for got, want in zip(nulls["memories"], omitted["memories"], strict=True):
+        assert abs(got["score"] - want["score"]) < 1e-6  # "now" moves between the calls
+    r = await client.post("/v1/long-term-memory/search",
+                          json={"text": "tea", "recency_semantic_weight": -1})
+    assert r.status_code == 422

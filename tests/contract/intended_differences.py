@@ -28,8 +28,8 @@ _FILTER_FIELD = ("`field` is informational in AMS (the filter's own name); accep
                  "ignored here, so it need not default to the field name")
 _LENIENT_ID = "the server assigns a ULID when a client omits the id"
 _ALWAYS_SENT = "always present in our responses; a default instead of required costs nothing"
-_RECENCY = ("a number with AMS's documented default instead of null-means-default; the "
-            "official client only sends these when set")
+_RECENCY = ("AMS's documented default stated in the schema; null still means that "
+            "default, as in AMS")
 
 DIFFERENCES: dict[tuple[str, str, str], str] = {
     **{(model, "field", aspect): _FILTER_FIELD
@@ -62,7 +62,7 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
     **{("SearchRequest", f"recency_{name}", aspect): _RECENCY
        for name in ("semantic_weight", "recency_weight", "freshness_weight", "novelty_weight",
                     "half_life_last_access_days", "half_life_created_days")
-       for aspect in ("type", "default")},
+       for aspect in ("default",)},
     ("Body_forget_endpoint_v1_long_term_memory_forget_post", "policy", "type"): "a typed "
     "policy object with the keys AMS reads, validated instead of an untyped dict",
     ("Message", "content", "type"): "the prompt only ever produces text; the other MCP "
