@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 from redisvl.query.filter import FilterExpression
 
 from agent_memory.embeddings.base import Embedder
@@ -27,7 +28,7 @@ from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services import dedup
 from agent_memory.services.ltm_search import Searcher, scoped_filter
-from agent_memory.services.session_context import link_sessions
+from agent_memory.services.session_context import link_sessions, unlink_sessions
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
 from agent_memory.storage.long_term import LongTermStore
@@ -256,11 +257,25 @@ class LongTermService:
             scopes = await self.store.scope_of(ids)
             ids = [i for i, s in zip(ids, scopes, strict=True)
                    if s is not None and principal.allows(s[0], s[1])]
-        return await self.store.delete(ids)
+        return await self._delete(ids)
 
     async def delete_ids(self, ids: Sequence[str]) -> int:
         """Delete by id with no tenant check (background tasks)."""
-        return await self.store.delete(list(dict.fromkeys(ids)))
+        return await self._delete(list(dict.fromkeys(ids)))
+
+    async def _delete(self, ids: list[str]) -> int:
+        """Delete, then relink the session neighbours of deleted messages, so no deleted
+        text stays in another memory's context fields."""
+        if not ids:
+            return 0
+        try:
+            records = [r for r in await self.store.get_many(ids) if r is not None]
+        except ValidationError:  # a record too damaged to read: delete it all the same
+            log.warning("could not read memories before deleting them; neighbours not relinked")
+            records = []
+        deleted = await self.store.delete(ids)
+        await unlink_sessions(self.searcher.ranker.store, records)
+        return deleted
 
     # -- maintenance --------------------------------------------------------------------
 
@@ -296,7 +311,7 @@ class LongTermService:
                 else:
                     doomed.append(memory_id)
         for i in range(0, len(doomed), 1000):
-            await self.store.delete(doomed[i:i + 1000])
+            await self._delete(doomed[i:i + 1000])
         return await self.store.count(where)  # type: ignore[arg-type]
 
     async def iter_scope(self, namespace: str | None, user_id: str | None,

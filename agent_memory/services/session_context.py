@@ -11,10 +11,13 @@ After each write, :func:`link_sessions` sets the fields of the new messages and 
 stored messages right before and after each new run of a session: one pipelined lookup
 and one pipelined write per batch, nothing for memories of other types.
 
-Known limits: context is refreshed when a neighbour is created, not when one is edited or
-deleted (an edited message keeps a stale neighbour text until the next write beside it),
-and a message inserted *between* two stored ones links only to its nearest stored
-neighbours on each side of its batch.
+An edited message is linked again like a new one (:func:`link_sessions`). When messages
+are deleted, :func:`unlink_sessions` points the stored messages around each of them at
+each other: no deleted text stays in another memory's context fields.
+
+Known limits: a message inserted *between* two stored ones links only to its nearest stored
+neighbours on each side of its batch; a message whose session or time is edited leaves its
+old neighbours pointing at it until one of them is written again.
 """
 
 from __future__ import annotations
@@ -72,5 +75,28 @@ async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) ->
             updates.setdefault(before.memory_id, {})["context_next"] = _clip(run[0].text)
         if after is not None:
             updates.setdefault(after.memory_id, {})["context_prev"] = _clip(run[-1].text)
+    await store.set_context(updates)
+    return len(updates)
+
+
+async def unlink_sessions(store: LexicalStore, removed: Sequence[MemoryRecord]) -> int:
+    """After ``removed`` were deleted, link the stored messages that were around each of them
+    to each other (or to nothing). Returns how many memories got context fields written."""
+    runs = session_runs(removed)
+    if not runs:
+        return 0
+    gone = frozenset(r.id for r in removed)
+    doomed = [r for run in runs.values() for r in run]
+    edges = await store.session_edges([
+        (r.namespace, r.user_id, r.session_id or "", r.created_at.timestamp(),
+         r.created_at.timestamp(), gone) for r in doomed])
+    updates: dict[str, dict[str, str]] = {}
+    for before, after in edges:
+        if before is not None:
+            updates.setdefault(before.memory_id, {})["context_next"] = \
+                _clip(after.text) if after else ""
+        if after is not None:
+            updates.setdefault(after.memory_id, {})["context_prev"] = \
+                _clip(before.text) if before else ""
     await store.set_context(updates)
     return len(updates)

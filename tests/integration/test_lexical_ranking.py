@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
+from redis.commands.search.query import Query
 from redisvl.query.filter import Tag
 
 from agent_memory.embeddings import HashingEmbedder
@@ -155,3 +156,23 @@ async def test_long_neighbours_weigh_on_a_memorys_length(redis: Redis, redis_url
 
     assert await order(1.0) == ["m2", "m12"]
     assert await order(3.0) == ["m12", "m2"]
+
+
+async def test_deleting_messages_relinks_their_neighbours(redis: Redis, redis_url: str) -> None:
+    """No deleted text stays in a context field: the messages around a deleted one (or a
+    deleted run) point at each other, and the deleted words find nothing any more."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "first"), _msg(2, "zanzibar secret"), _msg(3, "third"),
+                                _msg(4, "quokka private"), _msg(5, "marmot hidden"),
+                                _msg(6, "sixth"), _msg(7, "seventh")])
+    assert await _fields(redis, prefix, "m1") == ("", "zanzibar secret")
+    assert await svc.delete_ids(["m2", "m4", "m5"]) == 3
+    assert await _fields(redis, prefix, "m1") == ("", "third")
+    assert await _fields(redis, prefix, "m3") == ("first", "sixth")
+    assert await _fields(redis, prefix, "m6") == ("third", "seventh")
+    for word in ("zanzibar", "quokka", "marmot"):  # in no field of any memory
+        query = Query(f"@text|context_prev|context_next:{word}").no_content()
+        assert (await redis.ft(svc.store.index_name).search(query)).total == 0, word
+    assert await svc.delete_ids(["m7"]) == 1  # the last message: nothing after it
+    assert await _fields(redis, prefix, "m6") == ("third", "")
