@@ -35,6 +35,7 @@ from agent_memory.storage.raw_search import (
     as_number,
     parse_replies,
     search_batch,
+    search_command,
     search_commands,
     text,
 )
@@ -94,6 +95,14 @@ def store_guard(action: str) -> Iterator[None]:
         yield
     except (RedisError, RedisVLError) as exc:
         raise StorageError(f"long-term store: {action} failed: {exc}") from exc
+
+
+def _hset(key: str, fields: dict[str, Any]) -> list[object]:
+    """The HSET command writing ``fields`` of ``key``."""
+    command: list[object] = ["HSET", key]
+    for pair in fields.items():
+        command += pair
+    return command
 
 
 def _s(value: object) -> str | None:
@@ -180,10 +189,7 @@ class LongTermStore:
             key = self.key(record.id)
             if replace:
                 commands.append(["DEL", key])
-            command: list[object] = ["HSET", key]
-            for field, value in encode(record, vector).items():
-                command += (field, value)
-            commands.append(command)
+            commands.append(_hset(key, encode(record, vector)))
         with store_guard("write"):
             await self.mux.batch(commands)
 
@@ -197,11 +203,8 @@ class LongTermStore:
 
     async def set_fields(self, memory_id: str, fields: dict[str, object]) -> None:
         """Write some fields of one memory."""
-        command: list[object] = ["HSET", self.key(memory_id)]
-        for field, value in fields.items():
-            command += (field, value)
         with store_guard("update"):
-            await self.mux.execute(*command)
+            await self.mux.execute(*_hset(self.key(memory_id), fields))
 
     async def delete(self, ids: Sequence[str]) -> int:
         """Delete memories; returns how many existed."""
@@ -310,12 +313,11 @@ class LongTermStore:
             values = {fields[i]: fields[i + 1] for i in range(0, len(fields) - 1, 2)}
             score = reply[n + 1] if step == 3 else values.get(score_field)
             created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
+            memory_id = reply[n][cut:].decode("utf-8", "replace")
             try:
-                hit = Hit(reply[n][cut:].decode("utf-8", "replace"), float(score or 0),
-                          float(created or 0), float(accessed or 0))
+                hit = Hit(memory_id, float(score or 0), float(created or 0), float(accessed or 0))
             except ValueError:  # a stored value that is not a number counts as 0
-                hit = Hit(reply[n][cut:].decode("utf-8", "replace"), as_number(score),
-                          as_number(created), as_number(accessed))
+                hit = Hit(memory_id, as_number(score), as_number(created), as_number(accessed))
             hits.append(hit)
         return hits
 
@@ -338,7 +340,7 @@ class LongTermStore:
                              distance_threshold=threshold, num_results=k,
                              sort_by="vector_distance")
         with store_guard("range search"):
-            found = await self.mux.execute(*search_commands(self.index_name, [(q.query, q.params)])[0])
+            found = await self.mux.execute(*search_command(self.index_name, q.query, q.params))
         return self._hits(found, q.query, b"vector_distance"), int(found[0])
 
     @staticmethod
@@ -359,7 +361,7 @@ class LongTermStore:
         q = TextQuery(words, TEXT_FIELD, text_scorer=scorer, filter_expression=where,
                       return_fields=RANK_FIELDS, num_results=k, stopwords=None)
         with store_guard("text search"):
-            found = await self.mux.execute(*search_commands(self.index_name, [(q.query, q.params)])[0])
+            found = await self.mux.execute(*search_command(self.index_name, q.query, q.params))
         return self._hits(found, q.query), int(found[0])
 
     async def count(self, where: FilterExpression | None) -> int:

@@ -215,9 +215,7 @@ class Mux:
 
     async def execute(self, *args: Any) -> Any:
         """One command's reply."""
-        link = self._link
-        if link is None or link.lost is not None or link.loop is not asyncio.get_running_loop():
-            link = await self._connected()
+        link = self._usable_link() or await self._connected()
         (future,) = link.send((pack(args),))
         return _raise_error(await future)
 
@@ -230,9 +228,7 @@ class Mux:
             return []
         packed = [pack(c) for c in commands]
         for attempt in (1, 2):
-            link = self._link
-            if link is None or link.lost is not None or link.loop is not asyncio.get_running_loop():
-                link = await self._connected()
+            link = self._usable_link() or await self._connected()
             replies = [await f for f in link.send(packed)]
             errors = [r for r in replies if isinstance(r, RedisError)]
             if not errors:
@@ -253,6 +249,13 @@ class Mux:
         if self._link is not None:
             self._link.fail(ConnectionError, "Connection closed by the client")
             self._link = None
+
+    def _usable_link(self) -> _Link | None:
+        """The current link when it is alive and on the running loop."""
+        link = self._link
+        if link is None or link.lost is not None or link.loop is not asyncio.get_running_loop():
+            return None
+        return link
 
     async def _connected(self) -> _Link:
         loop = asyncio.get_running_loop()
@@ -323,10 +326,10 @@ class Script:
 
     async def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
         try:
-            return await self.mux.execute("EVALSHA", self.sha, len(keys), *keys, *args)
+            return await self.mux.execute(*self.command(keys, args))
         except NoScriptError:
             await self.mux.execute("SCRIPT", "LOAD", self.source)
-            return await self.mux.execute("EVALSHA", self.sha, len(keys), *keys, *args)
+            return await self.mux.execute(*self.command(keys, args))
 
 
 def mux_of(redis: Redis) -> Mux:

@@ -1,10 +1,9 @@
 """FT.SEARCH batches without redis-py's result objects.
 
 RedisVL builds the queries (filters, KNN, text); this module only sends them, in one
-pipeline, and reads the replies into plain objects. redis-py's ``Result``/``Document``
-parsing cost more CPU than everything else a search request does (profiled under the mixed
-load, docs/benchmarks.md), and the server runs on the pool's RESP2 replies, whose flat lists
-are the cheapest to read. RESP3 replies (a caller's own client) are read too.
+batch on the process's mux, and reads the RESP2 replies (flat lists, the cheapest to read)
+into plain objects. redis-py's ``Result``/``Document`` parsing cost more CPU than everything
+else a search request does (profiled under the mixed load, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -57,7 +56,9 @@ def as_number(value: Any) -> float:
         return 0.0
 
 
-def _args(index_name: str, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
+def search_command(index_name: str, query: Query,
+                   params: Mapping[str, Any] | None) -> list[Any]:
+    """The FT.SEARCH command of one query (for :meth:`Mux.execute`)."""
     args: list[Any] = ["FT.SEARCH", index_name, *query.get_args()]
     if params:
         args += ["PARAMS", 2 * len(params)]
@@ -67,10 +68,7 @@ def _args(index_name: str, query: Query, params: Mapping[str, Any] | None) -> li
 
 
 def _doc(key: Any, fields: Any, score: Any = None) -> Doc:
-    if isinstance(fields, dict):  # RESP3 attributes
-        doc = dict(fields)
-    else:
-        doc = dict(zip(fields[::2], fields[1::2], strict=False)) if fields else {}
+    doc = dict(zip(fields[::2], fields[1::2], strict=False)) if fields else {}
     doc[b"id"] = key
     if score is not None:
         doc[b"score"] = float(score)
@@ -78,13 +76,8 @@ def _doc(key: Any, fields: Any, score: Any = None) -> Doc:
 
 
 def parse_reply(reply: Any, query: Query) -> RawResult:
-    """One FT.SEARCH reply as a :class:`RawResult`."""
+    """One FT.SEARCH reply (RESP2) as a :class:`RawResult`."""
     scores = bool(query._with_scores)
-    if isinstance(reply, dict):  # RESP3
-        docs = [_doc(r.get(b"id"), r.get(b"extra_attributes") or {},
-                     r.get(b"score") if scores else None)
-                for r in reply.get(b"results", [])]
-        return RawResult(int(reply.get(b"total_results", 0)), docs)
     total, rest = int(reply[0]), reply[1:]
     if query._no_content:
         return RawResult(total, [{b"id": key} for key in rest])
@@ -97,7 +90,7 @@ def parse_reply(reply: Any, query: Query) -> RawResult:
 def search_commands(index_name: str, queries: Sequence[SearchArgs]) -> list[list[Any]]:
     """The FT.SEARCH commands of ``queries``, for a batch (read the replies with
     parse_replies)."""
-    return [_args(index_name, query, params) for query, params in queries]
+    return [search_command(index_name, query, params) for query, params in queries]
 
 
 def parse_replies(replies: Sequence[Any], queries: Sequence[SearchArgs]) -> list[RawResult]:
@@ -110,5 +103,5 @@ async def search_batch(mux: Mux, index_name: str,
     """Run ``queries`` (redis-py query, params) in one round trip, replies in order."""
     if len(queries) == 1:
         query, params = queries[0]
-        return [parse_reply(await mux.execute(*_args(index_name, query, params)), query)]
+        return [parse_reply(await mux.execute(*search_command(index_name, query, params)), query)]
     return parse_replies(await mux.batch(search_commands(index_name, queries)), queries)

@@ -222,10 +222,9 @@ class WorkingMemoryStore:
         reply = await self._read(keys=[key], args=[limit])
         return self._decode(reply) if reply else None
 
-    def _from_hash(self, raw: dict[bytes, bytes] | list[bytes]) -> StoredSession | None:
-        """A whole session from its HGETALL (a dict, or the flat list a script returns)."""
-        if isinstance(raw, list):
-            raw = dict(zip(raw[::2], raw[1::2], strict=True))
+    def _from_hash(self, reply: list[bytes]) -> StoredSession | None:
+        """A whole session from its HGETALL reply (a flat list of fields and values)."""
+        raw = dict(zip(reply[::2], reply[1::2], strict=True))
         if b"version" not in raw:
             return None
         lo, hi = int(raw.get(b"lo", 1)), int(raw.get(b"seq", 0))
