@@ -131,3 +131,52 @@ class IndexMismatch(MemoryServerError):
     """The index was built with another embedding model or dimension."""
 
     code = "index_mismatch"
+
+
+# --- profile memory (issue 15) ---
+class InvalidRequest(ClientError):
+    """A profile-memory request that does not validate (422). The profile contract names
+    this ``invalid_request`` and wants ``details`` to be an object: field errors from the
+    body's validation sit under ``details.errors`` (and, as elsewhere, under ``detail``)."""
+
+    code = "invalid_request"
+    status_code = 422
+
+    @classmethod
+    def from_validation(cls, exc: ValidationFailed) -> InvalidRequest:
+        """The same failure, in the profile contract's shape."""
+        return cls(exc.message, details={"errors": exc.details})
+
+    def body(self) -> dict[str, Any]:
+        errors = self.details.get("errors") if isinstance(self.details, dict) else None
+        return {
+            "detail": errors if errors is not None else self.message,
+            "error": {"code": self.code, "message": self.message, "details": self.details},
+        }
+
+
+class PolicyDenied(Forbidden):
+    """The read's purpose is not allowed for the scope by the profile policy (403)."""
+
+    code = "policy_denied"
+
+    @classmethod
+    def for_purpose(cls, scope: str, purpose: str, allowed: list[str]) -> PolicyDenied:
+        """The profile contract's ``policy_denied`` body."""
+        return cls(f"Purpose '{purpose}' is not allowed for scope '{scope}'",
+                   details={"scope": scope, "purpose": purpose,
+                            "allowed_purpose_classes": allowed})
+
+
+class GrantRevoked(ClientError):
+    """A read grant was revoked: it can no longer be continued (410 Gone)."""
+
+    code = "grant_revoked"
+    status_code = 410
+
+
+class GrantExpired(ClientError):
+    """A read grant's time is over: it can no longer be continued (410 Gone)."""
+
+    code = "grant_expired"
+    status_code = 410

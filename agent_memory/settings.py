@@ -192,6 +192,32 @@ class Settings(BaseSettings):
         description="Days audit events are kept; the stream is trimmed by age, never by count.",
     )
 
+    # --- profile memory (issue 15) ---
+    profile_purpose_policy: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Purpose classes allowed per profile scope (JSON), e.g. {"schedule": '
+        '["scheduling"]}; a scope listed here replaces its default entry, the others keep '
+        "theirs (README, Profile memory). An empty list denies every read of that scope.",
+    )
+    profile_grant_ttl_seconds: int = Field(
+        default=86_400, ge=1, le=366 * 86_400,
+        description="Lifetime of a profile read grant (its revocation token).",
+    )
+    profile_grant_retention_seconds: int = Field(
+        default=7 * 86_400, ge=0,
+        description="How long a grant is kept after it expires, so that continuing it answers "
+        "grant_expired / grant_revoked rather than not_found.",
+    )
+    profile_purpose_model: bool = Field(
+        default=True,
+        description="Classify read purposes with the chat model when one is configured "
+        "(FAST_MODEL); the keyword rules answer when it is not, fails or is unsure.",
+    )
+    profile_purpose_model_timeout_seconds: float = Field(
+        default=3.0, gt=0,
+        description="Longest wait for the model's purpose classification before the rules answer.",
+    )
+
     @field_validator("oauth2_algorithms")
     @classmethod
     def _no_none_alg(cls, value: list[str]) -> list[str]:

@@ -145,12 +145,14 @@ def endpoint(
     tags: tuple[str, ...] = (),
     public: bool = False,
     extra_responses: dict[int, str] | None = None,
+    invalid: Callable[[ValidationFailed], Exception] | None = None,
 ) -> Callable[[Handler], Route]:
     """Declare a route.
 
     The handler is called as ``handler(request, **path_params, body=..., query=...)`` (only
     the keywords that apply) and returns a pydantic model, any value ``response`` can dump,
-    or a ready ``Response``.
+    or a ready ``Response``. ``invalid`` turns a body or query validation failure into a
+    door's own error (a door whose contract names its own code for bad input).
 
     Example:
         @endpoint("GET", "/working-memory/{session_id}", summary="Get a session",
@@ -164,10 +166,15 @@ def endpoint(
     def decorate(handler: Handler) -> Route:
         async def asgi_endpoint(request: Request) -> Response:
             kwargs: dict[str, Any] = dict(request.path_params)
-            if query is not None:
-                kwargs["query"] = parse_query(request, query)
-            if body is not None:
-                kwargs["body"] = await parse_body(request, body)
+            try:
+                if query is not None:
+                    kwargs["query"] = parse_query(request, query)
+                if body is not None:
+                    kwargs["body"] = await parse_body(request, body)
+            except ValidationFailed as exc:
+                if invalid is None:
+                    raise
+                raise invalid(exc) from exc
             result = await handler(request, **kwargs)
             if isinstance(result, Response):
                 return result

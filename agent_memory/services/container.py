@@ -13,15 +13,19 @@ from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.audit import AuditTrail
+from agent_memory.services.grants import GrantService
+from agent_memory.services.profile import ProfileService
 from agent_memory.services.background import Background, open_background
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
+from agent_memory.services.purpose import PurposeClassifier, build_policy
 from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.profile import ProfileStore
 from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
@@ -43,6 +47,7 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    profile: ProfileService | None = None  # scoped profile memory (issue 15)
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -71,6 +76,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
 
     A worker passes the Docket it serves; the API opens its own (``USE_DOCKET``).
     """
+    profile_policy = build_policy(settings.profile_purpose_policy)  # fail before connecting
     redis = create_redis(settings)
     llm = create_chat_model(settings)
     wm_store = WorkingMemoryStore(redis)
@@ -94,9 +100,22 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     prompt = PromptService(working_memory, long_term, settings)
     summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
                                        background)
+    audit = AuditTrail(AuditStore(redis, settings.audit_retention_days))
+    profile = build_profile(settings, redis, llm, audit, profile_policy)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
+                    audit=audit, profile=profile,
                     provenance=ProvenanceLog(ProvenanceStore(redis)),
                     background=background,
                     prompt=prompt, embedder=embedder, long_term=long_term,
                     summary_views=summary_views)
+
+
+def build_profile(settings: Settings, redis: Redis, llm: ChatModel | None, audit: AuditTrail,
+                  policy: dict[str, list[str]]) -> ProfileService:
+    """The profile door's service."""
+    store = ProfileStore(redis)
+    grants = GrantService(store, settings.profile_grant_ttl_seconds,
+                          settings.profile_grant_retention_seconds)
+    classifier = PurposeClassifier(llm, use_model=settings.profile_purpose_model,
+                                   timeout_seconds=settings.profile_purpose_model_timeout_seconds)
+    return ProfileService(store, grants, classifier, policy, audit)

@@ -126,3 +126,23 @@ def provenance_key(memory_id: str) -> str:
     """List of JSON provenance events of one memory (exempt from TTLs: removed with the
     memory when it is purged or erased)."""
     return f"am:prov:{memory_id}"
+
+
+# --- profile memory (issue 15) ---
+PROFILE_PREFIX = "am:profile:"
+
+
+def profile_memories_key(namespace: str | None, user_id: str, scope: str) -> str:
+    """Hash of one user's profile memories in one scope: memory id -> JSON record. Each
+    field expires with its memory (HEXPIRE), and the key goes when its last field does."""
+    return f"{PROFILE_PREFIX}mem:{{{_part(namespace)}|{_part(user_id)}}}:{scope}"
+
+
+def profile_grant_key(grant_id: str) -> str:
+    """Hash of one read grant (TTL: its lifetime plus the retention after expiry)."""
+    return f"{PROFILE_PREFIX}grant:{grant_id}"
+
+
+def profile_user_grants_key(namespace: str | None, user_id: str) -> str:
+    """Set of a user's grant ids, for erasure (TTL: as long as its longest-lived grant)."""
+    return f"{PROFILE_PREFIX}grants:{{{_part(namespace)}|{_part(user_id)}}}"
