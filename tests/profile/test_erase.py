@@ -1,0 +1,31 @@
+"""Erasing a person removes their profile memories and grants, and only theirs."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from tests.profile.conftest import Profile, food
+
+
+async def test_erase_user_removes_memories_and_grants(profile: Profile, redis: Redis) -> None:
+    """``erase_user`` reports what it removed by kind; the user's grants are then unknown
+    (404), another user's data is untouched, and a second erase removes nothing."""
+    await profile.create(**food(likes=["pizza"]))
+    await profile.create(**food(likes=["sushi"]))
+    await profile.create(user_id="user123", scope="schedule", source="system",
+                         value_json=[{"day": "monday", "start": "09:00", "end": "10:00"}])
+    await profile.create(**food(user_id="other", likes=["tea"]))
+    token = (await profile.read(user_id="user123", scope="preferences"))["revocation_token"]
+    await profile.read(user_id="user123", scope="schedule", purpose="schedule a call")
+    assert profile.services.profile is not None
+    store = profile.services.profile.store
+    assert await store.erase_user(None, "user123") == {"profile_memories": 3,
+                                                       "profile_grants": 2}
+    assert await store.erase_user(None, "user123") == {"profile_memories": 0,
+                                                       "profile_grants": 0}
+    gone = await profile.client.post("/memory/read/continue", json={"revocation_token": token})
+    assert gone.status_code == 404
+    left = await profile.read(user_id="other", scope="preferences")
+    assert left["summary_struct"]["likes"] == ["tea"]
+    keys = sorted([k.decode() async for k in redis.scan_iter("am:profile:*")])
+    assert all("user123" not in k for k in keys)
