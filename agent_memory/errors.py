@@ -136,11 +136,17 @@ class IndexMismatch(MemoryServerError):
 # --- profile memory (issue 15) ---
 class InvalidRequest(ClientError):
     """A profile-memory request that does not validate (422). The profile contract names
-    this ``invalid_request`` and wants ``details`` to be an object: field errors from the
-    body's validation sit under ``details.errors`` (and, as elsewhere, under ``detail``)."""
+    this ``invalid_request`` and wants ``details`` to be an object; the field errors sit
+    under ``details.errors`` and, FastAPI-shaped as on every 422 of the API, ``detail``."""
 
     code = "invalid_request"
     status_code = 422
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None,
+                 loc: tuple[str, ...] = ("body",)) -> None:
+        details = dict(details or {})
+        details.setdefault("errors", [{"type": "value_error", "loc": list(loc), "msg": message}])
+        super().__init__(message, details=details)
 
     @classmethod
     def from_validation(cls, exc: ValidationFailed) -> InvalidRequest:
@@ -148,9 +154,8 @@ class InvalidRequest(ClientError):
         return cls(exc.message, details={"errors": exc.details})
 
     def body(self) -> dict[str, Any]:
-        errors = self.details.get("errors") if isinstance(self.details, dict) else None
         return {
-            "detail": errors if errors is not None else self.message,
+            "detail": self.details["errors"],
             "error": {"code": self.code, "message": self.message, "details": self.details},
         }
 

@@ -55,7 +55,7 @@ class ProfileService:
         shape, value = normalize(body.scope, body.value_json)
         if len(json.dumps(value, ensure_ascii=False, separators=(",", ":"))) > MAX_VALUE_CHARS:
             raise InvalidRequest(f"value_json is over {MAX_VALUE_CHARS} characters",
-                                 details={"max_chars": MAX_VALUE_CHARS})
+                                 loc=("body", "value_json"), details={"max_chars": MAX_VALUE_CHARS})
         now = self.clock()
         ttl = None if body.ttl_days is None else body.ttl_days * DAY
         record = ProfileRecord(id=str(uuid.uuid4()), user_id=user_id, scope=body.scope,

@@ -54,7 +54,7 @@ def sections(scope: str) -> tuple[str, ...]:
 
 
 def _bad(scope: str, message: str) -> InvalidRequest:
-    return InvalidRequest(f"value_json: {message}",
+    return InvalidRequest(f"value_json: {message}", loc=("body", "value_json"),
                           details={"scope": scope, "accepted_shapes": list(SHAPES_BY_SCOPE[scope])})
 
 
