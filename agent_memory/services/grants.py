@@ -47,17 +47,18 @@ class GrantService:
         self.ttl_seconds = ttl_seconds
         self.retention_seconds = retention_seconds
 
-    async def create(self, *, namespace: str | None, user_id: str, scope: str,
-                     domain: str | None, purpose: str, purpose_class: str,
-                     max_age_days: float | None, now: float) -> Grant:
-        """A new grant, stored before it is returned."""
-        grant = Grant(str(uuid.uuid4()), namespace, user_id, scope, domain, purpose,
-                      purpose_class, max_age_days, now, now + self.ttl_seconds)
+    def new(self, *, namespace: str | None, user_id: str, scope: str, domain: str | None,
+            purpose: str, purpose_class: str, max_age_days: float | None, now: float) -> Grant:
+        """A new grant (not stored yet: see :meth:`save`)."""
+        return Grant(str(uuid.uuid4()), namespace, user_id, scope, domain, purpose,
+                     purpose_class, max_age_days, now, now + self.ttl_seconds)
+
+    async def save(self, grant: Grant) -> None:
+        """Store a new grant for its lifetime plus the retention."""
         data = asdict(grant)
         data.pop("revoked_at")
-        await self.store.add_grant(namespace, user_id, grant.id, data,
+        await self.store.add_grant(grant.namespace, grant.user_id, grant.id, data,
                                    self.ttl_seconds + self.retention_seconds)
-        return grant
 
     async def find(self, principal: Principal, token: uuid.UUID) -> Grant:
         """The grant of ``token`` within the caller's bounds.

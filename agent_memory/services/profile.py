@@ -5,6 +5,7 @@ goes to the audit trail with identifiers and categories only, never values or pu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -85,11 +86,13 @@ class ProfileService:
                                     method="policy", outcome="denied", details=details)
             raise PolicyDenied.for_purpose(body.scope, body.purpose, allowed)
         now = self.clock()
-        grant = await self.grants.create(
+        grant = self.grants.new(
             namespace=namespace, user_id=user_id, scope=body.scope, domain=body.domain,
             purpose=body.purpose, purpose_class=classified.purpose_class,
             max_age_days=body.max_age_days, now=now)
-        result = await self._merged(grant, now)
+        # Both go out in one write on the shared connection: one round trip, not two. The
+        # token is only handed out once the grant is stored.
+        result, _ = await asyncio.gather(self._merged(grant, now), self.grants.save(grant))
         await self.audit.record("profile.read", principal=principal, **where, outcome="allowed",
                                 ids=[grant.id], details={**details, "grant_id": grant.id})
         return result

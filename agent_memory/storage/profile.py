@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pydantic_core import from_json, to_json
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -87,7 +88,7 @@ class ProfileStore:
                   ttl_seconds: int | None) -> None:
         """Store one memory (it expires ``ttl_seconds`` from now, or never)."""
         key = profile_memories_key(namespace, record.user_id, record.scope)
-        data = json.dumps(asdict(record), ensure_ascii=False, separators=(",", ":"))
+        data = to_json(asdict(record))
         try:
             await self._add([key], [record.id, data, "" if ttl_seconds is None else ttl_seconds])
         except RedisError as exc:
@@ -102,7 +103,7 @@ class ProfileStore:
             flat = await self.mux.execute("HGETALL", key)
         except RedisError as exc:
             raise StorageError(f"could not read profile memories: {exc}") from exc
-        return [ProfileRecord(**json.loads(flat[i])) for i in range(1, len(flat), 2)]
+        return [ProfileRecord(**from_json(flat[i])) for i in range(1, len(flat), 2)]
 
     async def add_grant(self, namespace: str | None, user_id: str, grant_id: str,
                         data: dict[str, Any], keep_seconds: int) -> None:
