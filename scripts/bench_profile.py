@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -65,6 +66,12 @@ async def seed(conn: Connection, user: str, per_scope: int) -> None:
             assert status == 200, text
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def timed(conn: Connection, raws: list[bytes]) -> list[float]:
     out = []
     for raw in raws:
@@ -75,7 +82,8 @@ async def timed(conn: Connection, raws: list[bytes]) -> list[float]:
     return out
 
 
-async def run(url: str, reads: int, rounds: int, per_scope: int) -> dict[str, list[float]]:
+async def run(url: str, pid: int, reads: int, rounds: int,
+              per_scope: int) -> dict[str, list[float]]:
     host, port = url.removeprefix("http://").split(":")
     conn = Connection(host, int(port))
     await seed(conn, "bench-user", per_scope)
@@ -96,10 +104,13 @@ async def run(url: str, reads: int, rounds: int, per_scope: int) -> dict[str, li
     await timed(conn, read_raws[:300])  # warm-up
     results: dict[str, list[float]] = {"read": [], "continue": [], "create": []}
     per_round: dict[str, list[float]] = {k: [] for k in results}
+    cpu: dict[str, float] = {k: 0.0 for k in results}
     for _ in range(rounds):  # interleaved, so machine noise hits each kind alike
         for name, raws in (("read", read_raws), ("continue", continue_raws),
                            ("create", create_raws)):
+            before = cpu_seconds(pid)
             got = await timed(conn, raws)
+            cpu[name] += cpu_seconds(pid) - before
             results[name] += got
             per_round[name].append(statistics.median(got) * 1000)
     await conn.close()
@@ -107,7 +118,9 @@ async def run(url: str, reads: int, rounds: int, per_scope: int) -> dict[str, li
         rounds_txt = ", ".join(f"{m:.3f}" for m in per_round[name])
         print(f"{name:<9} n={len(seconds):<6} p50={statistics.median(seconds) * 1000:6.3f} ms  "
               f"p95={percentile(seconds, 95) * 1000:6.3f} ms  "
-              f"p99={percentile(seconds, 99) * 1000:6.3f} ms  (round p50s: {rounds_txt})")
+              f"p99={percentile(seconds, 99) * 1000:6.3f} ms  "
+              f"API CPU/request={cpu[name] / len(seconds) * 1000:6.3f} ms  "
+              f"(round p50s: {rounds_txt})")
     return results
 
 
@@ -121,7 +134,9 @@ def main() -> None:
             api_process(server.url, GC_TUNING="true") as url:
         print(f"{args.per_scope} memories in each of 6 scopes; sequential requests over one "
               "keep-alive connection to one API process")
-        asyncio.run(run(url, args.reads, args.rounds, args.per_scope))
+        print(f"load average before: {os.getloadavg()[0]:.2f} (2-core machine, shared)")
+        asyncio.run(run(url, url.pid, args.reads, args.rounds, args.per_scope))
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -90,11 +90,13 @@ class ProfileService:
             namespace=namespace, user_id=user_id, scope=body.scope, domain=body.domain,
             purpose=body.purpose, purpose_class=classified.purpose_class,
             max_age_days=body.max_age_days, now=now)
-        # Both go out in one write on the shared connection: one round trip, not two. The
-        # token is only handed out once the grant is stored.
-        result, _ = await asyncio.gather(self._merged(grant, now), self.grants.save(grant))
-        await self.audit.record("profile.read", principal=principal, **where, outcome="allowed",
-                                ids=[grant.id], details={**details, "grant_id": grant.id})
+        # The three go out in one write on the shared connection (one round trip). The
+        # token is handed out only once the grant is stored; the audit event is written
+        # even if the answer then fails (an audit trail may over-report, never under-report).
+        result, _, _ = await asyncio.gather(
+            self._merged(grant, now), self.grants.save(grant),
+            self.audit.record("profile.read", principal=principal, **where, outcome="allowed",
+                              ids=[grant.id], details={**details, "grant_id": grant.id}))
         return result
 
     async def continue_read(self, principal: Principal, token: uuid.UUID) -> ProfileReadResult:
@@ -120,9 +122,10 @@ class ProfileService:
             await self.audit.record(action, principal=principal, **where, outcome=exc.code,
                                     ids=[grant.id], details=details)
             raise
-        result = await self._merged(grant, now)
-        await self.audit.record("profile.continue", principal=principal, **where,
-                                outcome="allowed", ids=[grant.id], details=details)
+        result, _ = await asyncio.gather(
+            self._merged(grant, now),
+            self.audit.record("profile.continue", principal=principal, **where,
+                              outcome="allowed", ids=[grant.id], details=details))
         return result
 
     async def revoke(self, principal: Principal, token: uuid.UUID) -> RevokeResult:
