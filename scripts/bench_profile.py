@@ -9,6 +9,8 @@ sequential requests over one keep-alive connection:
   the scope's 50 memories, store a grant, append the audit event.
 - ``POST /memory/read/continue``: find the grant, re-read and merge.
 - ``POST /memory``: one create, for scale.
+- ``GET /v1/health``: the noise control (no Redis, no body): what the machine and the
+  HTTP stack alone cost at that moment.
 
 Reads cycle over the six scopes. The machine may be shared: quote medians.
 
@@ -102,12 +104,13 @@ async def run(url: str, pid: int, reads: int, rounds: int,
         "user_id": f"other-{i}", "scope": "preferences", "source": "inferred",
         "value_json": {"likes": ["tea"]}}) for i in range(reads)]
     await timed(conn, read_raws[:300])  # warm-up
-    results: dict[str, list[float]] = {"read": [], "continue": [], "create": []}
+    health_raws = [conn.prepare("GET", "/v1/health") for _ in range(reads)]
+    results: dict[str, list[float]] = {"read": [], "continue": [], "create": [], "health": []}
     per_round: dict[str, list[float]] = {k: [] for k in results}
     cpu: dict[str, float] = {k: 0.0 for k in results}
     for _ in range(rounds):  # interleaved, so machine noise hits each kind alike
         for name, raws in (("read", read_raws), ("continue", continue_raws),
-                           ("create", create_raws)):
+                           ("create", create_raws), ("health", health_raws)):
             before = cpu_seconds(pid)
             got = await timed(conn, raws)
             cpu[name] += cpu_seconds(pid) - before
