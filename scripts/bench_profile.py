@@ -33,9 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_memory.embedded_redis import temporary_redis  # noqa: E402
-from scripts._bench.harness import api_process, percentile  # noqa: E402
-from scripts._bench.http import Connection  # noqa: E402
+from agent_memory.embedded_redis import temporary_redis
+from scripts._bench.harness import api_process, percentile
+from scripts._bench.http import Connection
 
 SOURCES = ["explicit_user_input", "inferred", "system", "conversation", "user_feedback"]
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

@@ -17,6 +17,10 @@ SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 
 UserId = Annotated[str, Field(min_length=1, max_length=256)]
 Domain = Annotated[str, Field(min_length=1, max_length=128)]
+Namespace = Annotated[str, Field(
+    min_length=1, max_length=256,
+    description="Beyond the contract: the tenant namespace. A token bound to one namespace "
+    "fills it in; one bound to several must name one.")]
 # JSON numbers, never booleans (strict: ``true`` is not 1 day).
 Days = Annotated[float, Field(strict=True)]
 
@@ -29,6 +33,7 @@ class CreateProfileMemory(BaseModel):
     user_id: UserId
     scope: Scope
     domain: Domain | None = None
+    namespace: Namespace | None = None
     source: Source
     ttl_days: Annotated[Days, Field(ge=1, le=365)] | None = Field(
         default=None, description="Days until the memory expires (1-365); null: never.")
@@ -56,6 +61,7 @@ class ReadProfileMemory(BaseModel):
     user_id: UserId
     scope: Scope
     domain: Domain | None = None
+    namespace: Namespace | None = None
     purpose: str = Field(min_length=1, max_length=500)
     max_age_days: Annotated[Days, Field(gt=0, le=36_500)] | None = Field(
         default=None, description="Only memories created within this many days.")

@@ -51,7 +51,7 @@ class ProfileService:
         Raises:
             InvalidRequest: the value fits no shape the scope accepts, or is too large.
         """
-        namespace = principal.scope_namespace(None)
+        namespace = principal.scope_namespace(body.namespace)
         user_id = principal.scope_user(body.user_id) or body.user_id
         shape, value = normalize(body.scope, body.value_json)
         if len(json.dumps(value, ensure_ascii=False, separators=(",", ":"))) > MAX_VALUE_CHARS:
@@ -74,7 +74,7 @@ class ProfileService:
         Raises:
             PolicyDenied: the purpose's class is not allowed for the scope (403).
         """
-        namespace = principal.scope_namespace(None)
+        namespace = principal.scope_namespace(body.namespace)
         user_id = principal.scope_user(body.user_id) or body.user_id
         classified = await self.classifier.classify(body.purpose)
         where = {"namespace": namespace, "user_id": user_id}

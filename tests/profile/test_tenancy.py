@@ -93,3 +93,23 @@ async def test_an_admin_can_revoke_any_grant(secured: Profile, redis: Redis) -> 
     refused = await _post(secured, "/memory/read/continue", user,
                           {"revocation_token": token}, 410)
     assert refused["error"]["code"] == "grant_revoked"
+
+
+async def test_namespace_field_for_admins_and_multi_namespace_tokens(secured: Profile,
+                                                                     redis: Redis) -> None:
+    """Beyond the contract, an optional ``namespace`` names the tenant: a token bound to
+    several namespaces must name one of them (403 otherwise, and for any other), and an
+    admin reads exactly the namespace it names."""
+    both = await _bearer(redis, namespaces=["east", "west"])
+    admin = await _bearer(redis, admin=True)
+    body = food(user_id="lee", likes=["rice"])
+    await _post(secured, "/memory", both, body, 403)
+    await _post(secured, "/memory", both, {**body, "namespace": "north"}, 403)
+    await _post(secured, "/memory", both, {**body, "namespace": "east"}, 200)
+    read = {"user_id": "lee", "scope": "preferences", "purpose": "suggest lunch"}
+    east = await _post(secured, "/memory/read", admin, {**read, "namespace": "east"}, 200)
+    assert east["summary_struct"]["likes"] == ["rice"]
+    west = await _post(secured, "/memory/read", admin, {**read, "namespace": "west"}, 200)
+    assert west["summary_struct"]["likes"] == []
+    await _post(secured, "/memory/read/continue", both,
+                {"revocation_token": east["revocation_token"]}, 200)
