@@ -24,6 +24,7 @@ from agent_memory.models.profile import SCOPES
 log = logging.getLogger(__name__)
 
 UNCLASSIFIED = "unclassified"
+NEVER_OVERRULED = frozenset({"advertising"})  # a rules verdict the model cannot change
 
 # Rules in priority order: the first class with a matching keyword wins. Keywords are
 # regular expressions matched from a word start. Advertising and analytics come first so
@@ -130,6 +131,11 @@ class PurposeClassifier:
             self._cache.move_to_end(key)
             return cached
         result = await self._ask_model(key) if self.llm is not None else None
+        if result is not None and result.method == "model" and (
+                classify_by_rules(key) in NEVER_OVERRULED):
+            # The caller writes the purpose: wording that names an ad stays an ad, whatever
+            # the model was talked into.
+            result = Classification(classify_by_rules(key), "rules")
         if result is None:
             result = Classification(classify_by_rules(key), "rules")
         elif result.method != "model":  # a model failure: answer, but ask again next time
