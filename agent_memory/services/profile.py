@@ -118,8 +118,11 @@ class ProfileService:
             if grant.purpose_class not in allowed:
                 raise PolicyDenied.for_purpose(grant.scope, grant.purpose, allowed)
         except ClientError as exc:
-            action = "profile.denied" if isinstance(exc, PolicyDenied) else "profile.continue"
-            await self.audit.record(action, principal=principal, **where, outcome=exc.code,
+            denied = isinstance(exc, PolicyDenied)
+            await self.audit.record("profile.denied" if denied else "profile.continue",
+                                    principal=principal, **where,
+                                    method="policy" if denied else None,
+                                    outcome="denied" if denied else exc.code,
                                     ids=[grant.id], details=details)
             raise
         result, _ = await asyncio.gather(

@@ -109,3 +109,5 @@ async def test_continue_follows_a_policy_change(redis_url: str, redis: Redis) ->
         denied = await _continue(profile, token, 403)
         assert denied["error"]["code"] == "policy_denied"
         assert denied["error"]["details"]["allowed_purpose_classes"] == ["content_generation"]
+        (event,) = await profile.audit("profile.denied")
+        assert (event["outcome"], event["method"], event["ids"]) == ("denied", "policy", [token])
