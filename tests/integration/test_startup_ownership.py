@@ -243,3 +243,16 @@ async def test_api_processes_that_keep_dying_are_restarted_a_bounded_number_of_t
     assert "restart 1 of at most 1" in done.stderr
     assert "after 1 restarts in a row; giving up" in done.stderr
     assert time.monotonic() - started < 60
+
+
+def test_an_api_port_in_use_is_a_non_zero_exit(redis_url: str) -> None:
+    """uvicorn's own start-up failure is no longer swallowed into exit 0."""
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "EMBEDDING_PROVIDER": "hashing",
+           "LOG_LEVEL": "WARNING"}
+    with _occupy(port):
+        done = subprocess.run([sys.executable, "-m", "agent_memory", "api", "--no-worker",
+                               "--port", str(port)], env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode != 0, done.stderr
+    assert "address already in use" in done.stderr.lower(), done.stderr
