@@ -13,6 +13,7 @@ with a fresh venv (``scripts/smoke_fresh_install``).
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,10 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "agent_memory"
-RUNTIME_EXTRAS = ("embedded", "offline")  # what scripts/dev installs besides the runtime deps
+# The extras scripts/dev installs besides the runtime deps, read from the script itself.
+_SETUP = re.search(r"scripts/setup\s+([\w,-]+)", (ROOT / "scripts" / "dev").read_text())
+assert _SETUP, "scripts/dev no longer calls scripts/setup with its extras"
+RUNTIME_EXTRAS = tuple(_SETUP.group(1).split(","))
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -108,6 +112,7 @@ def undeclared(imports: dict[str, set[str]], declared: set[str]) -> list[str]:
 
 
 def test_every_runtime_import_is_a_declared_runtime_dependency() -> None:
+    assert "dev" not in RUNTIME_EXTRAS
     imports = third_party_imports()
     assert imports, "the scan found no third-party imports at all"
     assert not undeclared(imports, declared_distributions()), (
