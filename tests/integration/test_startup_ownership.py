@@ -236,16 +236,19 @@ async def test_api_processes_that_keep_dying_are_restarted_a_bounded_number_of_t
     env = {**os.environ, "REDIS_URL": redis_url, "EMBEDDING_PROVIDER": "hashing",
            "LOG_LEVEL": "WARNING", "SUPERVISOR_RESTART_ATTEMPTS": "1"}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "agent_memory", "api", "--no-worker",
-                           "--workers", "2", "--port", str(free_port())],
-                          env=env, capture_output=True, text=True, timeout=90)
+    try:
+        done = subprocess.run([sys.executable, "-m", "agent_memory", "api", "--no-worker",
+                               "--workers", "2", "--port", str(free_port())],
+                              env=env, capture_output=True, text=True, timeout=90)
+    finally:
+        await redis.flushdb()  # the foreign index record must not outlive this test
     assert done.returncode != 0, done.stderr
     assert "restart 1 of at most 1" in done.stderr
     assert "after 1 restarts in a row; giving up" in done.stderr
     assert time.monotonic() - started < 60
 
 
-def test_an_api_port_in_use_is_a_non_zero_exit(redis_url: str) -> None:
+def test_an_api_port_in_use_is_a_non_zero_exit(redis_url: str, redis: AsyncRedis) -> None:
     """uvicorn's own start-up failure is no longer swallowed into exit 0."""
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "EMBEDDING_PROVIDER": "hashing",
