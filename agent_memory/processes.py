@@ -79,7 +79,9 @@ def serve_processes(settings: Settings) -> None:
                 print(f"agent-memory: API process {proc.pid} exited ({proc.exitcode}); "
                       f"restart {budgets[i].used} of at most {attempts} in {pause:.1f} s",
                       file=sys.stderr)
-                time.sleep(pause)
+                resume = time.monotonic() + pause
+                while not stopping and time.monotonic() < resume:  # SIGTERM stays prompt
+                    time.sleep(0.1)
                 if not stopping:
                     procs[i] = start()
                     budgets[i].started()
