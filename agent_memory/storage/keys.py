@@ -146,3 +146,10 @@ def profile_grant_key(grant_id: str) -> str:
 def profile_user_grants_key(namespace: str | None, user_id: str) -> str:
     """Set of a user's grant ids, for erasure (TTL: as long as its longest-lived grant)."""
     return f"{PROFILE_PREFIX}grants:{{{_part(namespace)}|{_part(user_id)}}}"
+
+
+def profile_user_key_patterns(user_id: str) -> tuple[str, str]:
+    """SCAN patterns of one user's profile memory hashes and grant sets in every namespace.
+    Safe as globs: an escaped part holds only letters, digits, ``_.-%``, never ``*?[]|}``."""
+    user = _part(user_id)
+    return (f"{PROFILE_PREFIX}mem:{{*|{user}}}:*", f"{PROFILE_PREFIX}grants:{{*|{user}}}")

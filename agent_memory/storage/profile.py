@@ -10,7 +10,6 @@ expired grant can say ``grant_expired``), listed in a per-user set kept for eras
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from agent_memory.storage.keys import (
     profile_grant_key,
     profile_memories_key,
     profile_user_grants_key,
+    profile_user_key_patterns,
 )
 from agent_memory.storage.mux import mux_of
 
@@ -139,18 +139,27 @@ class ProfileStore:
         return bool(reply[0]), _text(reply[1])
 
     async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
-        """Remove every profile memory and grant of one user; what was removed, by kind."""
-        memory_keys = [profile_memories_key(namespace, user_id, scope) for scope in SCOPES]
-        grants_key = profile_user_grants_key(namespace, user_id)
+        """Remove every profile memory and grant of one user (``namespace`` ``None``: in
+        every namespace); what was removed, by kind. Idempotent."""
+        if namespace is not None:
+            memory_keys = [profile_memories_key(namespace, user_id, scope) for scope in SCOPES]
+            grant_sets = [profile_user_grants_key(namespace, user_id)]
+        else:
+            mem_pattern, grants_pattern = profile_user_key_patterns(user_id)
+            try:
+                memory_keys = [k async for k in self.redis.scan_iter(mem_pattern, count=500)]
+                grant_sets = [k async for k in self.redis.scan_iter(grants_pattern, count=500)]
+            except RedisError as exc:
+                raise StorageError(f"could not find profile data: {exc}") from exc
         try:
-            *lengths, grant_ids = await self.mux.batch(
-                [*(("HLEN", key) for key in memory_keys), ("SMEMBERS", grants_key)])
-            grant_keys = [profile_grant_key(_text(g)) for g in grant_ids]
-            deletes: Sequence[Sequence[Any]] = [("DEL", *memory_keys, grants_key)]
-            if grant_keys:
-                deletes = [("DEL", *grant_keys), *deletes]
-            removed = await self.mux.batch(deletes)
+            replies = await self.mux.batch([*(("HLEN", key) for key in memory_keys),
+                                            *(("SMEMBERS", key) for key in grant_sets)])
+            lengths, members = replies[:len(memory_keys)], replies[len(memory_keys):]
+            grant_keys = [profile_grant_key(_text(g)) for ids in members for g in ids]
+            removed_grants = await self.mux.execute("DEL", *grant_keys) if grant_keys else 0
+            if memory_keys or grant_sets:
+                await self.mux.execute("DEL", *memory_keys, *grant_sets)
         except RedisError as exc:
             raise StorageError(f"could not erase profile data: {exc}") from exc
         return {"profile_memories": sum(int(n) for n in lengths),
-                "profile_grants": int(removed[0]) if grant_keys else 0}
+                "profile_grants": int(removed_grants)}

@@ -29,3 +29,20 @@ async def test_erase_user_removes_memories_and_grants(profile: Profile, redis: R
     assert left["summary_struct"]["likes"] == ["tea"]
     keys = sorted([k.decode() async for k in redis.scan_iter("am:profile:*")])
     assert all("user123" not in k for k in keys)
+
+
+async def test_erase_without_namespace_covers_every_namespace(profile: Profile,
+                                                              redis: Redis) -> None:
+    """``namespace`` ``None`` erases the user in every namespace (the erase service's
+    contract), and no one else: not a user whose id merely starts the same."""
+    for namespace in ("north", "south", None):
+        await profile.create(**food(likes=["pizza"]), **({"namespace": namespace}
+                                                         if namespace else {}))
+        await profile.read(user_id="user123", scope="preferences",
+                           **({"namespace": namespace} if namespace else {}))
+    await profile.create(**food(user_id="user1234", likes=["tea"]), namespace="north")
+    assert profile.services.profile is not None
+    removed = await profile.services.profile.erase_user(None, "user123")
+    assert removed == {"profile_memories": 3, "profile_grants": 3}
+    keys = sorted([k.decode() async for k in redis.scan_iter("am:profile:*")])
+    assert keys == ["am:profile:mem:{north|user1234}:preferences"]
