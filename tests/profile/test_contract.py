@@ -61,14 +61,15 @@ async def test_the_examples_verbatim(profile: Profile, redis: Redis, prefix: str
 
 
 @pytest.mark.parametrize("prefix", ["", "/v1/profile"])
-async def test_policy_denied_example(profile: Profile, prefix: str) -> None:
+async def test_policy_denied_example(profile: Profile, redis: Redis, prefix: str) -> None:
     """Purpose "execute task" on preferences: 403 with exactly the contract's error object
-    (and ``detail`` beside it, as every error of the API)."""
+    (and ``detail`` beside it, as every error of the API); no grant is created."""
     await profile.create(prefix=prefix, **CREATE)
     response = await profile.client.post(f"{prefix}/memory/read", json={
         "user_id": "user123", "scope": "preferences", "purpose": "execute task"})
     assert response.status_code == 403
     assert response.json() == {**DENIED, "detail": DENIED["error"]["message"]}
+    assert [k async for k in redis.scan_iter("am:profile:grant*")] == []
 
 
 async def test_trailing_slash_spelling_is_served(profile: Profile) -> None:
