@@ -148,6 +148,10 @@ class Merged:
     confidence: float
 
 
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -188,8 +192,8 @@ def merge(scope: str, records: list[ProfileRecord], now: float) -> Merged:
         if record.shape == "schedule_windows":
             for window in record.value:
                 day = window["day"]
-                span = (_time_minutes(scope, window["start"], end=False),
-                        _time_minutes(scope, window["end"], end=True))
+                # Stored windows were validated on the way in: no need to check again.
+                span = (_minutes(window["start"]), _minutes(window["end"]))
                 tier_rank, spans = day_tiers.get(day, (rank, []))
                 if rank > tier_rank:  # ordered by rank: a higher tier replaces the day
                     overridden_days.add(day)
