@@ -9,7 +9,7 @@ so a token's existence is not revealed across tenants.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agent_memory.errors import GrantExpired, GrantRevoked, NotFound
@@ -55,7 +55,7 @@ class GrantService:
 
     async def save(self, grant: Grant) -> None:
         """Store a new grant for its lifetime plus the retention."""
-        data = asdict(grant)
+        data = dict(vars(grant))  # flat fields: no need for asdict's deep copy
         data.pop("revoked_at")
         await self.store.add_grant(grant.namespace, grant.user_id, grant.id, data,
                                    self.ttl_seconds + self.retention_seconds)
