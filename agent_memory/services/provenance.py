@@ -7,10 +7,12 @@ considered); later events record edits, tier moves, supersession, soft delete an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent_memory.models._types import utcnow
+from agent_memory.models.records import MemoryRecord
 from agent_memory.storage.provenance import ProvenanceStore
 
 
@@ -42,3 +44,31 @@ class ProvenanceLog:
     async def forget(self, memory_ids: Iterable[str]) -> int:
         """Drop the histories of memories purged or erased for good."""
         return await self.store.delete(memory_ids)
+
+    async def record_created(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
+                             **fields: Any) -> None:
+        """Note where each of ``records`` (written together, e.g. one extraction batch)
+        ended up: a ``created`` event for each one stored under its own id, carrying every
+        candidate of the batch with its decision (``created``, or ``merged`` into the
+        memory that already said the same); a ``merged`` event on that memory for each
+        skipped duplicate. ``fields`` are common to all (door, strategy, model, task id).
+        """
+        candidates = [{
+            "extracted_text": r.text, "category": r.memory_type.value,
+            "decision": "created" if fid == r.id else "merged", "memory_id": fid,
+            "created_at": r.created_at.isoformat()} for r, fid in zip(records, final_ids,
+                                                                       strict=True)]
+        events: list[tuple[str, dict[str, Any]]] = []
+        for record, fid, candidate in zip(records, final_ids, candidates, strict=True):
+            own = {"session_id": record.session_id, "message_ids": record.extracted_from,
+                   "strategy": record.extraction_strategy, **fields}
+            if fid == record.id:
+                events.append((fid, self._event("created", {**own, "candidates": candidates})))
+            else:
+                events.append((fid, self._event("merged", {**own, "candidate": candidate})))
+        await self.store.append_many(events)
+
+
+def prompt_version(template: str) -> str:
+    """A short, stable version of a prompt template (its hash)."""
+    return hashlib.sha256(template.encode()).hexdigest()[:12]
