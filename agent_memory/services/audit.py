@@ -110,7 +110,11 @@ async def audit_page(trail: AuditTrail, principal: Principal, params: AuditQuery
     from datetime import UTC, datetime
 
     def ms(value: datetime | None) -> int | None:
-        return None if value is None else int(value.timestamp() * 1000)
+        # Stream ids start at 0: a time before 1970 means "from the start".
+        return None if value is None else max(0, int(value.timestamp() * 1000))
+
+    if params.until is not None and params.until.timestamp() < 0:
+        return AuditPage(events=[], next_cursor=None)  # nothing was recorded before 1970
 
     query = AuditQuery(user_id=params.user_id, namespace=params.namespace,
                        method=params.method, action=params.action, since_ms=ms(params.since),

@@ -106,6 +106,11 @@ async def test_bound_token_sees_only_its_tenant(token_stack: Stack, redis: Redis
     assert {e["id"] for e in later["events"]} >= {e["id"] for e in everything[4:]}
     bad = await c.get("/v1/audit", headers=_h(admin), params={"since": "yesterday"})
     assert bad.status_code == 422
+    ancient = await c.get("/v1/audit", headers=_h(admin),
+                          params={"until": "0218-08-25T06:27:35Z", "since": "0001-01-01T00:00Z"})
+    assert ancient.status_code == 200 and ancient.json()["events"] == []
+    early = await c.get("/v1/audit", headers=_h(admin), params={"since": "0001-01-01T00:00Z"})
+    assert len(early.json()["events"]) == 6
 
 
 async def test_erase_bounds(token_stack: Stack, redis: Redis) -> None:
