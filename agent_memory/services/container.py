@@ -127,11 +127,14 @@ def _wire_forgetting(services: Services, background: Background) -> None:
         services.long_term.trail = trail
         services.long_term.provenance = services.provenance
     background.promotion.provenance = services.provenance
+    services.working_memory.audit = services.audit
     services.trash = TrashService(services.long_term, trail, services.settings)
     user_data = UserDataStore(services.redis)
     docket = background.docket
     cancel = docket.cancel if docket is not None else None
     services.erasable.register("working_memory", WorkingMemoryEraser(user_data, cancel))
+    if services.summary_views is not None:
+        services.erasable.register("summary_views", services.summary_views.store)
     if services.long_term is not None:
         services.erasable.register(LONG_TERM, LongTermEraser(services.long_term,
                                                              services.provenance, user_data))

@@ -51,6 +51,10 @@ async def test_every_deletion_path_leaves_one_event_without_content(stack: Stack
     assert res.json()["deleted_ids"] == ["old"], res.text
     await c.post("/v1/long-term-memory/compact", params={"namespace": "n"})
     await c.post("/v1/memories/d3/restore")
+    await c.put("/v1/working-memory/sess", json={"namespace": "n", "messages": [
+        {"role": "user", "content": SECRET_TEXT}]})
+    assert (await c.delete("/v1/working-memory/sess",
+                           params={"namespace": "n"})).status_code == 200
     events = await _events(c, namespace="n")
     summary = [(e["action"], e["method"], e["ids"], e.get("counts")) for e in events]
     assert summary == [
@@ -60,6 +64,7 @@ async def test_every_deletion_path_leaves_one_event_without_content(stack: Stack
         ("memory.delete", "policy", ["old"], {"deleted": 1}),
         ("memory.delete", "policy", ["dup2"], {"deleted": 1}),
         ("memory.restore", None, ["d3"], {"restored": 1}),
+        ("session.delete", "api_delete", ["sess"], {"sessions": 1}),
     ]
     assert all(e["subject"] == "local-dev-user" for e in events)
     assert SECRET_TEXT not in json.dumps(events)

@@ -16,6 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agent_memory.embedded_redis import EmbeddedRedis, temporary_redis
+from agent_memory.models.summary_views import SummaryView, SummaryViewPartitionResult
 from tests.tasks.conftest import Stack, drain, open_stack, task_settings
 
 NS = "acme"
@@ -67,6 +68,13 @@ async def _populate(stack: Stack, user: str, marks: list[str]) -> list[str]:
 
     await promotion.store.park_folded(NS, user, "s1", [MemoryMessage(
         id="folded-1", role="user", content=f"{marks[7]} folded away")])
+    # A summary-view partition about this user (computed earlier by a view run).
+    views = stack.services.summary_views.store  # type: ignore[union-attr]
+    if not await views.list():
+        await views.save(SummaryView(id="v1", source="long_term", group_by=["user_id"]))
+    await views.save_partition(SummaryViewPartitionResult(
+        view_id="v1", group={"user_id": user}, summary=f"{marks[3]} summarized",
+        memory_count=3))
     search = await c.post("/v1/long-term-memory/search",
                           json={"text": marks[4], "user_id": {"eq": user}})
     assert search.json()["memories"], search.text  # noted in the access-tracking queue
@@ -128,6 +136,9 @@ async def _routes_show(stack: Stack, user: str, ids: list[str]) -> list[Any]:
                 seen.append(res.json())
         if (await c.post(f"/v1/memories/{memory_id}/restore")).status_code != 404:
             seen.append(("restored", memory_id))
+    partitions = await c.get("/v1/summary-views/v1/partitions", params={"user_id": user})
+    if partitions.status_code == 200:
+        seen += [p for p in partitions.json() if p["group"].get("user_id") == user]
     prompt = await c.post("/v1/memory/prompt", json={
         "query": "fact", "session": {"session_id": "s1", "namespace": NS, "user_id": user},
         "long_term_search": {"text": "fact", "user_id": {"eq": user}}})
@@ -159,6 +170,7 @@ async def test_erase_leaves_nothing_anywhere(aof_redis: EmbeddedRedis,
         assert stores["working_memory"]["sessions"] == 2
         assert stores["working_memory"]["folded_message_archives"] == 1
         assert stores["long_term"]["trash"] == 1
+        assert stores["summary_views"]["partitions"] == 1
         assert stores["long_term"]["memories"] >= 2 + 6  # direct + promoted messages
         assert stores["long_term"]["provenance"] >= 3
         assert status["result"]["aof"] == "rewritten"
