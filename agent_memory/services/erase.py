@@ -17,6 +17,7 @@ event with the counts (never any text).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 ERASE_TASK = "erase_user"
 LONG_TERM = "long_term"
 _BATCH = 1000
+_DELETE_CHUNK = 25
 
 Enqueue = Callable[[str, str | None, str, str, str | None], Awaitable[None]]
 """``(task_id, namespace, user_id, subject, reason)``: puts the erase task on the docket."""
@@ -103,7 +105,6 @@ class LongTermEraser:
 
     async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
         from agent_memory.services.long_term import LongTermService
-        from agent_memory.services.session_context import unlink_sessions
 
         lt: LongTermService = self.long_term  # type: ignore[assignment]
         where = tag_in("user_id", [user_id])
@@ -113,13 +114,12 @@ class LongTermEraser:
         async for batch in lt.store.iter_ids(where, _BATCH):  # all first: no delete mid-cursor
             ids += batch
         memories = 0
-        for start in range(0, len(ids), _BATCH):
-            chunk = ids[start:start + _BATCH]
-            records = [r for r in await lt.store.get_many(chunk) if r is not None]
-            memories += await lt.store.delete(chunk)
-            # Neighbours of the same session belong to this person too; any other memory
-            # pointing at an erased message gets its context rewritten.
-            await unlink_sessions(lt.searcher.ranker.store, records)
+        # No neighbour relinking: session context only ever links messages of the same
+        # namespace, user and session (services/session_context.py), so every memory whose
+        # context fields hold an erased message's text is itself erased here. Small
+        # chunks keep each DEL (and its index updates) short for other clients.
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            memories += await lt.store.delete(ids[start:start + _DELETE_CHUNK])
         trashed = await lt.trash.all_ids()
         scopes = await lt.trash.scopes(trashed)
         theirs = [i for i, s in zip(trashed, scopes, strict=True)
@@ -177,19 +177,26 @@ class EraseService:
                   reason: str | None) -> dict[str, object]:
         """The erase task: every registered store, a last long-term sweep, the AOF rewrite."""
         await self.task_status.advance(task_id, TaskStatus.running)
+        seconds: dict[str, float] = {}
         try:
             stores: dict[str, dict[str, int]] = {}
             for name, store in self.registry.items():
+                began = time.perf_counter()
                 stores[name] = dict(await store.erase_user(namespace, user_id))
+                seconds[name] = round(time.perf_counter() - began, 3)
             last = self.registry.get(LONG_TERM)
             if last is not None:
+                began = time.perf_counter()
                 _merge(stores[LONG_TERM], await last.erase_user(namespace, user_id))
+                seconds["long_term_sweep"] = round(time.perf_counter() - began, 3)
+            began = time.perf_counter()
             aof = await self.store.rewrite_aof(self.settings.erase_aof_rewrite_timeout_seconds)
+            seconds["aof"] = round(time.perf_counter() - began, 3)
         except Exception as exc:
             await self.task_status.advance(task_id, TaskStatus.failed,
                                            error=f"{type(exc).__name__}: {exc}")
             raise
-        result: dict[str, object] = {"stores": stores, "aof": aof}
+        result: dict[str, object] = {"stores": stores, "aof": aof, "seconds": seconds}
         await self.audit.record(
             "user.erase", principal=Principal(subject=subject), namespace=namespace,
             user_id=user_id, method=ERASE, reason=reason,
