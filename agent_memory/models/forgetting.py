@@ -10,7 +10,7 @@ MAX_FORGET_IDS = 1000
 MAX_REASON_CHARS = 500
 
 # Ids are integers (the /v1/memories door) or strings (AMS ids, ULIDs).
-MemoryId = Annotated[int, Field(ge=0)] | Annotated[
+MemoryId = Annotated[int, Field(ge=0, strict=True)] | Annotated[
     str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                           max_length=MAX_REASON_CHARS)]

@@ -104,7 +104,8 @@ async def test_bad_forget_requests_are_422_and_write_nothing(stack: Stack) -> No
                  {"memory_ids": ["keep"], "extra": 1}, {"memory_ids": ["keep"],
                                                         "method": "erase"},
                  {"memory_ids": ["keep"], "reason": "x" * 501}, {"memory_ids": "keep"},
-                 {"memory_ids": [None]}, {"memory_ids": [1.5]}):
+                 {"memory_ids": [None]}, {"memory_ids": [1.5]}, {"memory_ids": [True]},
+                 {"memory_ids": [{"id": "keep"}]}):
         res = await stack.client.post("/v1/memories/forget", json=body)
         assert res.status_code == 422, (body, res.text)
         assert "detail" in res.json() and res.json()["error"]["code"] == "validation_error"
