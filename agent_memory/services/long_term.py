@@ -259,6 +259,9 @@ class LongTermService:
             vector = await self.store.vector_of(memory_id)
         await self.store.write([updated], [vector])  # type: ignore[list-item]
         await link_sessions(self.searcher.ranker.store, [updated])  # the rewrite dropped them
+        if self.provenance is not None:  # which fields changed, never their values
+            await self.provenance.record(memory_id, "edited", door="ams",
+                                         fields=sorted(k for k in changes if k != "updated_at"))
         return updated
 
     async def delete(self, principal: Principal, ids: Sequence[str],

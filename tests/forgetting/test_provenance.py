@@ -34,6 +34,10 @@ async def test_ams_create_and_duplicates(stack: Stack) -> None:
     assert [c["decision"] for c in created["candidates"]] == ["created", "merged"]
     assert prov["events"][1]["candidate"]["decision"] == "merged"
     assert (await stack.client.get("/v1/memories/zzz/provenance")).status_code == 404
+    await stack.client.patch("/v1/long-term-memory/a1", json={"text": "likes green tea",
+                                                              "topics": ["drinks"]})
+    edited = (await _provenance(stack, "a1"))["events"][-1]
+    assert edited["event"] == "edited" and edited["fields"] == ["text", "topics"]
 
 
 async def test_promotion_of_structured_memories_and_messages(stack: Stack) -> None:
