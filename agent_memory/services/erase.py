@@ -16,6 +16,7 @@ event with the counts (never any text).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ ERASE_TASK = "erase_user"
 LONG_TERM = "long_term"
 _BATCH = 1000
 _DELETE_CHUNK = 25
+_CANCEL_CHUNK = 50
 
 Enqueue = Callable[[str, str | None, str, str, str | None], Awaitable[None]]
 """``(task_id, namespace, user_id, subject, reason)``: puts the erase task on the docket."""
@@ -83,9 +85,11 @@ class WorkingMemoryEraser:
         sessions = await self.store.sessions_of(namespace, user_id)
         cancelled = 0
         if self.cancel is not None:  # first: no queued promotion writes for them afterwards
-            for ns, user, sid in sessions:
-                await self.cancel(promotion_key(ns, user, sid))
-                cancelled += 1
+            keys = [promotion_key(ns, user, sid) for ns, user, sid in sessions]
+            for start in range(0, len(keys), _CANCEL_CHUNK):  # a few round trips each
+                chunk = keys[start:start + _CANCEL_CHUNK]
+                await asyncio.gather(*(self.cancel(key) for key in chunk))
+                cancelled += len(chunk)
         counts = await self.store.delete_sessions(
             sessions, [promotion_task_id(ns, user, sid) for ns, user, sid in sessions])
         counts["queued_promotions_cancelled"] = cancelled
