@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_memory.principal import Principal
-from agent_memory.services.audit import AuditTrail
+from agent_memory.services.audit import SYSTEM_SUBJECT, AuditTrail
 from agent_memory.services.provenance import ProvenanceLog
 
 GDPR_REQUEST = "gdpr_request"
@@ -120,8 +120,6 @@ class DeletionTrail:
 
     @staticmethod
     def _subject(principal: Principal | None) -> str:
-        from agent_memory.services.audit import SYSTEM_SUBJECT
-
         return principal.subject if principal is not None else SYSTEM_SUBJECT
 
 

@@ -17,22 +17,29 @@ event with the counts (never any text).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent_memory.errors import FeatureDisabled, NotFound
+from agent_memory.models._types import new_ulid
 from agent_memory.models.forgetting import EraseStatusResponse, EraseUserRequest
 from agent_memory.models.tasks import TaskRecord, TaskStatus, TaskType
 from agent_memory.principal import Principal
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.deletion import ERASE
+from agent_memory.services.promotion import promotion_task_id
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.settings import Settings
 from agent_memory.storage.erase import UserDataStore
 from agent_memory.storage.filters import tag_in
+from agent_memory.storage.keys import promotion_key
 from agent_memory.storage.task_status import TaskStatusStore
+
+if TYPE_CHECKING:
+    from agent_memory.services.long_term import LongTermService
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +86,6 @@ class WorkingMemoryEraser:
         self.cancel = cancel
 
     async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
-        from agent_memory.services.promotion import promotion_task_id
-        from agent_memory.storage.keys import promotion_key
-
         sessions = await self.store.sessions_of(namespace, user_id)
         cancelled = 0
         if self.cancel is not None:  # first: no queued promotion writes for them afterwards
@@ -101,16 +105,14 @@ class LongTermEraser:
     """A person's long-term memories (index entries included), their trash, their
     provenance and their ids in the access-tracking queue."""
 
-    def __init__(self, long_term: object, provenance: ProvenanceLog,
+    def __init__(self, long_term: LongTermService, provenance: ProvenanceLog,
                  store: UserDataStore) -> None:
         self.long_term = long_term
         self.provenance = provenance
         self.store = store
 
     async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
-        from agent_memory.services.long_term import LongTermService
-
-        lt: LongTermService = self.long_term  # type: ignore[assignment]
+        lt = self.long_term
         where = tag_in("user_id", [user_id])
         if namespace is not None:
             where = where & tag_in("namespace", [namespace])
@@ -166,8 +168,6 @@ class EraseService:
             raise FeatureDisabled("Erase needs background work (USE_DOCKET)")
         namespace = principal.scope_namespace(body.namespace)
         principal.scope_user(user_id)  # raises Forbidden for another user
-        from agent_memory.models._types import new_ulid
-
         record = TaskRecord(id=new_ulid(), type=TaskType.erase, namespace=namespace,
                             user_id=user_id)
         await self.task_status.create(record)
@@ -212,8 +212,6 @@ class EraseService:
     async def status(self, principal: Principal, user_id: str,
                      task_id: str) -> EraseStatusResponse:
         """An erase task's status and counts; 404 for another tenant's or another user's."""
-        import json
-
         record = await self.task_status.get(task_id)
         if (record is None or record.type is not TaskType.erase or record.user_id != user_id
                 or not principal.allows(record.namespace, record.user_id)):

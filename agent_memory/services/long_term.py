@@ -29,8 +29,8 @@ from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services import dedup
 from agent_memory.services.deletion import API_DELETE, POLICY, Deletion, DeletionTrail
-from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.ltm_search import Searcher, scoped_filter
+from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.session_context import link_sessions, unlink_sessions
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in

@@ -31,6 +31,7 @@ from agent_memory.storage.keys import (
     promotion_armed_key,
     promotion_lock_key,
     task_status_key,
+    working_memory_key,
 )
 from agent_memory.storage.mux import mux_of
 
@@ -78,8 +79,6 @@ class UserDataStore:
         record (``task_ids``, one per session)."""
         if not sessions:
             return {"sessions": 0, "folded_message_archives": 0}
-        from agent_memory.storage.keys import working_memory_key
-
         commands: list[tuple[str, ...]] = []
         for (ns, user, sid), task_id in zip(sessions, task_ids, strict=True):
             commands += [("DEL", working_memory_key(ns, user, sid)),
