@@ -108,8 +108,9 @@ class TrashService:
         trash = self.long_term.trash
         total = 0
         while ids := await trash.due(cutoff, PURGE_BATCH):
-            purged = await trash.purge(ids, cutoff)
+            purged, vanished = await trash.purge(ids, cutoff)
             await self.trail.purged(purged, self.settings.soft_delete_grace_days)
+            await self.trail.provenance.forget(vanished)
             total += len(purged)
             if len(ids) < PURGE_BATCH:
                 break

@@ -47,12 +47,13 @@ return 1
 """
 
 # KEYS: trash, due set. ARGV: id, cutoff. Purge only what is still due (a restore and a
-# new delete of the same id in between moved its time). Returns {namespace, user} or 0.
+# new delete of the same id in between moved its time). Returns {namespace, user}, 0 when
+# not due, -1 when the trash hash is already gone (a Redis TTL the record carried).
 _PURGE = """
 local at = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if at and tonumber(at) > tonumber(ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local scope = redis.call('HMGET', KEYS[1], 'namespace', 'user_id')
 redis.call('DEL', KEYS[1])
 return {scope[1] or '', scope[2] or ''}
@@ -150,18 +151,22 @@ class TrashStore:
             raise StorageError(f"could not read the trash: {exc}") from exc
         return [_s(v) or "" for v in raw]
 
-    async def purge(self, ids: Sequence[str],
-                    cutoff: float) -> dict[str, tuple[str | None, str | None]]:
+    async def purge(self, ids: Sequence[str], cutoff: float
+                    ) -> tuple[dict[str, tuple[str | None, str | None]], list[str]]:
         """Delete for good the trashed ``ids`` still deleted at or before ``cutoff``;
-        returns the tenant of each one removed."""
+        returns the tenant of each one removed, and the due ids whose trash hash had
+        already expired."""
         if not ids:
-            return {}
+            return {}, []
         commands = [self._purge.command(self._keys(i)[1:], [i, cutoff]) for i in ids]
         try:
             replies = await self.mux.batch(commands, [self._purge])
         except RedisError as exc:
             raise StorageError(f"could not purge the trash: {exc}") from exc
-        return {i: s for i, r in zip(ids, replies, strict=True) if (s := _scope(r)) is not None}
+        purged = {i: s for i, r in zip(ids, replies, strict=True)
+                  if (s := _scope(r)) is not None}
+        vanished = [i for i, r in zip(ids, replies, strict=True) if r == -1]
+        return purged, vanished
 
     async def all_ids(self) -> list[str]:
         """Every trashed id (the trash holds at most the grace period's deletions)."""
