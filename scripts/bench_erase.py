@@ -175,6 +175,12 @@ async def run(url: str, args: argparse.Namespace) -> None:
         print(f"  {store}: {counts}")
     print(f"  aof: {result.get('aof')}")
     print(f"  seconds per step (worker side): {result.get('seconds')}")
+    if outcome.get("started_at") and outcome.get("created_at"):
+        from datetime import datetime
+
+        waited = (datetime.fromisoformat(outcome["started_at"])  # type: ignore[arg-type]
+                  - datetime.fromisoformat(outcome["created_at"])).total_seconds()  # type: ignore[arg-type]
+        print(f"  queued before a worker slot was free: {waited:.2f} s")
     base = [_figures(phases[p][0])[2] for p in ("baseline", "baseline again")]
     during = _figures(phases["with erase"][0], outcome["window"])[2]  # type: ignore[arg-type]
     print(f"others' p99 during the erase / mean baseline p99: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -92,3 +93,6 @@ class EraseStatusResponse(BaseModel):
     namespace: str | None = None
     error_message: str | None = None
     result: dict[str, object] | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None  # a worker picked it up
+    completed_at: datetime | None = None

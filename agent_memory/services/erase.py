@@ -219,4 +219,6 @@ class EraseService:
         return EraseStatusResponse(
             task_id=record.id, status=record.status.value, user_id=record.user_id,
             namespace=record.namespace, error_message=record.error_message,
-            result=json.loads(record.result) if record.result else None)
+            result=json.loads(record.result) if record.result else None,
+            created_at=record.created_at, started_at=record.started_at,
+            completed_at=record.completed_at)
