@@ -308,7 +308,8 @@ class PromotionService:
                                "user_id": "", "session_id": ""})
             fields.update(model=self.extractor.model, batch=batch,
                           prompt_version=prompt_version(template))
-        await self.provenance.record_created(records, final, **fields)
+        await self.provenance.record_created(records, final, candidates=batch is not None,
+                                             **fields)
 
     async def _promote_memories(self, session: StoredSession,
                                 strategy: MemoryStrategyConfig) -> list[str]:

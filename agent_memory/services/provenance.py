@@ -46,26 +46,34 @@ class ProvenanceLog:
         return await self.store.delete(memory_ids)
 
     async def record_created(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
-                             **fields: Any) -> None:
-        """Note where each of ``records`` (written together, e.g. one extraction batch)
-        ended up: a ``created`` event for each one stored under its own id, carrying every
-        candidate of the batch with its decision (``created``, or ``merged`` into the
-        memory that already said the same); a ``merged`` event on that memory for each
-        skipped duplicate. ``fields`` are common to all (door, strategy, model, task id).
+                             *, candidates: bool = False, **fields: Any) -> None:
+        """Note where each of ``records`` (written together) ended up, in one round trip:
+        a ``created`` event for each one stored under its own id, a ``merged`` event on the
+        memory a skipped duplicate matched. ``fields`` are common to all (door, strategy,
+        model, task id).
+
+        Args:
+            candidates: For an extraction batch: every ``created`` event also lists all
+                candidates of the batch (text, category, decision ``created`` or
+                ``merged``, the memory id it ended as). Off for client writes, whose
+                batches can be large and whose only candidate is the memory itself.
         """
-        candidates = [{
+        listed = [{
             "extracted_text": r.text, "category": r.memory_type.value,
             "decision": "created" if fid == r.id else "merged", "memory_id": fid,
-            "created_at": r.created_at.isoformat()} for r, fid in zip(records, final_ids,
-                                                                       strict=True)]
+            "created_at": r.created_at.isoformat()}
+            for r, fid in zip(records, final_ids, strict=True)] if candidates else []
         events: list[tuple[str, dict[str, Any]]] = []
-        for record, fid, candidate in zip(records, final_ids, candidates, strict=True):
+        for n, (record, fid) in enumerate(zip(records, final_ids, strict=True)):
             own = {"session_id": record.session_id, "message_ids": record.extracted_from,
                    "strategy": record.extraction_strategy, **fields}
             if fid == record.id:
-                events.append((fid, self._event("created", {**own, "candidates": candidates})))
+                events.append((fid, self._event("created", {
+                    **own, "candidates": listed or None})))
             else:
-                events.append((fid, self._event("merged", {**own, "candidate": candidate})))
+                events.append((fid, self._event("merged", {**own, "candidate": listed[n] if listed
+                                                           else {"decision": "merged",
+                                                                 "source_id": record.id}})))
         await self.store.append_many(events)
 
 

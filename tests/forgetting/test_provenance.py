@@ -31,8 +31,8 @@ async def test_ams_create_and_duplicates(stack: Stack) -> None:
     assert [e["event"] for e in prov["events"]] == ["created", "merged"]
     created = prov["created"]
     assert created["door"] == "ams" and created["session_id"] == "s"
-    assert [c["decision"] for c in created["candidates"]] == ["created", "merged"]
-    assert prov["events"][1]["candidate"]["decision"] == "merged"
+    assert "candidates" not in created  # a client write is its own only candidate
+    assert prov["events"][1]["candidate"] == {"decision": "merged", "source_id": "a2"}
     assert (await stack.client.get("/v1/memories/zzz/provenance")).status_code == 404
     await stack.client.patch("/v1/long-term-memory/a1", json={"text": "likes green tea",
                                                               "topics": ["drinks"]})
