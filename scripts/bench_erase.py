@@ -136,6 +136,8 @@ def _figures(lat: dict[str, list[tuple[float, float]]],
              window: tuple[float, float] | None = None) -> tuple[int, float, float]:
     every = [d for v in lat.values() for t, d in v
              if window is None or window[0] <= t <= window[1]]
+    if not every:  # an erase shorter than any request: nothing started inside its window
+        return 0, float("nan"), float("nan")
     return len(every), percentile(every, 50) * 1e3, percentile(every, 99) * 1e3
 
 
