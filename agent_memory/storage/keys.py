@@ -153,3 +153,17 @@ def profile_user_key_patterns(user_id: str) -> tuple[str, str]:
     Safe as globs: an escaped part holds only letters, digits, ``_.-%``, never ``*?[]|}``."""
     user = _part(user_id)
     return (f"{PROFILE_PREFIX}mem:{{*|{user}}}:*", f"{PROFILE_PREFIX}grants:{{*|{user}}}")
+
+
+# --- soft delete and erase (issue 16) -----------------------------------------------------
+TRASH_PREFIX = "am:trash:"
+TRASH_DUE_KEY = "am:trash:due"
+"""Sorted set of trashed memory ids scored by deletion time (exempt from TTLs: purge drains
+it)."""
+
+
+def trash_key(record_key: str) -> str:
+    """Where a soft-deleted memory's hash waits for purge: outside the index prefix, so it
+    leaves every search at once. The record key is the hash tag, so the RENAME stays in one
+    cluster slot (exempt from TTLs: purged by the scheduled task after the grace period)."""
+    return f"{TRASH_PREFIX}{{{record_key}}}"
