@@ -46,3 +46,28 @@ async def test_erase_without_namespace_covers_every_namespace(profile: Profile,
     assert removed == {"profile_memories": 3, "profile_grants": 3}
     keys = sorted([k.decode() async for k in redis.scan_iter("am:profile:*")])
     assert keys == ["am:profile:mem:{north|user1234}:preferences"]
+
+
+async def test_the_erase_route_removes_profile_data(redis_url: str, redis: Redis) -> None:
+    """``POST /v1/users/{id}/erase`` (the erase service, run by a real worker) reaches the
+    profile store: its counts are in the task's result and the keys are gone."""
+    from tests.tasks.conftest import drain, open_stack, task_settings
+
+    async with open_stack(task_settings(redis_url)) as stack:
+        for namespace in ("north", "south"):
+            created = await stack.client.post("/memory", json={
+                **food(likes=["pizza"]), "namespace": namespace})
+            assert created.status_code == 200, created.text
+        read = await stack.client.post("/memory/read", json={
+            "user_id": "user123", "scope": "preferences", "namespace": "north",
+            "purpose": "recommend a dish"})
+        assert read.status_code == 200, read.text
+        started = await stack.client.post("/v1/users/user123/erase", json={"reason": "asked"})
+        assert started.status_code == 202, started.text
+        task_id = started.json()["task_id"]
+        await drain(stack.docket)
+        status = (await stack.client.get(f"/v1/users/user123/erase/{task_id}")).json()
+        assert status["status"] == "success", status
+        assert status["result"]["stores"]["profile"] == {"profile_memories": 2,
+                                                         "profile_grants": 1}
+    assert [k async for k in redis.scan_iter("am:profile:*")] == []
