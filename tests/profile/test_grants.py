@@ -111,3 +111,14 @@ async def test_continue_follows_a_policy_change(redis_url: str, redis: Redis) ->
         assert denied["error"]["details"]["allowed_purpose_classes"] == ["content_generation"]
         (event,) = await profile.audit("profile.denied")
         assert (event["outcome"], event["method"], event["ids"]) == ("denied", "policy", [token])
+
+
+async def test_an_operator_lists_profile_events_over_http(profile: Profile) -> None:
+    """The profile events are listed by ``GET /v1/audit`` like every other audit event."""
+    await profile.create(**food(likes=["pizza"]))
+    token = (await profile.read(user_id="user123", scope="preferences"))["revocation_token"]
+    await _revoke(profile, token)
+    listed = await profile.client.get("/v1/audit", params={"action": "profile.revoke"})
+    assert listed.status_code == 200, listed.text
+    events = listed.json()["events"]
+    assert [e["details"]["grant_id"] for e in events] == [token]
