@@ -13,8 +13,6 @@ from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.audit import AuditTrail
-from agent_memory.services.grants import GrantService
-from agent_memory.services.profile import ProfileService
 from agent_memory.services.background import Background, open_background
 from agent_memory.services.deletion import DeletionTrail
 from agent_memory.services.erase import (
@@ -25,7 +23,9 @@ from agent_memory.services.erase import (
     LongTermEraser,
     WorkingMemoryEraser,
 )
+from agent_memory.services.grants import GrantService
 from agent_memory.services.long_term import LongTermService
+from agent_memory.services.profile import ProfileService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.purpose import PurposeClassifier, build_policy
