@@ -84,6 +84,23 @@ class PayloadTooLarge(ClientError):
     status_code = 413
 
 
+class UnsupportedMediaType(ClientError):
+    """A body that is not declared ``application/json`` (415)."""
+
+    code = "unsupported_media_type"
+    status_code = 415
+
+
+class RequestTimeout(ClientError):
+    """The request body did not arrive in time (408); the connection is closed."""
+
+    code = "request_timeout"
+    status_code = 408
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Connection": "close"}
+
+
 class Unauthorized(ClientError):
     """No credentials, or credentials that do not check out (401)."""
 

@@ -8,6 +8,9 @@ really uses. Handlers receive validated models and return a model or a ``Respons
 from __future__ import annotations
 
 import functools
+import json
+import math
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -20,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_memory.errors import Unauthorized, ValidationFailed
+from agent_memory.errors import Unauthorized, UnsupportedMediaType, ValidationFailed
 from agent_memory.principal import Principal
 
 Handler = Callable[..., Awaitable[Any]]
@@ -70,7 +73,9 @@ def validation_details(exc: ValidationError, location: str) -> list[dict[str, An
             value = value.decode("utf-8", errors="replace")
         try:
             value = to_jsonable_python(value)
-        except PydanticSerializationError:
+            # NaN/Infinity are not JSON: rendering them failed the whole answer (a 500).
+            json.dumps(value, allow_nan=False)
+        except (PydanticSerializationError, ValueError, TypeError):
             value = repr(value)
         if len(repr(value)) <= 200:  # echo small inputs only; never a 10 MB body back
             item["input"] = value
@@ -107,16 +112,86 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid query parameters", details=validation_details(exc, "query")) from exc
 
 
+# Where a non-finite number could hide: NaN/Infinity literals, or an exponent of 3+ digits
+# (1e99999 parses to inf). A match only triggers the exact check below, so text that merely
+# contains "NaN" costs one extra parse, and the usual body costs one byte scan.
+_SUSPECT_NUMBER = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _non_finite(token: str) -> float:
+    raise ValueError(token)
+
+
+def reject_non_finite(raw: bytes) -> None:
+    """422 when the JSON body holds ``NaN``, ``Infinity`` or a number that overflows to it.
+
+    Such values are not JSON (RFC 8259); accepted, they reached scoring maths and stored
+    metadata, and echoing them in a 422 failed with a 500.
+    """
+    if _SUSPECT_NUMBER.search(raw) is None:
+        return
+    try:
+        json.loads(raw, parse_constant=_non_finite, parse_float=_finite_float)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            return  # not JSON at all: pydantic reports it with its position
+        raise ValidationFailed(
+            "non-finite numbers (NaN, Infinity, overflowing exponents) are not valid JSON",
+            details=[{"type": "finite_number", "loc": ["body"],
+                      "msg": "Input should be a finite number"}],
+        ) from None
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` (any parameters, e.g. charset) or a ``+json`` type."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                             and media.endswith("+json"))
+
+
+def require_json_content_type(request: Request) -> None:
+    """415 unless the body is declared JSON.
+
+    A browser sends ``text/plain`` cross-site without a preflight; parsing such a body as
+    JSON let any web page write to a server on the user's machine.
+    """
+    content_type = request.headers.get("content-type", "")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            "request body must be sent as Content-Type: application/json",
+            details={"content_type": content_type or None},
+        )
+
+
+def body_context(request: Request) -> dict[str, Any]:
+    """Validation context of request bodies: the size caps from settings."""
+    settings = getattr(request.app.state, "settings", None)
+    return {"max_text_chars": getattr(settings, "max_text_chars", None)}
+
+
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    """Validate the JSON body into ``model`` (422 with field paths on failure)."""
+    """Validate the JSON body into ``model`` (422 with field paths on failure).
+
+    Declared JSON only (415), finite numbers only, and the text caps of
+    :func:`body_context`.
+    """
+    require_json_content_type(request)
     raw = await request.body()
     if not raw.strip():
         raise ValidationFailed(
             "request body is required",
             details=[{"type": "missing", "loc": ["body"], "msg": "Field required"}],
         )
+    reject_non_finite(raw)
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=body_context(request))
     except ValidationError as exc:
         raise ValidationFailed("invalid request body", details=validation_details(exc, "body")) from exc
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+from pydantic_core import PydanticCustomError
 from ulid import ULID
 
 
@@ -49,3 +50,44 @@ def from_epoch(value: float | str | bytes | None) -> datetime | None:
     if value is None or value == "" or value == b"":
         return None
     return datetime.fromtimestamp(float(value), UTC)
+
+
+# --- text size caps (issue 12) ---
+DEFAULT_MAX_TEXT_CHARS = 100_000
+
+
+def _within_text_cap(value: str | None, info: ValidationInfo) -> str | None:
+    """Enforce ``MAX_TEXT_CHARS`` when the caller passes it in the validation context (request
+    bodies do, see ``api/_http.body_context``); stored records read back are not re-checked."""
+    if value is None or not info.context:
+        return value
+    limit = info.context.get("max_text_chars")
+    if limit is not None and len(value) > limit:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters (MAX_TEXT_CHARS)",
+            {"max_length": limit},
+        )
+    return value
+
+
+BoundedText = Annotated[str, AfterValidator(_within_text_cap)]
+"""A free text that reaches an embedder or a model: capped at ``MAX_TEXT_CHARS`` (422)."""
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be an integer, not a boolean")
+    return value
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a boolean, not a number")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
+"""An integer of a JSON body: ``true``/``false`` are not integers (422)."""
+JsonBool = Annotated[bool, BeforeValidator(_not_a_number)]
+"""A boolean of a JSON body: ``0``/``1`` are not booleans (422)."""

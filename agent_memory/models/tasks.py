@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import UTCDateTime, utcnow
+from agent_memory.models._types import JsonInt, UTCDateTime, utcnow
 
 
 class TaskStatus(str, Enum):
@@ -66,7 +66,7 @@ class ForgetPolicy(BaseModel):
 
     max_age_days: float | None = Field(default=None, ge=0)
     max_inactive_days: float | None = Field(default=None, ge=0)
-    budget: int | None = Field(default=None, ge=0)
+    budget: JsonInt | None = Field(default=None, ge=0)
     memory_type_allowlist: list[str] | None = None
     hard_age_multiplier: float = Field(default=12.0, ge=1)
 
