@@ -84,6 +84,13 @@ class PayloadTooLarge(ClientError):
     status_code = 413
 
 
+class MethodNotAllowed(ClientError):
+    """The path exists, the method does not (405, with ``Allow``)."""
+
+    code = "method_not_allowed"
+    status_code = 405
+
+
 class UnsupportedMediaType(ClientError):
     """A body that is not declared ``application/json`` (415)."""
 
@@ -92,13 +99,10 @@ class UnsupportedMediaType(ClientError):
 
 
 class RequestTimeout(ClientError):
-    """The request body did not arrive in time (408); the connection is closed."""
+    """The request body did not arrive in time (408); the server closes the connection."""
 
     code = "request_timeout"
     status_code = 408
-
-    def headers(self) -> dict[str, str] | None:
-        return {"Connection": "close"}
 
 
 class Unauthorized(ClientError):
