@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agent_memory.errors import Unauthorized, UnsupportedMediaType, ValidationFailed
+from agent_memory.models._types import memory_id_problem
 from agent_memory.principal import Principal
 
 Handler = Callable[..., Awaitable[Any]]
@@ -194,6 +195,15 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate_json(raw, context=body_context(request))
     except ValidationError as exc:
         raise ValidationFailed("invalid request body", details=validation_details(exc, "body")) from exc
+
+
+def path_memory_id(value: str, name: str = "memory_id") -> str:
+    """A memory id from the path, held to the same rule as ids in bodies (422 otherwise)."""
+    problem = memory_id_problem(value)
+    if problem is not None:
+        raise ValidationFailed(f"invalid {name}", details=[
+            {"type": "identifier", "loc": ["path", name], "msg": f"id {problem}"}])
+    return value
 
 
 def principal_of(request: Request) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -91,3 +92,45 @@ JsonInt = Annotated[int, BeforeValidator(_not_a_bool)]
 """An integer of a JSON body: ``true``/``false`` are not integers (422)."""
 JsonBool = Annotated[bool, BeforeValidator(_not_a_number)]
 """A boolean of a JSON body: ``0``/``1`` are not booleans (422)."""
+
+
+# --- identifiers (issue 12) ---
+# RediSearch's tag parser drops these at the edges of a value; a value made only of them
+# becomes the unparseable "{}" clause, and a NUL anywhere ends the query string.
+TAG_EDGE_CHARS = "".join(map(chr, range(33))) + "\x7f_`"
+MAX_ID_CHARS = 256
+_ID_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def tag_value_problem(value: str) -> str | None:
+    """Why RediSearch could not match ``value`` as a tag, or ``None`` when it can."""
+    if "\x00" in value:
+        return "must not contain NUL"
+    if not value.strip(TAG_EDGE_CHARS):
+        return "must have a visible character other than '_' and '`'"
+    return None
+
+
+def memory_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid memory or message id, or ``None``.
+
+    One rule for every door that takes an id (create, get, edit, delete, session messages
+    and memories, pinned ids): 1-256 characters, no whitespace or control characters, and
+    searchable as a tag (see :func:`tag_value_problem`).
+    """
+    if not value or len(value) > MAX_ID_CHARS:
+        return f"must be 1 to {MAX_ID_CHARS} characters"
+    if _ID_FORBIDDEN.search(value):
+        return "must not contain whitespace or control characters"
+    return tag_value_problem(value)
+
+
+def _memory_id(value: str) -> str:
+    problem = memory_id_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("identifier", "id {problem}", {"problem": problem})
+    return value
+
+
+MemoryId = Annotated[str, AfterValidator(_memory_id)]
+"""A memory or message id (see :func:`memory_id_problem`)."""

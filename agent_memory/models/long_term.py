@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from agent_memory.models._types import BoundedText, JsonBool, JsonInt, TagList, UTCDateTime, new_ulid
+from agent_memory.models._types import (
+    BoundedText,
+    JsonBool,
+    JsonInt,
+    MemoryId,
+    TagList,
+    UTCDateTime,
+    new_ulid,
+)
 from agent_memory.models.common import AckResponse
 from agent_memory.models.filters import (
     CreatedAt,
@@ -35,18 +43,11 @@ class ExtractedMemoryRecord(MemoryRecord):
     record without ``id`` is accepted and gets a new ULID.
     """
 
-    id: str = Field(default_factory=new_ulid, min_length=1, max_length=256)
+    id: MemoryId = Field(default_factory=new_ulid)
     discrete_memory_extracted: Literal["t", "f"] = "t"
     memory_type: MemoryTypeEnum = MemoryTypeEnum.semantic
 
     _text = field_validator("text")(text_not_blank)
-
-    @field_validator("id")
-    @classmethod
-    def _id_printable(cls, value: str) -> str:
-        if not value.strip() or any(c.isspace() for c in value):
-            raise ValueError("id must be non-empty and contain no whitespace")
-        return value
 
 
 class CreateMemoryRecordRequest(BaseModel):
@@ -167,7 +168,7 @@ class EditMemoryRecordRequest(BaseModel):
 class DeleteMemoriesQuery(BaseModel):
     """Query of ``DELETE /long-term-memory``."""
 
-    memory_ids: list[str] = Field(default_factory=list, max_length=1000)
+    memory_ids: list[MemoryId] = Field(default_factory=list, max_length=1000)
 
 
 class CompactQuery(BaseModel):

@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import BoundedText, JsonBool, JsonInt, TagList, UTCDateTime, new_ulid, utcnow
+from agent_memory.models._types import (
+    BoundedText,
+    JsonBool,
+    JsonInt,
+    MemoryId,
+    TagList,
+    UTCDateTime,
+    new_ulid,
+    utcnow,
+)
 
 
 class MemoryTypeEnum(str, Enum):
@@ -69,6 +78,6 @@ def text_not_blank(value: str | None) -> str | None:
 class WorkingMemoryRecord(_RecordFields):
     """A structured memory inside a session; the id defaults to a new ULID."""
 
-    id: str = Field(default_factory=new_ulid, min_length=1)
+    id: MemoryId = Field(default_factory=new_ulid)
 
     _text = field_validator("text")(text_not_blank)

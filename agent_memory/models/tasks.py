@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import JsonInt, UTCDateTime, utcnow
+from agent_memory.models._types import JsonInt, MemoryId, UTCDateTime, utcnow
 
 
 class TaskStatus(str, Enum):
@@ -88,7 +88,7 @@ class ForgetRequest(BaseModel):
     """Body of ``POST /v1/long-term-memory/forget``."""
 
     policy: ForgetPolicy
-    pinned_ids: list[str] | None = None
+    pinned_ids: list[MemoryId] | None = None
 
 
 class ForgetQuery(BaseModel):
@@ -115,3 +115,6 @@ class ForgetResponse(BaseModel):
     deleted_ids: list[str]
     dry_run: bool
     task_id: str | None = None
+    skipped_damaged: int = Field(
+        default=0, description="Records skipped because they could not be read (damaged in "
+        "Redis); the pass went on without them.")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent_memory.models._types import BoundedText, JsonInt, UTCDateTime, new_ulid, utcnow
+from agent_memory.models._types import BoundedText, JsonInt, MemoryId, UTCDateTime, new_ulid, utcnow
 from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.services.extraction_prompts import check_custom_prompt
 
@@ -23,9 +23,12 @@ class MemoryMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    role: str = Field(min_length=1, max_length=64)
+    # Free text, as in AMS (the official client types it ``str``): "user", "assistant",
+    # "system", "tool", "function" or any other. Never blank nor holding control characters:
+    # roles are written into model prompts as "[ROLE]: content" lines.
+    role: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
     content: BoundedText
-    id: str = Field(default_factory=new_ulid, min_length=1, max_length=256)
+    id: MemoryId = Field(default_factory=new_ulid)
     created_at: UTCDateTime = Field(default_factory=utcnow)
     persisted_at: UTCDateTime | None = None
     discrete_memory_extracted: Literal["t", "f"] = "f"

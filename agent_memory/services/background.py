@@ -121,6 +121,7 @@ class Background:
             raise FeatureDisabled("Long-term memory is disabled")
         namespace = principal.scope_namespace(namespace)
         user_id = principal.scope_user(user_id)
+        self.long_term.check_scope(namespace, user_id)  # the foreground call's 422, up front
         record = await self.new_task(TaskType.compact, namespace, user_id)
         await self.docket.add(COMPACT_TASK, key=f"task:{record.id}")(record.id, namespace,
                                                                      user_id)
@@ -132,8 +133,8 @@ class Background:
         from agent_memory.principal import LOCAL_ADMIN
 
         async def work() -> dict[str, object]:
-            remaining = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
-            return {"remaining": remaining}
+            remaining, damaged = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
+            return {"remaining": remaining, "skipped_damaged": damaged}
 
         await self._run_recorded(task_id, work)
 
@@ -151,6 +152,8 @@ class Background:
         scope = ForgetScope(principal.scope_namespace(query.namespace),
                             principal.scope_user(query.user_id), query.session_id)
         if query.background and self.docket is not None:
+            if self.long_term is not None:  # the foreground call's 422, before enqueueing
+                self.long_term.check_scope(scope.namespace, scope.user_id, scope.session_id)
             record = await self.new_task(TaskType.forget, scope.namespace, scope.user_id)
             payload = {"policy": body.policy.model_dump(mode="json"),
                        "pinned_ids": body.pinned_ids or [],
