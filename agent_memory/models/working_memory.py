@@ -26,7 +26,7 @@ class MemoryMessage(BaseModel):
     # Free text, as in AMS (the official client types it ``str``): "user", "assistant",
     # "system", "tool", "function" or any other. Never blank nor holding control characters:
     # roles are written into model prompts as "[ROLE]: content" lines.
-    role: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+    role: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")
     content: BoundedText
     id: MemoryId = Field(default_factory=new_ulid)
     created_at: UTCDateTime = Field(default_factory=utcnow)
