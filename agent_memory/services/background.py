@@ -259,7 +259,8 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
             # replace() moves a pending run later: a trailing debounce per session scope.
             await active.replace(name, when=when, key=key)(identity)
 
-    extractor = Extractor(llm, settings.generation_model) if llm is not None else None
+    extractor = (Extractor(llm, settings.generation_model, settings.max_text_chars)
+                 if llm is not None else None)
     task_status = TaskStatusStore(redis)
     promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
                                  schedule, task_status)
