@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from ulid import ULID
 
@@ -132,5 +132,11 @@ def _memory_id(value: str) -> str:
     return value
 
 
-MemoryId = Annotated[str, AfterValidator(_memory_id)]
+# The same rule as a JSON Schema pattern, so the OpenAPI document says what is accepted.
+MEMORY_ID_PATTERN = r"^[^\s\x00-\x1f\x7f]*[^\s\x00-\x20\x7f_`][^\s\x00-\x1f\x7f]*$"
+
+MemoryId = Annotated[str, WithJsonSchema({"type": "string", "minLength": 1,
+                                          "maxLength": MAX_ID_CHARS,
+                                          "pattern": MEMORY_ID_PATTERN}),
+                     AfterValidator(_memory_id)]
 """A memory or message id (see :func:`memory_id_problem`)."""
