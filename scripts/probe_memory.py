@@ -137,15 +137,17 @@ def probe(goal_mb: float = 1024.0, drain_seconds: float = 600.0) -> dict[str, fl
                                                            **scope},
                       "long_term_search": {"text": "tea", "search_mode": "semantic"}})
                 figures["api_after_requests_mb"] = peak_rss_mb(url.pid)
-                # Let the worker promote (embed) every message of the two unsummarized sessions.
+                # Let the worker promote (embed) every message of the two unsummarized
+                # sessions: promotion sets each message's persisted_at when done.
                 deadline = time.monotonic() + drain_seconds
                 last = 0
                 while time.monotonic() < deadline and last < promoted:
                     time.sleep(2)
-                    r = http.post("/v1/long-term-memory/search", json={
-                        "text": "", "namespace": {"eq": "probe"},
-                        "memory_type": {"eq": "message"}, "limit": 1})
-                    last = r.json().get("total", 0)
+                    last = sum(
+                        1 for sid in ("probe-put", "probe-append")
+                        for m in http.get(f"/v1/working-memory/{sid}", params={
+                            **scope, "context_window_max": 100_000_000}).json()["messages"]
+                        if m.get("persisted_at"))
                 figures["expected_promotions"] = float(promoted)
                 figures["promoted_messages"] = float(last)
             figures["api_peak_mb"] = peak_rss_mb(url.pid)
