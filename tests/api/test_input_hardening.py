@@ -154,10 +154,13 @@ async def test_bad_ids_are_refused_at_every_door(client: httpx.AsyncClient, redi
         _error(await client.post("/v1/long-term-memory/forget", json={
             "policy": {"max_age_days": 1}, "pinned_ids": [bad]}), 422)
         _error(await client.delete("/v1/long-term-memory", params={"memory_ids": [bad]}), 422)
+        _error(await client.post("/v1/memories/forget", json={"memory_ids": [bad]}), 422)
     for bad in ("a\x01b", "`", "__"):  # what a URL path can carry
         for method in ("GET", "DELETE"):
             _error(await client.request(method, f"/v1/long-term-memory/{quote(bad)}"), 422)
         _error(await client.patch(f"/v1/long-term-memory/{quote(bad)}", json={"text": "x"}), 422)
+        _error(await client.post(f"/v1/memories/{quote(bad)}/restore"), 422)
+        _error(await client.get(f"/v1/memories/{quote(bad)}/provenance"), 422)
     assert await redis.keys("memory_idx:*") == []
     assert (await client.get("/v1/working-memory/w")).status_code == 404
 
