@@ -9,11 +9,13 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from agent_memory.api import health, long_term_memory, prompt, working_memory
 from agent_memory.api._errors import exception_handlers
-from agent_memory.api._middleware import BodySizeLimit
+from agent_memory.api._middleware import BodySizeLimit, OriginGuard
 from agent_memory.api.docs import docs_routes
 from agent_memory.api import audit as audit_api
 from agent_memory.api import erase as erase_api
@@ -23,6 +25,7 @@ from agent_memory.api import forgetting as forgetting_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
+from agent_memory.errors import MethodNotAllowed
 from agent_memory.gc_tuning import tune_for_serving
 from agent_memory.observability import Metrics, RequestObserver, metrics_routes
 from agent_memory.observability.exposition import METRICS_PATH
@@ -61,7 +64,52 @@ def _with_slash_variants(routes: Iterable[Route]) -> list[BaseRoute]:
     for route in routes:
         twin = route.path[:-1] if route.path.endswith("/") else route.path + "/"
         twins.append(Route(twin, route.endpoint, methods=route.methods, include_in_schema=False))
-    return [*routes, *twins]
+    return _with_method_fallbacks([*routes, *twins])
+
+
+class _MethodNotAllowed:
+    """The answer to a declared path asked with an undeclared method: 405 listing every
+    method the path serves (Starlette lists only those of the first route it tried)."""
+
+    def __init__(self, methods: Iterable[str]) -> None:
+        self.allow = ", ".join(sorted(methods))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = MethodNotAllowed(f"method {scope['method']} is not allowed here; use {self.allow}",
+                                 details={"allow": self.allow.split(", ")})
+        response = JSONResponse(error.body(), status_code=405, headers={"Allow": self.allow})
+        await response(scope, receive, send)
+
+
+def _with_method_fallbacks(routes: list[Route]) -> list[BaseRoute]:
+    """Routes, then a catch-all per path that answers 405 with a complete ``Allow``.
+
+    Literal paths (and their fallbacks) come before templated ones, so ``GET
+    /long-term-memory/search`` is a 405 rather than a lookup of a memory called "search".
+    """
+    allowed: dict[str, set[str]] = {}
+    for route in routes:
+        allowed.setdefault(route.path, set()).update(route.methods or ())
+    literal = [r for r in routes if "{" not in r.path]
+    templated = [r for r in routes if "{" in r.path]
+
+    def fallbacks(paths: Iterable[str]) -> list[BaseRoute]:
+        # An ASGI class, not a function: Starlette then matches it for every method.
+        return [Route(path, _MethodNotAllowed(allowed[path]), include_in_schema=False)
+                for path in dict.fromkeys(paths)]
+
+    return [*literal, *fallbacks(r.path for r in literal),
+            *templated, *fallbacks(r.path for r in templated)]
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for the configured origins only (none by default: no CORS headers at all)."""
+    if not settings.cors_allowed_origins:
+        return []
+    from starlette.middleware.cors import CORSMiddleware
+
+    return [Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
+                       allow_methods=["*"], allow_headers=["*"])]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -91,7 +139,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(RequestObserver, metrics=metrics, access_log=settings.access_log),
             # Oversized bodies are refused (413) before auth, and any early answer first
             # drains the unread body so a client still uploading reads it cleanly.
-            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes,
+                       timeout=settings.request_body_timeout_seconds),
+            # Browser writes from another site are refused (403) unless allowed by
+            # CORS_ALLOWED_ORIGINS, which also answers those origins' CORS preflights.
+            *_cors(settings),
+            Middleware(OriginGuard, allowed=settings.cors_allowed_origins),
             # An unauthenticated caller is answered 401 before any body is read.
             # Only health (and the contract/docs) stay open when a mode is on; /metrics
             # too only when METRICS_PUBLIC says the scraper network is trusted.

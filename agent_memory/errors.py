@@ -84,6 +84,27 @@ class PayloadTooLarge(ClientError):
     status_code = 413
 
 
+class MethodNotAllowed(ClientError):
+    """The path exists, the method does not (405, with ``Allow``)."""
+
+    code = "method_not_allowed"
+    status_code = 405
+
+
+class UnsupportedMediaType(ClientError):
+    """A body that is not declared ``application/json`` (415)."""
+
+    code = "unsupported_media_type"
+    status_code = 415
+
+
+class RequestTimeout(ClientError):
+    """The request body did not arrive in time (408); the server closes the connection."""
+
+    code = "request_timeout"
+    status_code = 408
+
+
 class Unauthorized(ClientError):
     """No credentials, or credentials that do not check out (401)."""
 

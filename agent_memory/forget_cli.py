@@ -44,8 +44,10 @@ class _CountingScope:
         self.long_term, self.progress = long_term, progress
 
     async def iter_scope(self, namespace: str | None, user_id: str | None,
-                         session_id: str | None, batch: int) -> AsyncIterator[list[MemoryRecord]]:
-        async for records in self.long_term.iter_scope(namespace, user_id, session_id, batch):
+                         session_id: str | None, batch: int, damaged: list[str] | None = None
+                         ) -> AsyncIterator[list[MemoryRecord]]:
+        async for records in self.long_term.iter_scope(namespace, user_id, session_id, batch,
+                                                       damaged):
             self.progress.update(len(records))
             yield records
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class AuthMode(str, Enum):
@@ -238,6 +239,40 @@ class Settings(BaseSettings):
         "process (pauses 0.5 s, 1 s, 2 s, ... up to 8 s; 30 s of uptime resets the count) "
         "before it gives up and the command exits non-zero.",
     )
+
+    # --- Input hardening (issue 12) ---
+    max_text_chars: int = Field(
+        default=100_000, ge=1,
+        description="Longest memory text, working-memory message, session summary (context) "
+        "or prompt query, in characters (422 beyond). Embedders still embed a bounded window.",
+    )
+    embedding_max_tokens: int = Field(
+        default=8191, ge=1,
+        description="Tokens of a text sent to an OpenAI-compatible embedding endpoint; longer "
+        "texts are cut to their first EMBEDDING_MAX_TOKENS tokens (8191: text-embedding-3-*).",
+    )
+    request_body_timeout_seconds: float = Field(
+        default=30.0, gt=0,
+        description="Time a request body has to arrive in full; a slower one gets 408 and the "
+        "connection is closed.",
+    )
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins (e.g. https://app.example.com) allowed to send writes; "
+        "other cross-origin POST/PUT/PATCH/DELETE get 403. JSON list or comma-separated.",
+    )
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                value = json.loads(value)
+            else:
+                value = value.split(",")
+        if isinstance(value, list):
+            return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
+        return value
 
     @field_validator("oauth2_algorithms")
     @classmethod

@@ -51,10 +51,23 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
+# Messages up to this length are cached; longer ones are counted each time, so the cache
+# holds at most 65,536 x 4 KB: with MAX_TEXT_CHARS-long messages it could have kept gigabytes
+# of old message text alive.
+_CACHED_CHARS = 4096
+
+
 @lru_cache(maxsize=65536)
+def _cached_message_tokens(role: str, content: str) -> int:
+    return count_tokens(f"{role}: {content}")
+
+
 def count_message_tokens(role: str, content: str) -> int:
     """Tokens of one chat message, counted as AMS does: ``"{role}: {content}"``.
 
-    Cached: clients that GET then PUT re-send the same messages, which are not re-encoded.
+    Cached for short messages: clients that GET then PUT re-send the same messages, which
+    are not re-encoded.
     """
-    return count_tokens(f"{role}: {content}")
+    if len(content) > _CACHED_CHARS:
+        return count_tokens(f"{role}: {content}")
+    return _cached_message_tokens(role, content)

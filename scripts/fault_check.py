@@ -8,8 +8,13 @@
 3. A slow and a failing model endpoint: requests that use the model finish within the
    timeout budget with a fallback or a clear error; nothing hangs.
 4. A 50 MB body and a search limit of 10**9: clean 4xx.
+5. Bodies that do not arrive (issue 12): a declared 100 MB Content-Length is answered 413
+   before any of it is sent; a body declared as 100 bytes of which 8 arrive gets 408 after
+   REQUEST_BODY_TIMEOUT_SECONDS and the connection is closed.
+6. The memory probe (``scripts/probe_memory.py``): the largest accepted bodies on every write
+   route keep the API and the worker under 1 GB resident (skipped with ``--no-memory-probe``).
 
-    .venv/bin/python scripts/fault_check.py
+    .venv/bin/python scripts/fault_check.py [--no-memory-probe]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,6 +99,44 @@ async def oversized_inputs(url: str) -> None:
         check("50 MB body", r.status_code == 413 and "error" in r.json(), f"HTTP {r.status_code}")
         r = await http.post("/v1/long-term-memory/search", json={"text": "x", "limit": 10**9})
         check("search limit 10**9", r.status_code == 422, f"HTTP {r.status_code}")
+
+
+def _raw_exchange(url: str, data: bytes, wait: float) -> tuple[bytes, float, bool]:
+    """Send raw bytes; (reply, seconds to its first byte, closed by the server)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.settimeout(wait)
+        start = time.monotonic()
+        sock.sendall(data)
+        out, first, closed = b"", wait, False
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                if not out:
+                    first = time.monotonic() - start
+                out += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return out, first, closed
+
+
+async def bodies_that_never_arrive(url: str, timeout: float) -> None:
+    head = (b"PUT /v1/working-memory/slow HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n")
+    reply, first, _ = await asyncio.to_thread(
+        _raw_exchange, url, head + b"Content-Length: 104857600\r\n\r\n", 5.0)
+    status = reply[9:12].decode(errors="replace")
+    check("declared 100 MB body, none sent", status == "413" and first < 1.0,
+          f"HTTP {status} after {first * 1000:.0f} ms")
+    reply, first, closed = await asyncio.to_thread(
+        _raw_exchange, url, head + b'Content-Length: 100\r\n\r\n{"messa', timeout + 10)
+    status = reply[9:12].decode(errors="replace")
+    check("100 bytes declared, 8 sent", status == "408" and closed and first < timeout + 2,
+          f"HTTP {status} after {first:.1f} s (timeout {timeout:g} s), "
+          f"connection {'closed' if closed else 'left open'}")
 
 
 async def model_faults(redis_url: str) -> None:
@@ -173,18 +217,27 @@ async def worker_killed_mid_task(redis_url: str) -> None:
           f"redelivery ({len(stub.chat_requests())} model calls): {final}")
 
 
-async def main_async() -> None:
+async def main_async(memory_probe: bool) -> None:
     with temporary_redis(persistent=True) as redis_server, api_process(redis_server.url) as url:
         await redis_killed_mid_load(redis_server, url)
         await oversized_inputs(url)
+    with temporary_redis() as redis_server, \
+            api_process(redis_server.url, REQUEST_BODY_TIMEOUT_SECONDS="3") as url:
+        await bodies_that_never_arrive(url, 3.0)
     with temporary_redis(persistent=True) as redis_server:
         await model_faults(redis_server.url)
     with temporary_redis(persistent=True) as redis_server:
         await worker_killed_mid_task(redis_server.url)
+    if memory_probe:
+        from scripts.probe_memory import probe
+
+        figures = await asyncio.to_thread(probe)
+        check("largest bodies, peak RSS < 1 GB", bool(figures["ok"]),
+              f"API {figures['api_peak_mb']:.0f} MB, worker {figures['worker_peak_mb']:.0f} MB")
 
 
 def main() -> None:
-    asyncio.run(main_async())
+    asyncio.run(main_async("--no-memory-probe" not in sys.argv[1:]))
     failed = [name for name, ok, _ in RESULTS if not ok]
     print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed")
     sys.exit(1 if failed else 0)

@@ -8,6 +8,8 @@ really uses. Handlers receive validated models and return a model or a ``Respons
 from __future__ import annotations
 
 import functools
+import json
+import math
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -20,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_memory.errors import Unauthorized, ValidationFailed
+from agent_memory.errors import Unauthorized, UnsupportedMediaType, ValidationFailed
+from agent_memory.models._types import memory_id_problem
 from agent_memory.principal import Principal
 
 Handler = Callable[..., Awaitable[Any]]
@@ -70,7 +73,9 @@ def validation_details(exc: ValidationError, location: str) -> list[dict[str, An
             value = value.decode("utf-8", errors="replace")
         try:
             value = to_jsonable_python(value)
-        except PydanticSerializationError:
+            # NaN/Infinity are not JSON: rendering them failed the whole answer (a 500).
+            json.dumps(value, allow_nan=False)
+        except (PydanticSerializationError, ValueError, TypeError):
             value = repr(value)
         if len(repr(value)) <= 200:  # echo small inputs only; never a 10 MB body back
             item["input"] = value
@@ -107,18 +112,105 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid query parameters", details=validation_details(exc, "query")) from exc
 
 
+# Where a non-finite number could hide: NaN/Infinity literals, or a positive exponent of 3+
+# digits (1e99999 parses to inf). Digits are mapped to "0" and "E" to "e" (one C pass over
+# the bytes), then two substring searches; only a hit (which text such as "Ne123" can also
+# give) costs the exact parse below.
+_NUMBER_SHAPE = bytes.maketrans(b"0123456789E", b"0000000000e")
+
+
+def _may_hold_non_finite(raw: bytes) -> bool:
+    if b"NaN" in raw or b"Infinity" in raw:
+        return True
+    shape = raw.translate(_NUMBER_SHAPE)
+    return b"e000" in shape or b"e+000" in shape
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _non_finite(token: str) -> float:
+    raise ValueError(token)
+
+
+def reject_non_finite(raw: bytes) -> None:
+    """422 when the JSON body holds ``NaN``, ``Infinity`` or a number that overflows to it.
+
+    Such values are not JSON (RFC 8259); accepted, they reached scoring maths and stored
+    metadata, and echoing them in a 422 failed with a 500.
+    """
+    if not _may_hold_non_finite(raw):
+        return
+    try:
+        json.loads(raw, parse_constant=_non_finite, parse_float=_finite_float)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            return  # not JSON at all: pydantic reports it with its position
+        raise ValidationFailed(
+            "non-finite numbers (NaN, Infinity, overflowing exponents) are not valid JSON",
+            details=[{"type": "finite_number", "loc": ["body"],
+                      "msg": "Input should be a finite number"}],
+        ) from None
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` (any parameters, e.g. charset) or a ``+json`` type."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                             and media.endswith("+json"))
+
+
+def require_json_content_type(request: Request) -> None:
+    """415 unless the body is declared JSON.
+
+    A browser sends ``text/plain`` cross-site without a preflight; parsing such a body as
+    JSON let any web page write to a server on the user's machine.
+    """
+    content_type = request.headers.get("content-type", "")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            "request body must be sent as Content-Type: application/json",
+            details={"content_type": content_type or None},
+        )
+
+
+def body_context(request: Request) -> dict[str, Any]:
+    """Validation context of request bodies: the size caps from settings."""
+    settings = getattr(request.app.state, "settings", None)
+    return {"max_text_chars": getattr(settings, "max_text_chars", None)}
+
+
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    """Validate the JSON body into ``model`` (422 with field paths on failure)."""
+    """Validate the JSON body into ``model`` (422 with field paths on failure).
+
+    Declared JSON only (415), finite numbers only, and the text caps of
+    :func:`body_context`.
+    """
+    require_json_content_type(request)
     raw = await request.body()
     if not raw.strip():
         raise ValidationFailed(
             "request body is required",
             details=[{"type": "missing", "loc": ["body"], "msg": "Field required"}],
         )
+    reject_non_finite(raw)
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=body_context(request))
     except ValidationError as exc:
         raise ValidationFailed("invalid request body", details=validation_details(exc, "body")) from exc
+
+
+def path_memory_id(value: str, name: str = "memory_id") -> str:
+    """A memory id from the path, held to the same rule as ids in bodies (422 otherwise)."""
+    problem = memory_id_problem(value)
+    if problem is not None:
+        raise ValidationFailed(f"invalid {name}", details=[
+            {"type": "identifier", "loc": ["path", name], "msg": f"id {problem}"}])
+    return value
 
 
 def principal_of(request: Request) -> Principal:

@@ -9,6 +9,7 @@ leave together at the end of it. Everything else is uvicorn's own protocol.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -45,11 +46,52 @@ class _CoalescingTransport:
         return getattr(self._transport, name)
 
 
+# Longest request target (path and query) served; longer gets 414. Deleting 1,000 memories by
+# id in one query string (DELETE /v1/long-term-memory) needs about 40 KB.
+MAX_URL_BYTES = 64 * 1024
+
+
+def _error_response(status: int, reason: bytes, code: str, message: str) -> bytes:
+    """A complete HTTP/1.1 response in the server's JSON error shape, closing the connection."""
+    body = json.dumps({"detail": message,
+                       "error": {"code": code, "message": message, "details": None}}).encode()
+    return b"".join([b"HTTP/1.1 %d %s\r\n" % (status, reason),
+                     b"content-type: application/json\r\n",
+                     b"content-length: %d\r\n" % len(body),
+                     b"connection: close\r\n\r\n", body])
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """Pass as ``uvicorn.Config(http=...)``."""
+    """Pass as ``uvicorn.Config(http=...)``.
+
+    Requests the HTTP parser refuses are answered in the JSON error shape (uvicorn's own
+    answer is a plain-text 400), and an over-long request target gets 414.
+    """
+
+    _url_too_long = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_message_begin(self) -> None:
+        self._url_too_long = False
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if len(self.url) + len(url) > MAX_URL_BYTES:
+            self._url_too_long = True
+            raise ValueError("request target too long")  # the parser stops: see below
+        super().on_url(url)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._url_too_long:
+            data = _error_response(414, b"URI Too Long", "uri_too_long",
+                                   f"the request target is longer than {MAX_URL_BYTES} bytes")
+        else:
+            data = _error_response(400, b"Bad Request", "bad_request",
+                                   "invalid HTTP request")
+        self.transport.write(data)
+        self.transport.close()
 
 
 def uvicorn_config(app: Any, host: str, port: int, log_level: str) -> Any:

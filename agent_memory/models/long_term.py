@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from agent_memory.models._types import TagList, UTCDateTime, new_ulid
+from agent_memory.models._types import (
+    BoundedText,
+    JsonBool,
+    JsonInt,
+    MemoryId,
+    TagList,
+    UTCDateTime,
+    new_ulid,
+)
 from agent_memory.models.common import AckResponse
 from agent_memory.models.filters import (
     CreatedAt,
@@ -35,18 +43,11 @@ class ExtractedMemoryRecord(MemoryRecord):
     record without ``id`` is accepted and gets a new ULID.
     """
 
-    id: str = Field(default_factory=new_ulid, min_length=1, max_length=256)
+    id: MemoryId = Field(default_factory=new_ulid)
     discrete_memory_extracted: Literal["t", "f"] = "t"
     memory_type: MemoryTypeEnum = MemoryTypeEnum.semantic
 
     _text = field_validator("text")(text_not_blank)
-
-    @field_validator("id")
-    @classmethod
-    def _id_printable(cls, value: str) -> str:
-        if not value.strip() or any(c.isspace() for c in value):
-            raise ValueError("id must be non-empty and contain no whitespace")
-        return value
 
 
 class CreateMemoryRecordRequest(BaseModel):
@@ -55,7 +56,7 @@ class CreateMemoryRecordRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     memories: list[ExtractedMemoryRecord] = Field(max_length=10_000)
-    deduplicate: bool = True
+    deduplicate: JsonBool = True
 
 
 class CreateMemoryResponse(AckResponse):
@@ -90,9 +91,9 @@ class SearchRequest(BaseModel):
     memory_type: MemoryType | None = None
     extraction_strategy: ExtractionStrategy | None = None
     event_date: EventDate | None = None
-    limit: int = Field(default=10, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-    recency_boost: bool | None = None
+    limit: JsonInt = Field(default=10, ge=1, le=100)
+    offset: JsonInt = Field(default=0, ge=0, le=MAX_OFFSET)
+    recency_boost: JsonBool | None = None
     # null (AMS's own default) means the documented default: validated below to a number.
     recency_semantic_weight: float | None = Field(default=0.8, ge=0)
     recency_recency_weight: float | None = Field(default=0.2, ge=0)
@@ -100,7 +101,7 @@ class SearchRequest(BaseModel):
     recency_novelty_weight: float | None = Field(default=0.4, ge=0)
     recency_half_life_last_access_days: float | None = Field(default=7.0, gt=0)
     recency_half_life_created_days: float | None = Field(default=30.0, gt=0)
-    server_side_recency: bool | None = None
+    server_side_recency: JsonBool | None = None
 
     @field_validator("recency_semantic_weight", "recency_recency_weight",
                      "recency_freshness_weight", "recency_novelty_weight",
@@ -139,7 +140,7 @@ class EditMemoryRecordRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    text: str | None = Field(default=None, max_length=100_000)
+    text: BoundedText | None = None
     topics: TagList = None
     entities: TagList = None
     memory_type: MemoryTypeEnum | None = None
@@ -147,7 +148,7 @@ class EditMemoryRecordRequest(BaseModel):
     user_id: str | None = Field(default=None, max_length=512)
     session_id: str | None = Field(default=None, max_length=512)
     event_date: UTCDateTime | None = None
-    pinned: bool | None = None
+    pinned: JsonBool | None = None
     metadata: dict[str, Any] | None = None
 
     _text = field_validator("text")(text_not_blank)
@@ -167,7 +168,7 @@ class EditMemoryRecordRequest(BaseModel):
 class DeleteMemoriesQuery(BaseModel):
     """Query of ``DELETE /long-term-memory``."""
 
-    memory_ids: list[str] = Field(default_factory=list, max_length=1000)
+    memory_ids: list[MemoryId] = Field(default_factory=list, max_length=1000)
 
 
 class CompactQuery(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
+from agent_memory.models._types import BoundedText, JsonInt
 from agent_memory.models.long_term import MemoryRecordResult, SearchRequest
 from agent_memory.models.working_memory import MemoryStrategyConfig
 
@@ -58,7 +59,7 @@ class WorkingMemoryRequest(BaseModel):
     namespace: str | None = Field(default=None, max_length=512)
     user_id: str | None = Field(default=None, max_length=512)
     model_name: str | None = Field(default=None, max_length=256)
-    context_window_max: int | None = Field(default=None, gt=0, le=100_000_000)
+    context_window_max: JsonInt | None = Field(default=None, gt=0, le=100_000_000)
     long_term_memory_strategy: MemoryStrategyConfig | None = None  # accepted, unused (as AMS)
 
     _blank = field_validator("namespace", "user_id", "model_name", mode="before")(_blank_to_none)
@@ -73,7 +74,7 @@ class MemoryPromptRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    query: str = Field(min_length=1, max_length=100_000)
+    query: BoundedText = Field(min_length=1, max_length=100_000)
     session: WorkingMemoryRequest | None = None
     long_term_search: SearchRequest | bool | None = None
 

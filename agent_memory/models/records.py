@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import TagList, UTCDateTime, new_ulid, utcnow
+from agent_memory.models._types import (
+    BoundedText,
+    JsonBool,
+    JsonInt,
+    MemoryId,
+    TagList,
+    UTCDateTime,
+    new_ulid,
+    utcnow,
+)
 
 
 class MemoryTypeEnum(str, Enum):
@@ -23,17 +32,17 @@ class _RecordFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    text: str
+    text: BoundedText
     session_id: str | None = None
     user_id: str | None = None
     namespace: str | None = None
     last_accessed: UTCDateTime = Field(default_factory=utcnow)
     created_at: UTCDateTime = Field(default_factory=utcnow)
     updated_at: UTCDateTime = Field(default_factory=utcnow)
-    pinned: bool = False
+    pinned: JsonBool = False
     # Redis counts it with HINCRBY (signed 64-bit): a larger stored value made every later
     # access update fail with a 503 (found by fuzzing). 2**53 also stays exact in JSON.
-    access_count: int = Field(default=0, ge=0, le=2**53)
+    access_count: JsonInt = Field(default=0, ge=0, le=2**53)
     topics: TagList = None
     entities: TagList = None
     memory_hash: str | None = None
@@ -69,6 +78,6 @@ def text_not_blank(value: str | None) -> str | None:
 class WorkingMemoryRecord(_RecordFields):
     """A structured memory inside a session; the id defaults to a new ULID."""
 
-    id: str = Field(default_factory=new_ulid, min_length=1)
+    id: MemoryId = Field(default_factory=new_ulid)
 
     _text = field_validator("text")(text_not_blank)

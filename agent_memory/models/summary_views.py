@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import UTCDateTime, new_ulid, utcnow
+from agent_memory.models._types import JsonBool, JsonInt, UTCDateTime, new_ulid, utcnow
 from agent_memory.models.records import MemoryTypeEnum
 
 GROUP_FIELDS = ("user_id", "namespace", "session_id", "memory_type")
@@ -26,8 +26,8 @@ class CreateSummaryViewRequest(BaseModel):
     source: Literal["long_term", "working_memory"]
     group_by: list[str] = Field(default_factory=list, max_length=len(GROUP_FIELDS))
     filters: dict[str, Any] = Field(default_factory=dict)
-    time_window_days: int | None = Field(default=None, ge=1, le=36_500)
-    continuous: bool = False
+    time_window_days: JsonInt | None = Field(default=None, ge=1, le=36_500)
+    continuous: JsonBool = False
     prompt: str | None = Field(default=None, max_length=10_000)
     model_name: str | None = Field(default=None, max_length=256)
 

@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_memory.models._types import UTCDateTime, utcnow
+from agent_memory.models._types import JsonInt, MemoryId, UTCDateTime, utcnow
 
 
 class TaskStatus(str, Enum):
@@ -67,7 +67,7 @@ class ForgetPolicy(BaseModel):
 
     max_age_days: float | None = Field(default=None, ge=0)
     max_inactive_days: float | None = Field(default=None, ge=0)
-    budget: int | None = Field(default=None, ge=0)
+    budget: JsonInt | None = Field(default=None, ge=0)
     memory_type_allowlist: list[str] | None = None
     hard_age_multiplier: float = Field(default=12.0, ge=1)
 
@@ -89,7 +89,7 @@ class ForgetRequest(BaseModel):
     """Body of ``POST /v1/long-term-memory/forget``."""
 
     policy: ForgetPolicy
-    pinned_ids: list[str] | None = None
+    pinned_ids: list[MemoryId] | None = None
 
 
 class ForgetQuery(BaseModel):
@@ -116,3 +116,6 @@ class ForgetResponse(BaseModel):
     deleted_ids: list[str]
     dry_run: bool
     task_id: str | None = None
+    skipped_damaged: int = Field(
+        default=0, description="Records skipped because they could not be read (damaged in "
+        "Redis); the pass went on without them.")

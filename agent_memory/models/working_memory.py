@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent_memory.models._types import UTCDateTime, new_ulid, utcnow
+from agent_memory.models._types import BoundedText, JsonInt, MemoryId, UTCDateTime, new_ulid, utcnow
 from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.services.extraction_prompts import check_custom_prompt
 
@@ -23,9 +23,12 @@ class MemoryMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    role: str = Field(min_length=1, max_length=64)
-    content: str
-    id: str = Field(default_factory=new_ulid, min_length=1, max_length=256)
+    # Free text, as in AMS (the official client types it ``str``): "user", "assistant",
+    # "system", "tool", "function" or any other. Never blank nor holding control characters:
+    # roles are written into model prompts as "[ROLE]: content" lines.
+    role: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")
+    content: BoundedText
+    id: MemoryId = Field(default_factory=new_ulid)
     created_at: UTCDateTime = Field(default_factory=utcnow)
     persisted_at: UTCDateTime | None = None
     discrete_memory_extracted: Literal["t", "f"] = "f"
@@ -71,13 +74,13 @@ class UpdateWorkingMemory(BaseModel):
     messages: list[MemoryMessage] = Field(default_factory=list)
     memories: list[WorkingMemoryRecord] = Field(default_factory=list)
     data: dict[str, Any] | None = None
-    context: str | None = None
+    context: BoundedText | None = None
     user_id: str | None = Field(default=None, max_length=512)
-    tokens: int = 0
+    tokens: JsonInt = 0
     session_id: str | None = None  # sent by the Python client; the path wins
     namespace: str | None = Field(default=None, max_length=512)
     long_term_memory_strategy: MemoryStrategyConfig = Field(default_factory=MemoryStrategyConfig)
-    ttl_seconds: int | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
+    ttl_seconds: JsonInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     last_accessed: UTCDateTime = Field(default_factory=utcnow)
     created_at: UTCDateTime = Field(default_factory=utcnow)
     updated_at: UTCDateTime = Field(default_factory=utcnow)
@@ -101,7 +104,7 @@ class AppendMessages(BaseModel):
     messages: list[MemoryMessage] = Field(min_length=1)
     namespace: str | None = Field(default=None, max_length=512)
     user_id: str | None = Field(default=None, max_length=512)
-    ttl_seconds: int | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
+    ttl_seconds: JsonInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     long_term_memory_strategy: MemoryStrategyConfig | None = None
 
     _blank = field_validator("user_id", "namespace", mode="before")(_blank_to_none)

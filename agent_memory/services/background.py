@@ -122,6 +122,7 @@ class Background:
             raise FeatureDisabled("Long-term memory is disabled")
         namespace = principal.scope_namespace(namespace)
         user_id = principal.scope_user(user_id)
+        self.long_term.check_scope(namespace, user_id)  # the foreground call's 422, up front
         record = await self.new_task(TaskType.compact, namespace, user_id)
         await self.docket.add(COMPACT_TASK, key=f"task:{record.id}")(record.id, namespace,
                                                                      user_id)
@@ -133,8 +134,8 @@ class Background:
         from agent_memory.principal import LOCAL_ADMIN
 
         async def work() -> dict[str, object]:
-            remaining = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
-            return {"remaining": remaining}
+            remaining, damaged = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
+            return {"remaining": remaining, "skipped_damaged": damaged}
 
         await self._run_recorded(task_id, work)
 
@@ -152,6 +153,8 @@ class Background:
         scope = ForgetScope(principal.scope_namespace(query.namespace),
                             principal.scope_user(query.user_id), query.session_id)
         if query.background and self.docket is not None:
+            if self.long_term is not None:  # the foreground call's 422, before enqueueing
+                self.long_term.check_scope(scope.namespace, scope.user_id, scope.session_id)
             record = await self.new_task(TaskType.forget, scope.namespace, scope.user_id)
             payload = {"policy": body.policy.model_dump(mode="json"),
                        "pinned_ids": body.pinned_ids or [],
@@ -263,7 +266,8 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
             # replace() moves a pending run later: a trailing debounce per session scope.
             await active.replace(name, when=when, key=key)(identity)
 
-    extractor = Extractor(llm, settings.generation_model) if llm is not None else None
+    extractor = (Extractor(llm, settings.generation_model, settings.max_text_chars)
+                 if llm is not None else None)
     task_status = TaskStatusStore(redis)
     promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
                                  schedule, task_status)

@@ -14,6 +14,7 @@ watermark moves to the run's start only when the run completes, so a crash re-sc
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ import numpy as np
 from redis.asyncio import Redis
 from redisvl.query.filter import Num
 
+from agent_memory.models._types import memory_id_problem
+from agent_memory.models.records import MemoryRecord
 from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in, tag_not_in
@@ -29,6 +32,8 @@ from agent_memory.storage.maintenance import CompactionWatermark
 
 if TYPE_CHECKING:
     from agent_memory.services.long_term import LongTermService
+
+log = logging.getLogger(__name__)
 
 OVERLAP_SECONDS = 60.0
 BATCH = 1000
@@ -84,8 +89,12 @@ class CompactionService:
                     where, ("id_", "memory_hash", "created_at", "pinned"), BATCH):
                 for memory_id, memory_hash, created, pinned in rows:
                     if memory_id and memory_hash:
+                        try:
+                            when = float(created or 0)
+                        except ValueError:  # a damaged record: skip it, never fail the pass
+                            continue
                         groups.setdefault(memory_hash, []).append(
-                            (float(created or 0), memory_id, pinned in ("true", "1", "t")))
+                            (when, memory_id, pinned in ("true", "1", "t")))
             for members in groups.values():
                 members.sort()
                 doomed += [m[1] for m in members[1:] if not m[2]]
@@ -94,14 +103,28 @@ class CompactionService:
                 doomed, Deletion(POLICY, reason="compaction: exact duplicate"))
         return doomed
 
+    async def _readable(self, ids: list[str]) -> list[MemoryRecord | None]:
+        """Records by id; one that does not decode (damaged in Redis) reads as ``None``."""
+        try:
+            return await self.store.get_many(ids)
+        except ValueError:  # pydantic's ValidationError: find the damaged one(s)
+            out: list[MemoryRecord | None] = []
+            for memory_id in ids:
+                try:
+                    out.extend(await self.store.get_many([memory_id]))
+                except ValueError:
+                    log.warning("compaction skipped a damaged record")
+                    out.append(None)
+            return out
+
     async def _semantic_duplicates(self, ids: list[str]) -> list[str]:
         threshold = self.settings.deduplication_distance_threshold
         doomed: list[str] = []
         for start in range(0, len(ids), BATCH):
-            records = await self.store.get_many(ids[start:start + BATCH])
+            records = await self._readable(ids[start:start + BATCH])
             for record in records:
-                if record is None or record.id in doomed:
-                    continue
+                if record is None or record.id in doomed or memory_id_problem(record.id):
+                    continue  # gone, already doomed, or an id no query can name: skip it
                 raw = await self.store.vector_of(record.id)
                 if raw is None:
                     continue

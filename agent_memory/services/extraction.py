@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from agent_memory.embeddings.base import clip_chars
 from agent_memory.errors import UpstreamError
 from agent_memory.llm import ChatModel
-from agent_memory.models._types import utcnow
+from agent_memory.models._types import DEFAULT_MAX_TEXT_CHARS, utcnow
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.services import extraction_prompts as prompts
@@ -78,9 +79,12 @@ class Extractor:
         model: Model name for extraction (``GENERATION_MODEL``).
     """
 
-    def __init__(self, llm: ChatModel, model: str | None = None) -> None:
+    def __init__(self, llm: ChatModel, model: str | None = None,
+                 max_message_chars: int = DEFAULT_MAX_TEXT_CHARS) -> None:
         self.llm = llm
         self.model = model
+        # Messages stored before a smaller MAX_TEXT_CHARS still reach the model bounded.
+        self.max_message_chars = max_message_chars
 
     async def ask(self, messages: Sequence[MemoryMessage], strategy: MemoryStrategyConfig,
                   scope: Scope, *, now: datetime | None = None) -> str:
@@ -90,8 +94,8 @@ class Extractor:
             ValidationFailed: an invalid custom prompt.
             ServiceUnavailable, UpstreamError: the model call failed (the task retries).
         """
-        joined = "\n".join(f"[{m.role.upper()}] ({m.created_at.isoformat()}): {m.content}"
-                           for m in messages)
+        joined = "\n".join(f"[{m.role.upper()}] ({m.created_at.isoformat()}): "
+                           f"{clip_chars(m.content, self.max_message_chars)}" for m in messages)
         prompt = prompts.render(strategy.strategy, strategy.config, {
             "messages": joined,
             "current_datetime": (now or utcnow()).isoformat(),

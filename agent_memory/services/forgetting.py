@@ -17,6 +17,7 @@ Semantics follow AMS (§2.5 of the reference notes), with its gaps closed:
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from agent_memory.models.records import MemoryRecord
 from agent_memory.models.tasks import ForgetPolicy, ForgetResponse
 from agent_memory.services.deletion import POLICY, Deletion
 
+log = logging.getLogger(__name__)
+
 SCAN_BATCH = 500
 DELETE_BATCH = 500
 _DAY = 86400.0
@@ -37,7 +40,8 @@ class ForgettableStore(Protocol):
     """What forgetting needs from long-term memory."""
 
     def iter_scope(self, namespace: str | None, user_id: str | None, session_id: str | None,
-                   batch: int) -> AsyncIterator[list[MemoryRecord]]: ...
+                   batch: int, damaged: list[str] | None = None
+                   ) -> AsyncIterator[list[MemoryRecord]]: ...
 
     async def delete_ids(self, ids: list[str], deletion: Deletion | None = None) -> int: ...
 
@@ -126,15 +130,18 @@ class ForgettingService:
         """One exhaustive pass over ``scope``; deletes unless ``dry_run`` (soft deletes,
         recorded as ``policy``; ``deletion`` names who asked)."""
         selection = Selection(policy, pinned_ids, now or utcnow(), scope.exclude_namespaces)
+        damaged: list[str] = []
         if not policy.empty:
             async for batch in self.store.iter_scope(scope.namespace, scope.user_id,
-                                                     scope.session_id, SCAN_BATCH):
+                                                     scope.session_id, SCAN_BATCH, damaged):
                 for record in batch:
                     selection.add(record)
         else:  # nothing can match: still report the scope's size, as AMS does
             async for batch in self.store.iter_scope(scope.namespace, scope.user_id,
-                                                     scope.session_id, SCAN_BATCH):
+                                                     scope.session_id, SCAN_BATCH, damaged):
                 selection.scanned += len(batch)
+        if damaged:
+            log.warning("forgetting skipped %d damaged records", len(damaged))
         ids = selection.selected(limit)
         deleted = len(ids)
         if not dry_run:
@@ -144,4 +151,4 @@ class ForgettingService:
                 deleted += await self.store.delete_ids(ids[start:start + DELETE_BATCH],
                                                        deletion)
         return ForgetResponse(scanned=selection.scanned, deleted=deleted, deleted_ids=ids,
-                              dry_run=dry_run)
+                              dry_run=dry_run, skipped_damaged=len(damaged))

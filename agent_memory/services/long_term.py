@@ -316,21 +316,36 @@ class LongTermService:
             tag_in("session_id", [session_id]) if session_id is not None else None,
         ])
 
+    def check_scope(self, namespace: str | None, user_id: str | None,
+                    session_id: str | None = None) -> None:
+        """422 now for a scope no filter can be built for: background variants call this
+        before enqueueing, so they fail exactly as the foreground call does."""
+        self._scope_filter(namespace, user_id, session_id)
+
     async def compact(self, principal: Principal, namespace: str | None,
-                      user_id: str | None) -> int:
+                      user_id: str | None) -> tuple[int, int]:
         """Remove exact (hash) duplicates in scope, keeping the oldest; returns how many
-        memories remain in scope. No LLM merge, so no id ever changes."""
+        memories remain in scope and how many damaged records were skipped. No LLM merge,
+        so no id ever changes."""
         namespace = principal.scope_namespace(namespace)
         user_id = principal.scope_user(user_id)
         where = self._scope_filter(namespace, user_id)
         keep: dict[str, tuple[float, str]] = {}
         doomed: list[str] = []
+        damaged = 0
         async for rows in self.store.iter_fields(where, ("id_", "memory_hash", "created_at"),
                                                  1000):
             for memory_id, h, created in rows:
+                if not memory_id:  # unreadable hash: skip it, never fail the pass
+                    damaged += 1
+                    continue
                 if not h:
                     continue
-                candidate = (float(created or 0), memory_id)
+                try:
+                    candidate = (float(created or 0), memory_id)
+                except ValueError:
+                    damaged += 1
+                    continue
                 best = keep.get(h)
                 if best is None:
                     keep[h] = candidate
@@ -342,14 +357,18 @@ class LongTermService:
         deletion = Deletion(POLICY, reason="compaction: exact duplicate", principal=principal)
         for i in range(0, len(doomed), 1000):
             await self.soft_delete(doomed[i:i + 1000], deletion)
-        return await self.store.count(where)  # type: ignore[arg-type]
+        if damaged:
+            log.warning("compaction skipped %d damaged records", damaged)
+        return await self.store.count(where), damaged  # type: ignore[arg-type]
 
     async def iter_scope(self, namespace: str | None, user_id: str | None,
-                         session_id: str | None, batch: int = 500
-                         ) -> AsyncIterator[list[MemoryRecord]]:
-        """Every memory in a scope (``None`` = any), ``batch`` at a time, exhaustively."""
+                         session_id: str | None, batch: int = 500,
+                         damaged: list[str] | None = None) -> AsyncIterator[list[MemoryRecord]]:
+        """Every memory in a scope (``None`` = any), ``batch`` at a time, exhaustively;
+        damaged records are skipped and listed in ``damaged`` (see ``iter_records``)."""
         where = self._scope_filter(namespace, user_id, session_id)
-        async for records in self.store.iter_records(where, batch):  # type: ignore[arg-type]
+        async for records in self.store.iter_records(where, batch,  # type: ignore[arg-type]
+                                                     damaged):
             yield records
 
     async def update_last_accessed(self, ids: Sequence[str],

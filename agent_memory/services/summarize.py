@@ -11,7 +11,9 @@ import logging
 import re
 from collections.abc import Sequence
 
+from agent_memory.embeddings.base import clip_chars
 from agent_memory.errors import MemoryServerError
+from agent_memory.models._types import DEFAULT_MAX_TEXT_CHARS
 from agent_memory.llm import ChatModel
 from agent_memory.models.working_memory import MemoryMessage
 from agent_memory.tokenizer import count_tokens, encoding
@@ -102,10 +104,16 @@ async def summarize(
     max_tokens: int,
     llm: ChatModel | None,
     model: str | None = None,
+    max_input_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> str:
-    """A new summary covering ``previous`` and ``messages`` in at most ~``max_tokens``."""
+    """A new summary covering ``previous`` and ``messages`` in at most ~``max_tokens``.
+
+    The model sees each message cut to an equal share of ``max_input_chars`` (at least 500
+    characters), so one fold never sends an unbounded prompt.
+    """
     if llm is not None:
-        joined = "\n".join(f"{m.role}: {m.content}" for m in messages)
+        share = max(max_input_chars // max(len(messages), 1), 500)
+        joined = "\n".join(f"{m.role}: {clip_chars(m.content, share)}" for m in messages)
         prompt = PROMPT.format(
             max_words=max(int(max_tokens * 0.75), 20),
             prev_summary=previous or "(none yet)",

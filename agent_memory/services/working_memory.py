@@ -146,7 +146,8 @@ class WorkingMemoryService:
                     await self.before_fold(namespace, user_id, session_id,
                                            [m for m, _ in sized[:fold]])
                 context = await summarize(context, [m for m, _ in sized[:fold]],
-                                          max_tokens=self._summary_budget(window), llm=self.llm)
+                                          max_tokens=self._summary_budget(window), llm=self.llm,
+                                          max_input_chars=self.settings.max_text_chars)
                 sized = sized[fold:]
         new = NewSession(session_id, namespace, user_id, sized, body.memories, context,
                          body.data, body.ttl_seconds, body.long_term_memory_strategy)
@@ -195,7 +196,8 @@ class WorkingMemoryService:
             await self.before_fold(session.namespace, session.user_id, session.session_id,
                                    [m.message for m in folded])
         context = await summarize(session.context, [m.message for m in folded],
-                                  max_tokens=self._summary_budget(window), llm=self.llm)
+                                  max_tokens=self._summary_budget(window), llm=self.llm,
+                                  max_input_chars=self.settings.max_text_chars)
         if not await self.store.fold(session, folded[-1].seq, context):
             log.info("session %s was summarized concurrently; keeping that summary", session.session_id)
         refreshed = await self.store.get(session.namespace, session.user_id, session.session_id)

@@ -19,16 +19,12 @@ from collections.abc import Iterable, Sequence
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.errors import ValidationFailed
+from agent_memory.models._types import tag_value_problem
 from agent_memory.models.filters import DateTimeFilter, TagFilter
 
 
 class EmptyFilterValue(ValueError):
     """An empty value reached a filter builder (would have matched everything)."""
-
-
-# RediSearch's tag parser drops these at the edges of a value; a value made only of them
-# becomes the unparseable "{}" clause.
-_UNMATCHABLE = "".join(map(chr, range(33))) + "\x7f_`"
 
 
 def check_tag_value(field: str, value: str) -> str:
@@ -38,7 +34,7 @@ def check_tag_value(field: str, value: str) -> str:
     characters, spaces, ``_`` and `````: without this check such an id, sent by any client,
     became a 503 "storage error" (found by the fuzzing test).
     """
-    if "\x00" in value or not value.strip(_UNMATCHABLE):
+    if tag_value_problem(value) is not None:
         raise ValidationFailed(
             f"{field} must have a visible character other than '_' and '`', and no NUL",
             details=[{"type": "value_error", "loc": ["query", field],
@@ -81,8 +77,10 @@ def tag_not_in(field: str, values: Sequence[str]) -> FilterExpression:
     """``field`` has none of ``values``."""
     tag = Tag(field)
     tag_values = [v for v in values if v]
-    if not tag_values:
+    if not tag_values or len(tag_values) != len(values):
         raise EmptyFilterValue(f"empty value for {field}")
+    for value in tag_values:  # the same check as tag_in: every operator, one rule
+        check_tag_value(field, value)
     return tag != tag_values  # renders (-@field:{a|b}): none of the values
 
 

@@ -409,6 +409,9 @@ class LongTermStore:
         while True:
             rows = []
             for row in res.rows:
+                if not row:  # a hash RediSearch cannot load (e.g. a NUL in its key): skip
+                    rows.append(tuple(None for _ in fields))
+                    continue
                 got = {_s(k): _s(v) for k, v in zip(row[::2], row[1::2], strict=False)}
                 rows.append(tuple(got.get(f) for f in fields))
             if rows:
@@ -447,10 +450,25 @@ class LongTermStore:
         if pending:
             yield pending
 
-    async def iter_records(self, where: FilterExpression | None,
-                           batch: int) -> AsyncIterator[list[MemoryRecord]]:
-        """Every record matching ``where``, ``batch`` at a time."""
-        async for ids in self.iter_ids(where, batch):
-            records = [r for r in await self.get_many(ids) if r is not None]
+    async def iter_records(self, where: FilterExpression | None, batch: int,
+                           damaged: list[str] | None = None) -> AsyncIterator[list[MemoryRecord]]:
+        """Every record matching ``where``, ``batch`` at a time.
+
+        A damaged record (a hash the index cannot load, or whose fields do not decode) is
+        skipped, never failing the pass: its id (``""`` when unreadable) goes to ``damaged``.
+        """
+        async for rows in self.iter_fields(where, ("id_",), batch):
+            ids = [row[0] for row in rows if row[0]]
+            if damaged is not None:
+                damaged.extend("" for row in rows if not row[0])
+            records = []
+            for memory_id, raw in zip(ids, await self.get_raw(ids) if ids else [], strict=True):
+                if raw is None:
+                    continue  # deleted meanwhile
+                try:
+                    records.append(decode(raw))
+                except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+                    if damaged is not None:
+                        damaged.append(memory_id)
             if records:
                 yield records

@@ -36,7 +36,8 @@ async def test_error_responses_carry_the_request_id(client: httpx.AsyncClient) -
     """Error responses (404, 422) carry the header too."""
     missing = await client.get("/v1/working-memory/none", headers={"X-Request-ID": "r1"})
     assert missing.status_code == 404 and missing.headers["x-request-id"] == "r1"
-    invalid = await client.put("/v1/working-memory/s", content=b"{", headers={"X-Request-ID": "r2"})
+    invalid = await client.put("/v1/working-memory/s", content=b"{",
+                               headers={"X-Request-ID": "r2", "Content-Type": "application/json"})
     assert invalid.status_code == 422 and invalid.headers["x-request-id"] == "r2"
 
 

