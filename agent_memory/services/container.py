@@ -8,6 +8,7 @@ from docket import Docket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from agent_memory.clock import Clock
 from agent_memory.embeddings.base import Embedder
 from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
@@ -37,6 +38,7 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    clock: Clock | None = None  # "now" for expiry and tiers (tests advance it)
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -65,6 +67,8 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
 
     A worker passes the Docket it serves; the API opens its own (``USE_DOCKET``).
     """
+    # A worker's docket carries the clock of the process that opened it (tests share one).
+    clock: Clock = getattr(docket, "clock", None) or Clock()
     redis = create_redis(settings)
     llm = create_chat_model(settings)
     wm_store = WorkingMemoryStore(redis)
@@ -75,11 +79,11 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     long_term = None
     if settings.long_term_memory:  # no model is loaded when long-term memory is off
         embedder = await open_embedder(settings)
-        lt_store = LongTermStore(redis, settings, embedder.dimensions)
+        lt_store = LongTermStore(redis, settings, embedder.dimensions, clock)
         await lt_store.ensure_index(embedder.model_id)  # IndexMismatch: run `reembed`
         long_term = LongTermService(lt_store, embedder, settings, llm)
     background = await open_background(settings, redis, llm, wm_store, long_term=long_term,
-                                       docket=docket)
+                                       docket=docket, clock=clock)
     working_memory.after_write = background.promotion.after_write
     working_memory.before_fold = background.promotion.park_folded
     working_memory.arm_seconds = background.promotion.arm_seconds
@@ -91,4 +95,4 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
                     background=background,
                     prompt=prompt, embedder=embedder, long_term=long_term,
-                    summary_views=summary_views)
+                    summary_views=summary_views, clock=clock)

@@ -192,7 +192,7 @@ class LongTermService:
     async def search(self, principal: Principal, request: SearchRequest,
                      optimize_query: bool = False) -> MemoryRecordResultsResponse:
         """One page of memories within the caller's bounds (see ``ltm_search``)."""
-        where = scoped_filter(principal, request)
+        where = self.store.live(scoped_filter(principal, request))  # expired: never found
         mode = request.search_mode or self.settings.default_search_mode
         if optimize_query and self.llm is not None and request.text and mode == "semantic":
             request = request.model_copy(update={"text": await self._optimize(request.text)})
@@ -269,7 +269,7 @@ class LongTermService:
         if not ids:
             return 0
         try:
-            records = [r for r in await self.store.get_many(ids) if r is not None]
+            records = [r for r in await self.store.get_many(ids, live=False) if r is not None]
         except ValidationError:  # a record too damaged to read: delete it all the same
             log.warning("could not read memories before deleting them; neighbours not relinked")
             records = []

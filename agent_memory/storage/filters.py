@@ -77,6 +77,20 @@ def and_all(parts: Iterable[FilterExpression | None]) -> FilterExpression | None
     return out
 
 
+def not_expired(now: float) -> FilterExpression:
+    """Records whose ``expires_at`` is absent or after ``now`` (epoch seconds).
+
+    A negated numeric range, so records without the field (AMS-written, no TTL) match; the
+    only text in it is a float's ``repr``.
+    """
+    return FilterExpression(f"-@expires_at:[-inf {float(now)!r}]")
+
+
+def expired_by(now: float) -> FilterExpression:
+    """Records whose ``expires_at`` is at or before ``now`` (what the purge deletes)."""
+    return Num("expires_at") <= float(now)
+
+
 def tag_not_in(field: str, values: Sequence[str]) -> FilterExpression:
     """``field`` has none of ``values``."""
     tag = Tag(field)
@@ -138,6 +152,8 @@ __all__ = [
     "EmptyFilterValue",
     "and_all",
     "date_filter",
+    "expired_by",
+    "not_expired",
     "tag_eq_or_missing",
     "tag_filter",
     "tag_in",

@@ -20,12 +20,13 @@ from redisvl.index import AsyncSearchIndex
 from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
 from redisvl.query.filter import FilterExpression
 
+from agent_memory.clock import Clock
 from agent_memory.errors import StorageError
 from agent_memory.models.records import MemoryRecord
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
-from agent_memory.storage._ltm_codec import FIELDS, decode, encode
-from agent_memory.storage.filters import tag_in
+from agent_memory.storage._ltm_codec import EXPIRES_AT, FIELDS, decode, encode
+from agent_memory.storage.filters import not_expired, tag_in
 from agent_memory.storage.keys import ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
 from agent_memory.storage.mux import mux_of
@@ -118,10 +119,17 @@ class LongTermStore:
         redis: The process's client (bytes responses).
         settings: Index name, prefix, vector algorithm and metric.
         dimensions: Vector size of the configured embedder.
+        clock: "Now" for expiry (a fresh wall clock when not given).
+
+    Expiry lives here, in two places every read goes through: :meth:`live` adds the
+    not-expired clause to a query's filter, and :meth:`get_raw` (every read by id, and the
+    page read after each search) drops records whose ``expires_at`` has passed.
     """
 
-    def __init__(self, redis: Redis, settings: Settings, dimensions: int) -> None:
+    def __init__(self, redis: Redis, settings: Settings, dimensions: int,
+                 clock: Clock | None = None) -> None:
         self.redis = redis
+        self.clock = clock or Clock()
         self.prefix = settings.redisvl_index_prefix
         self.dimensions = dimensions
         self.index: AsyncSearchIndex = ltm_index.make_index(
@@ -227,14 +235,30 @@ class LongTermStore:
 
     # -- point reads --------------------------------------------------------------------
 
-    async def get_many(self, ids: Sequence[str]) -> list[MemoryRecord | None]:
-        """Records by id, in order (``None`` where missing)."""
-        return [decode(row) if row else None for row in await self.get_raw(ids)]
+    async def get_many(self, ids: Sequence[str], *,
+                       live: bool = True) -> list[MemoryRecord | None]:
+        """Records by id, in order (``None`` where missing, or expired unless ``live`` is
+        false)."""
+        return [decode(row) if row else None for row in await self.get_raw(ids, live=live)]
 
-    async def get_raw(self, ids: Sequence[str]) -> list[list[bytes | None] | None]:
-        """Per id, in order, the values of ``FIELDS`` (``None`` where missing): one script
-        call per 500 ids. The vector stays in Redis: it is most of a record's bytes."""
-        return (await self._lookup(ids, ()))[0]
+    async def get_raw(self, ids: Sequence[str], *,
+                      live: bool = True) -> list[list[bytes | None] | None]:
+        """Per id, in order, the values of ``FIELDS`` (``None`` where missing, or expired
+        unless ``live`` is false): one script call per 500 ids. The vector stays in Redis:
+        it is most of a record's bytes."""
+        rows = (await self._lookup(ids, ()))[0]
+        if live:
+            now = self.clock.now()
+            for n, row in enumerate(rows):
+                if row is not None and row[EXPIRES_AT] and as_number(row[EXPIRES_AT]) <= now:
+                    rows[n] = None
+        return rows
+
+    def live(self, where: FilterExpression | None) -> FilterExpression:
+        """``where`` restricted to memories not expired now (every search goes through
+        this; records without ``expires_at`` never expire)."""
+        clause = not_expired(self.clock.now())
+        return clause if where is None else where & clause
 
     async def _lookup(self, ids: Sequence[str], hashes: Sequence[str],
                       near: Sequence[SearchArgs] = ()

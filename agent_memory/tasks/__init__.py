@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agent_memory.clock import Clock
 from agent_memory.observability.metrics import observed_task
 from agent_memory.settings import Settings
 from agent_memory.tasks._deps import MemoryDocket, WorkerServices
@@ -35,9 +36,9 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
 )]
 
 
-async def open_docket(settings: Settings) -> MemoryDocket:
+async def open_docket(settings: Settings, clock: Clock | None = None) -> MemoryDocket:
     """Open the server's Docket with every task registered (close with ``__aexit__``)."""
-    docket = MemoryDocket(settings, task_collection)
+    docket = MemoryDocket(settings, task_collection, clock)
     await docket.__aenter__()
     return docket
 
