@@ -15,7 +15,12 @@ from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.lifecycle import Lifecycle
 from agent_memory.services.long_term import LongTermService
+from agent_memory.services.memories import MemoriesService
+from agent_memory.services.recall import RecallService
+from agent_memory.services.rollup import Summarizer
+from agent_memory.storage.memories import MemoriesStore
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.summary_views import SummaryViewService
@@ -45,6 +50,11 @@ class Services:
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
     clock: Clock | None = None  # "now" for expiry and tiers (tests advance it)
+    # --- memories door (issue 14); None when long-term memory is off ---
+    memories: MemoriesService | None = None
+    recall: RecallService | None = None
+    lifecycle: Lifecycle | None = None
+    summarizer: Summarizer | None = None
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -98,9 +108,33 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     prompt = PromptService(working_memory, long_term, settings)
     summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
                                        background)
-    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
-                    provenance=ProvenanceLog(ProvenanceStore(redis)),
-                    background=background,
-                    prompt=prompt, embedder=embedder, long_term=long_term,
-                    summary_views=summary_views, clock=clock)
+    provenance = ProvenanceLog(ProvenanceStore(redis))
+    services = Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                        audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
+                        provenance=provenance,
+                        background=background,
+                        prompt=prompt, embedder=embedder, long_term=long_term,
+                        summary_views=summary_views, clock=clock)
+    if long_term is not None:
+        _wire_memories(services, long_term, background.docket, clock)
+    return services
+
+
+def _wire_memories(services: Services, long_term: LongTermService, docket: Docket | None,
+                   clock: Clock) -> None:
+    """The memories door (issue 14): rows, recall, lifecycle passes, summaries."""
+    store = MemoriesStore(long_term.store)
+    schedule = None
+    if docket is not None:
+        active = docket
+
+        async def schedule(memory_id: str, version: str) -> None:
+            # Keyed by id and text version: a repeat for the same text is a no-op.
+            await active.add("enrich_memory", key=f"enrich:{memory_id}:{version}")(memory_id)
+
+    settings, llm, provenance = services.settings, services.llm, services.provenance
+    services.memories = MemoriesService(long_term, store, settings, clock, llm, provenance,
+                                        schedule)
+    services.recall = RecallService(long_term, store, settings, clock)
+    services.lifecycle = Lifecycle(long_term, store, settings, clock, provenance)
+    services.summarizer = Summarizer(long_term, store, settings, clock, llm, provenance)

@@ -329,3 +329,14 @@ class LongTermService:
         interval = (self.settings.last_accessed_interval_seconds
                     if min_interval_seconds is None else min_interval_seconds)
         return await self.store.touch(list(dict.fromkeys(ids)), interval)
+
+    # -- new rows with issued ids (the memories door, issue 14) --------------------------------
+
+    async def write_new(self, records: Sequence[MemoryRecord]) -> None:
+        """Store records whose ids were just issued (a counter): embedded and written in one
+        pipeline, as given. No id, hash or near-duplicate lookups (a new id has no stored
+        record to merge with, and the door keeps repeated texts as separate rows)."""
+        if not records:
+            return
+        vectors = await self.embedder.embed([r.text for r in records])
+        await self.store.write(records, vectors, replacing=[False] * len(records))

@@ -126,3 +126,17 @@ def provenance_key(memory_id: str) -> str:
     """List of JSON provenance events of one memory (exempt from TTLs: removed with the
     memory when it is purged or erased)."""
     return f"am:prov:{memory_id}"
+
+
+# --- memories with a life (issue 14) -------------------------------------------------------
+MEMORIES_ID_COUNTER_KEY = "am:memories:next-id"
+"""Counter of the integer ids the memories door gives its rows (exempt from TTLs: one
+small string, it must never go back)."""
+
+MEMORIES_SUMMARY_GROUP_TTL_SECONDS = 7 * 24 * 3600
+
+
+def memories_summary_group_key(digest: str) -> str:
+    """The id of the summary row made for one group of covered rows (7-day TTL: a
+    redelivered summarizer run reuses the id instead of writing a second summary)."""
+    return f"am:memories:summary-group:{digest}"

@@ -20,6 +20,12 @@ from agent_memory.tasks.maintenance import (
     scheduled_forgetting,
     track_access,
 )
+from agent_memory.tasks.memories import (
+    enrich_memory,
+    scheduled_memory_purge,
+    scheduled_memory_summaries,
+    scheduled_memory_tiers,
+)
 from agent_memory.tasks.promotion import promote_session
 from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
@@ -33,6 +39,10 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     track_access,
     refresh_summary_view,
     scheduled_summary_views,
+    enrich_memory,
+    scheduled_memory_tiers,
+    scheduled_memory_purge,
+    scheduled_memory_summaries,
 )]
 
 

@@ -1,0 +1,135 @@
+"""Weighted recall: the best ``k`` rows by a blend of meaning, recency and importance.
+
+For a query, the ``MEMORIES_RECALL_CANDIDATES`` (100) nearest rows matching the filters
+and the caller's bounds are scored, and the best ``k`` (clamped to [1, 50]) returned:
+
+    score = w_semantic * semantic + w_recency * recency + w_importance * importance
+
+- ``semantic`` = 1 - cosine distance to the query, clamped to [0, 1];
+- ``recency`` = 0.5 ** (idle days / ``MEMORIES_RECENCY_HALF_LIFE_DAYS``), idle counted from
+  the row's last write or access (``last_accessed``);
+- ``importance`` = the caller's hint (0.5 for rows written without one).
+
+Weights are normalised to sum to 1 (defaults 0.6 / 0.2 / 0.2). Ties break by id. Returned
+rows count as accessed: they are hot again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from redisvl.query import VectorQuery
+from redisvl.query.filter import FilterExpression, Num
+
+from agent_memory.clock import Clock
+from agent_memory.models._types import from_epoch
+from agent_memory.models.memories import (
+    DEFAULT_IMPORTANCE,
+    RecallHit,
+    RecallRequest,
+    RecallResponse,
+    ScoreComponents,
+)
+from agent_memory.principal import Principal
+from agent_memory.services.long_term import LongTermService
+from agent_memory.services.memories import to_response
+from agent_memory.settings import Settings
+from agent_memory.storage._ltm_codec import decode, metadata_digest
+from agent_memory.storage.filters import and_all, tag_in, tag_not_in
+from agent_memory.storage.long_term import store_guard
+from agent_memory.storage.ltm_schema import VECTOR_FIELD
+from agent_memory.storage.memories import MemoriesStore
+from agent_memory.storage.raw_search import number
+
+_RETURN = ["last_accessed", "importance"]
+DAY = 86400.0
+
+
+def recall_filter(principal: Principal, request: RecallRequest) -> FilterExpression | None:
+    """The request's filters AND the caller's tenant bounds (never widened: a bound
+    caller always gets its namespace/user clause)."""
+    namespace = principal.scope_namespace(request.namespace)
+    user_id = principal.scope_user(request.user_id)
+    parts: list[FilterExpression | None] = []
+    if namespace is not None:
+        parts.append(tag_in("namespace", [namespace]))
+    elif principal.namespaces is not None:
+        parts.append(tag_in("namespace", sorted(principal.namespaces)))
+    if user_id is not None:
+        parts.append(tag_in("user_id", [user_id]))
+    f = request.filters
+    if f is None or not f.include_summaries:
+        parts.append(tag_not_in("is_summary", ["1"]))
+    if f is not None:
+        if f.sources:
+            parts.append(tag_in("source", f.sources))
+        if f.tags:
+            parts.append(tag_in("tags", f.tags))
+        if f.since is not None:
+            parts.append(Num("created_at") >= f.since.timestamp())
+        if f.until is not None:
+            parts.append(Num("created_at") <= f.until.timestamp())
+        tiers = f.tiers()
+        if tiers:
+            parts.append(tag_in("tier", tiers))
+        for key, value in (f.metadata or {}).items():
+            parts.append(tag_in("metadata_kv", [metadata_digest(key, value)]))
+    return and_all(parts)
+
+
+class RecallService:
+    """Runs recalls over the shared long-term index."""
+
+    def __init__(self, long_term: LongTermService, store: MemoriesStore, settings: Settings,
+                 clock: Clock) -> None:
+        self.long_term = long_term
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    async def recall(self, principal: Principal, request: RecallRequest) -> RecallResponse:
+        """The best ``request.k`` rows, each with its score and components."""
+        weights = request.weights_used()
+        where = self.long_term.store.live(recall_filter(principal, request))
+        vector = (await self.long_term.embedder.embed([request.query]))[0]
+        query = VectorQuery(vector.tobytes(), VECTOR_FIELD, return_fields=_RETURN,
+                            filter_expression=where,
+                            num_results=self.settings.memories_recall_candidates)
+        with store_guard("recall"):
+            (found,) = await self.long_term.store.search_raw([(query.query, query.params)])
+        now = self.clock.now()
+        half_life = self.settings.memories_recency_half_life_days
+        cut = len(self.long_term.store.prefix) + 1
+        scored = []
+        for doc in found.docs:
+            semantic = min(max(1.0 - number(doc, b"vector_distance"), 0.0), 1.0)
+            idle_days = max(now - number(doc, b"last_accessed"), 0.0) / DAY
+            recency = math.pow(0.5, idle_days / half_life)
+            raw = doc.get(b"importance")
+            importance = number(doc, b"importance") if raw not in (None, b"") \
+                else DEFAULT_IMPORTANCE
+            score = (weights["semantic"] * semantic + weights["recency"] * recency
+                     + weights["importance"] * importance)
+            memory_id = doc[b"id"][cut:].decode() if isinstance(doc[b"id"], bytes) \
+                else str(doc[b"id"])[cut:]
+            scored.append((score, memory_id, ScoreComponents(
+                semantic=semantic, recency=recency, importance=importance)))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        chosen = scored[:request.k]
+        ids = [memory_id for _, memory_id, _ in chosen]
+        rows, _ = await asyncio.gather(self.long_term.store.get_raw(ids),
+                                       self.store.touch(ids, now))
+        results = []
+        for (score, _, parts), row in zip(chosen, rows, strict=True):
+            if row is None:  # deleted or expired between the search and the read
+                continue
+            record = decode(row)
+            update: dict[str, object] = {"access_count": record.access_count + 1,
+                                         "last_accessed": from_epoch(now)}
+            if record.tier is not None:
+                update["tier"] = "hot"
+            shown = to_response(record.model_copy(update=update), self.settings)
+            results.append(RecallHit(**shown.model_dump(), score=score, components=parts))
+        return RecallResponse(query=request.query, k=request.k, weights=weights,
+                              results=results)
