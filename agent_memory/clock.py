@@ -11,15 +11,25 @@ import time
 
 
 class Clock:
-    """Epoch seconds: ``time.time()`` plus an offset that only tests change."""
+    """Epoch seconds: ``time.time()`` plus an offset, or a stopped time; only tests change
+    either."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.frozen: float | None = None
 
     def now(self) -> float:
         """The current time in epoch seconds."""
-        return time.time() + self.offset
+        return self.frozen if self.frozen is not None else time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
         """Move this clock forward (tests: "a minute later", without waiting a minute)."""
-        self.offset += seconds
+        if self.frozen is not None:
+            self.frozen += seconds
+        else:
+            self.offset += seconds
+
+    def set(self, epoch: float) -> None:
+        """Stop this clock at ``epoch`` (tests: "exactly at expiry"); :meth:`advance`
+        then moves the stopped clock."""
+        self.frozen = epoch

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.errors import ValidationFailed
-from agent_memory.models.filters import DateTimeFilter, TagFilter
+from agent_memory.models.filters import DateTimeFilter, NumberFilter, TagFilter
 
 
 class EmptyFilterValue(ValueError):
@@ -75,6 +75,25 @@ def and_all(parts: Iterable[FilterExpression | None]) -> FilterExpression | None
             continue
         out = part if out is None else out & part
     return out
+
+
+def number_filter(field: str, spec: NumberFilter) -> FilterExpression:
+    """One number filter object as an expression: every operator given applies."""
+    parts: list[FilterExpression] = []
+    if spec.gt is not None:
+        parts.append(Num(field) > spec.gt)
+    if spec.gte is not None:
+        parts.append(Num(field) >= spec.gte)
+    if spec.lt is not None:
+        parts.append(Num(field) < spec.lt)
+    if spec.lte is not None:
+        parts.append(Num(field) <= spec.lte)
+    if spec.eq is not None:
+        parts.append(Num(field) == spec.eq)
+    combined = and_all(parts)
+    if combined is None:
+        raise EmptyFilterValue(f"filter on {field} has no operator")
+    return combined
 
 
 def not_expired(now: float) -> FilterExpression:
@@ -154,6 +173,7 @@ __all__ = [
     "date_filter",
     "expired_by",
     "not_expired",
+    "number_filter",
     "tag_eq_or_missing",
     "tag_filter",
     "tag_in",
