@@ -8,6 +8,7 @@ really uses. Handlers receive validated models and return a model or a ``Respons
 from __future__ import annotations
 
 import functools
+import json
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -70,7 +71,8 @@ def validation_details(exc: ValidationError, location: str) -> list[dict[str, An
             value = value.decode("utf-8", errors="replace")
         try:
             value = to_jsonable_python(value)
-        except PydanticSerializationError:
+            json.dumps(value, allow_nan=False)  # NaN/Infinity inputs: not JSON, echo as text
+        except (PydanticSerializationError, ValueError, TypeError):
             value = repr(value)
         if len(repr(value)) <= 200:  # echo small inputs only; never a 10 MB body back
             item["input"] = value
