@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from agent_memory.models._types import UTCDateTime
 from agent_memory.models.records import MemoryTypeEnum
 
+
 def _check_value(value: str) -> str:
     # An empty value would become RedisVL's wildcard: reject it instead of matching all.
     if not value or not value.strip():

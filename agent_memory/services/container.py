@@ -18,16 +18,16 @@ from agent_memory.services.background import Background, open_background
 from agent_memory.services.lifecycle import Lifecycle
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.memories import MemoriesService
-from agent_memory.services.recall import RecallService
-from agent_memory.services.rollup import Summarizer
-from agent_memory.storage.memories import MemoriesStore
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
+from agent_memory.services.recall import RecallService
+from agent_memory.services.rollup import Summarizer
 from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.memories import MemoriesStore
 from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore

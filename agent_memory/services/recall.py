@@ -11,19 +11,20 @@ and the caller's bounds are scored, and the best ``k`` (clamped to [1, 50]) retu
 - ``importance`` = the caller's hint (0.5 for rows written without one).
 
 Weights are normalised to sum to 1 (defaults 0.6 / 0.2 / 0.2). Ties break by id. Returned
-rows count as accessed: they are hot again.
+rows count as accessed: like AMS search hits, they are noted and updated a moment later by
+the ``track_access`` task (``last_accessed`` now, tier hot), not on the request path. Hits
+show the row as it was before this access.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import math
 
 from redisvl.query import VectorQuery
 from redisvl.query.filter import FilterExpression, Num
 
 from agent_memory.clock import Clock
-from agent_memory.models._types import from_epoch
 from agent_memory.models.memories import (
     DEFAULT_IMPORTANCE,
     RecallHit,
@@ -41,6 +42,8 @@ from agent_memory.storage.long_term import store_guard
 from agent_memory.storage.ltm_schema import VECTOR_FIELD
 from agent_memory.storage.memories import MemoriesStore
 from agent_memory.storage.raw_search import number
+
+log = logging.getLogger(__name__)
 
 _RETURN = ["last_accessed", "importance"]
 DAY = 86400.0
@@ -118,18 +121,19 @@ class RecallService:
         scored.sort(key=lambda s: (-s[0], s[1]))
         chosen = scored[:request.k]
         ids = [memory_id for _, memory_id, _ in chosen]
-        rows, _ = await asyncio.gather(self.long_term.store.get_raw(ids),
-                                       self.store.touch(ids, now))
+        rows = await self.long_term.store.get_raw(ids)
         results = []
         for (score, _, parts), row in zip(chosen, rows, strict=True):
             if row is None:  # deleted or expired between the search and the read
                 continue
-            record = decode(row)
-            update: dict[str, object] = {"access_count": record.access_count + 1,
-                                         "last_accessed": from_epoch(now)}
-            if record.tier is not None:
-                update["tier"] = "hot"
-            shown = to_response(record.model_copy(update=update), self.settings)
+            shown = to_response(decode(row), self.settings)
             results.append(RecallHit(**shown.model_dump(), score=score, components=parts))
+        if results and self.long_term.on_accessed is not None:
+            # Off the request path, as for AMS search hits: every write of an indexed field
+            # re-indexes the row (its vector too), which would cost more than the recall.
+            try:
+                await self.long_term.on_accessed([str(r.id) for r in results])
+            except Exception:  # noqa: BLE001 - access tracking must never fail a recall
+                log.warning("could not record access to %d memories", len(results))
         return RecallResponse(query=request.query, k=request.k, weights=weights,
                               results=results)

@@ -4,7 +4,6 @@ their keys and index. Every method is one round trip (pipelines, batched queries
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
-from redis.commands.search.query import Query
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
+from redis.commands.search.query import Query
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.index import AsyncSearchIndex
@@ -49,8 +48,9 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'last_accessed') or '0') or 0
 if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'access_count', 1)
+if redis.call('HEXISTS', KEYS[1], 'tier') == 1 then redis.call('HSET', KEYS[1], 'tier', 'hot') end
 return 1
-"""
+"""  # a row with a tier (memories door, issue 14) is hot again once accessed
 
 # The record fields of many keys in one command: a pipeline of HMGETs cost ~30 µs of client
 # CPU per key (redis-py packs and parses each command in Python), most of a search's page
@@ -225,7 +225,7 @@ class LongTermStore:
         """Throttled access update; returns how many memories were updated."""
         if not ids:
             return 0
-        now = time.time()
+        now = self.clock.now()
 
         commands = [self._touch.command([self.key(memory_id)], [now, interval_seconds])
                     for memory_id in ids]

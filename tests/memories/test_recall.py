@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tasks.conftest import Stack
+from tests.tasks.conftest import Stack, drain
 
 RECALL = "/v1/memories/recall"
 
@@ -39,6 +39,10 @@ async def test_weights_change_the_order_as_documented(stack: Stack) -> None:
     assert by_recency["results"][0]["id"] == fresh
     old = next(h for h in by_recency["results"] if h["id"] == close)["components"]["recency"]
     assert old == pytest.approx(0.5 ** (10 / 7), rel=1e-3)  # 10 idle days, half-life 7
+    # Being recalled is an access, recorded off the request path by track_access.
+    assert stack.services.background is not None
+    await stack.services.background.flush_access()
+    await drain(stack.docket)
     body = (await stack.client.post(RECALL, json={"query": query, "weights": {
         "semantic": 2, "recency": 1, "importance": 1}})).json()
     assert body["weights"] == {"semantic": 0.5, "recency": 0.25, "importance": 0.25}
@@ -49,7 +53,6 @@ async def test_weights_change_the_order_as_documented(stack: Stack) -> None:
         assert hit["score"] == pytest.approx(0.5 * c["semantic"] + 0.25 * c["recency"]
                                              + 0.25 * c["importance"])
         assert all(0 <= v <= 1 for v in c.values())
-    # Being recalled is an access: the old row is recent again.
     again = next(h for h in body["results"] if h["id"] == close)["components"]["recency"]
     assert again == pytest.approx(1.0)
 
