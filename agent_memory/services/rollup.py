@@ -53,26 +53,25 @@ def group_rows(records: list[MemoryRecord], vectors: list[np.ndarray | None],
                max_distance: float, min_rows: int) -> list[list[MemoryRecord]]:
     """Greedy groups of related rows (see the module docs), in id order."""
     order = sorted(range(len(records)), key=lambda i: _order(records[i].id))
-    unit: list[np.ndarray | None] = []
-    for v in vectors:
-        norm = float(np.linalg.norm(v)) if v is not None else 0.0
-        unit.append(v / norm if v is not None and norm > 0 else None)
+    dims = next((len(v) for v in vectors if v is not None), 0)
+    matrix = np.zeros((len(records), dims), dtype=np.float32)
+    for i, v in enumerate(vectors):
+        norm = float(np.linalg.norm(v)) if v is not None and len(v) == dims else 0.0
+        if norm > 0:
+            matrix[i] = v / norm  # type: ignore[operator]
+    # Cosine distance of every pair at once; a row without a vector is related by tags only.
+    close = (1.0 - matrix @ matrix.T) <= max_distance
+    has_vector = matrix.any(axis=1)
+    close &= has_vector[:, None] & has_vector[None, :]
+    tag_sets = [set(r.tags or []) for r in records]
     taken: set[int] = set()
     groups = []
     for i in order:
         if i in taken:
             continue
         taken.add(i)
-        members = [i]
-        tags = set(records[i].tags or [])
-        for j in order:
-            if j in taken:
-                continue
-            related = bool(tags & set(records[j].tags or []))
-            if not related and unit[i] is not None and unit[j] is not None:
-                related = 1.0 - float(np.dot(unit[i], unit[j])) <= max_distance
-            if related:
-                members.append(j)
+        members = [i] + [j for j in order if j not in taken
+                         and (close[i, j] or tag_sets[i] & tag_sets[j])]
         if len(members) >= min_rows:
             taken.update(members)
             groups.append([records[m] for m in members])

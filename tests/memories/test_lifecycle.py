@@ -110,3 +110,24 @@ async def test_related_cold_rows_roll_up_into_a_summary_row(stack: Stack) -> Non
     plain = await stack.client.post("/v1/memories/recall",
                                     json={"query": "Lisbon trip", "user_id": "u"})
     assert not any(h["is_summary"] for h in plain.json()["results"])
+
+
+async def test_a_recalled_cold_row_is_hot_again_after_the_access_update(stack: Stack) -> None:
+    """Recall hits are accesses: the track_access task (not the request) makes them hot."""
+    row = await _add(stack, "The boiler service is due in October")
+    assert stack.services.clock is not None and stack.services.background is not None
+    stack.services.clock.advance(8 * 86400)
+
+    async def cold() -> bool:
+        return (await _tiers(stack, [row]))[row] == "cold"
+
+    await run_scheduled_until(stack.docket, cold)
+    hit = (await stack.client.post("/v1/memories/recall", json={
+        "query": "boiler service", "user_id": "u"})).json()["results"][0]
+    assert hit["id"] == row and hit["tier"] == "cold"  # as it was before this access
+    await stack.services.background.flush_access()
+
+    async def hot() -> bool:
+        return (await _tiers(stack, [row]))[row] == "hot"
+
+    await run_scheduled_until(stack.docket, hot)  # track_access runs beside the passes
