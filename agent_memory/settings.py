@@ -224,9 +224,10 @@ class Settings(BaseSettings):
     memories_tier_every_minutes: float = Field(
         default=15.0, gt=0, description="How often the scheduled task moves rows between tiers.")
     memories_purge_every_minutes: float = Field(
-        default=5.0, gt=0,
+        default=1.0, gt=0,
         description="How often expired memories (past expires_at) are deleted for good; they "
-        "are hidden from every read from the instant they expire.")
+        "are hidden from every read from the instant they expire (searches pay for a "
+        "not-expired clause only between an expiry and the next purge).")
     memories_summarize_every_minutes: float = Field(
         default=60.0, gt=0, description="How often cold rows are grouped into summary rows.")
     memories_summary_max_distance: float = Field(
@@ -240,5 +241,5 @@ class Settings(BaseSettings):
         description="Recall's recency component halves every this many days since the row's "
         "last write or access.")
     memories_recall_candidates: int = Field(
-        default=100, ge=50, le=1000,
+        default=50, ge=50, le=1000,
         description="Nearest rows recall scores (then keeps the best k by weighted score).")

@@ -10,7 +10,8 @@ a row: the record stays the same hash.
 
 Expiry: ``expires_at`` hides a row from every read from that instant (the storage layer,
 ``LongTermStore.live``/``get_raw``); :meth:`Lifecycle.purge_expired` deletes expired rows for
-good afterwards, through ``LongTermService.delete`` like any other delete.
+good afterwards, through ``LongTermService.delete`` like any other delete, then recomputes
+the expiry floor so searches drop the not-expired clause again.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Lifecycle:
         now = self.clock.now()
         result = PassResult()
         for tier in TIERS:
-            where = self.long_term.store.live(_band(tier, now, self.settings))
+            where = _band(tier, now, self.settings)  # an expired row's tier is moot
             async for rows in self.long_term.store.iter_fields(where, ("id_", "last_accessed"),
                                                                BATCH):
                 moves = []
@@ -125,6 +126,7 @@ class Lifecycle:
         for start in range(0, len(ids), BATCH):
             result.changed += await self.long_term.delete(PURGE_PRINCIPAL,
                                                           ids[start:start + BATCH])
+        await self.long_term.store.refresh_expiry_floor()  # searches skip the clause again
         return result
 
 

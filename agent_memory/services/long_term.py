@@ -192,7 +192,7 @@ class LongTermService:
     async def search(self, principal: Principal, request: SearchRequest,
                      optimize_query: bool = False) -> MemoryRecordResultsResponse:
         """One page of memories within the caller's bounds (see ``ltm_search``)."""
-        where = self.store.live(scoped_filter(principal, request))  # expired: never found
+        where = await self.store.live(scoped_filter(principal, request))  # no expired rows
         mode = request.search_mode or self.settings.default_search_mode
         if optimize_query and self.llm is not None and request.text and mode == "semantic":
             request = request.model_copy(update={"text": await self._optimize(request.text)})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from agent_memory.clock import Clock
 from agent_memory.errors import ClientError, NotFound, ValidationFailed
@@ -38,6 +38,7 @@ from agent_memory.storage.memories import MemoriesStore
 log = logging.getLogger(__name__)
 
 DOOR = "memories"
+R = TypeVar("R", bound=MemoryResponse)
 Schedule = Callable[[str, str], Awaitable[None]]  # (memory id, text version)
 
 
@@ -46,15 +47,17 @@ def pending_enrichment() -> dict[str, Any]:
     return {"status": "pending", "method": None, "pending": list(ENRICHED_FIELDS)}
 
 
-def to_response(record: MemoryRecord, settings: Settings) -> MemoryResponse:
-    """A stored record in this door's shape (rows of other doors get the defaults)."""
+def to_response(record: MemoryRecord, settings: Settings, cls: type[R] = MemoryResponse,  # type: ignore[assignment]
+                **extra: Any) -> R:
+    """A stored record in this door's shape (rows of other doors get the defaults);
+    ``cls``/``extra`` build a subclass such as a recall hit in one step."""
     found = record.enrichment or {}
     status = found.get("status", "done" if record.enrichment else "pending")
     state = Enrichment(status=status, method=found.get("method"),
                        pending=list(found.get("pending") or []), note=found.get("note"))
     if record.enrichment is None:  # written by another door: never enriched here
         state = Enrichment(status="done", method=None, note="not written by this door")
-    return MemoryResponse(
+    return cls(
         id=wire_id(record.id) or record.id, user_id=wire_id(record.user_id),
         text=record.text, summary=found.get("summary"), created_at=record.created_at,
         updated_at=record.updated_at, metadata=record.metadata, tags=record.tags or [],
@@ -66,7 +69,7 @@ def to_response(record: MemoryRecord, settings: Settings) -> MemoryResponse:
         namespace=record.namespace, session_id=record.session_id,
         covers=[wire_id(c) or c for c in record.covers] if record.covers else None,
         summary_id=wire_id(record.summary_id), enrichment=state,
-        lifecycle=lifecycle_of(record, settings))
+        lifecycle=lifecycle_of(record, settings), **extra)
 
 
 class MemoriesService:

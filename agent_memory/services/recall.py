@@ -1,6 +1,6 @@
 """Weighted recall: the best ``k`` rows by a blend of meaning, recency and importance.
 
-For a query, the ``MEMORIES_RECALL_CANDIDATES`` (100) nearest rows matching the filters
+For a query, the ``MEMORIES_RECALL_CANDIDATES`` (50) nearest rows matching the filters
 and the caller's bounds are scored, and the best ``k`` (clamped to [1, 50]) returned:
 
     score = w_semantic * semantic + w_recency * recency + w_importance * importance
@@ -37,7 +37,7 @@ from agent_memory.services.long_term import LongTermService
 from agent_memory.services.memories import to_response
 from agent_memory.settings import Settings
 from agent_memory.storage._ltm_codec import decode, metadata_digest
-from agent_memory.storage.filters import and_all, tag_in, tag_not_in
+from agent_memory.storage.filters import and_all, tag_in
 from agent_memory.storage.long_term import store_guard
 from agent_memory.storage.ltm_schema import VECTOR_FIELD
 from agent_memory.storage.memories import MemoriesStore
@@ -45,7 +45,7 @@ from agent_memory.storage.raw_search import number
 
 log = logging.getLogger(__name__)
 
-_RETURN = ["last_accessed", "importance"]
+_RETURN = ["last_accessed", "importance", "is_summary"]
 DAY = 86400.0
 
 
@@ -62,8 +62,6 @@ def recall_filter(principal: Principal, request: RecallRequest) -> FilterExpress
     if user_id is not None:
         parts.append(tag_in("user_id", [user_id]))
     f = request.filters
-    if f is None or not f.include_summaries:
-        parts.append(tag_not_in("is_summary", ["1"]))
     if f is not None:
         if f.sources:
             parts.append(tag_in("source", f.sources))
@@ -94,7 +92,7 @@ class RecallService:
     async def recall(self, principal: Principal, request: RecallRequest) -> RecallResponse:
         """The best ``request.k`` rows, each with its score and components."""
         weights = request.weights_used()
-        where = self.long_term.store.live(recall_filter(principal, request))
+        where = await self.long_term.store.live(recall_filter(principal, request))
         vector = (await self.long_term.embedder.embed([request.query]))[0]
         query = VectorQuery(vector.tobytes(), VECTOR_FIELD, return_fields=_RETURN,
                             filter_expression=where,
@@ -105,7 +103,12 @@ class RecallService:
         half_life = self.settings.memories_recency_half_life_days
         cut = len(self.long_term.store.prefix) + 1
         scored = []
+        summaries = request.filters is not None and request.filters.include_summaries
         for doc in found.docs:
+            # Summary rows are dropped here rather than by a negated clause, which would make
+            # an unfiltered KNN several times slower (they are few among the candidates).
+            if not summaries and doc.get(b"is_summary") == b"1":
+                continue
             semantic = min(max(1.0 - number(doc, b"vector_distance"), 0.0), 1.0)
             idle_days = max(now - number(doc, b"last_accessed"), 0.0) / DAY
             recency = math.pow(0.5, idle_days / half_life)
@@ -126,8 +129,8 @@ class RecallService:
         for (score, _, parts), row in zip(chosen, rows, strict=True):
             if row is None:  # deleted or expired between the search and the read
                 continue
-            shown = to_response(decode(row), self.settings)
-            results.append(RecallHit(**shown.model_dump(), score=score, components=parts))
+            results.append(to_response(decode(row), self.settings, RecallHit, score=score,
+                                       components=parts))
         if results and self.long_term.on_accessed is not None:
             # Off the request path, as for AMS search hits: every write of an indexed field
             # re-indexes the row (its vector too), which would cost more than the recall.

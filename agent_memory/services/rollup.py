@@ -95,8 +95,9 @@ class Summarizer:
         """One pass over every user's uncovered cold rows; returns rows examined and
         summary rows written."""
         lt = self.long_term.store
-        where = lt.live((Tag("tier") == "cold") & tag_not_in("is_summary", ["1"])
-                        & tag_missing("summary_id"))
+        # Expired rows are dropped by the read below (get_many checks expiry).
+        where = ((Tag("tier") == "cold") & tag_not_in("is_summary", ["1"])
+                 & tag_missing("summary_id"))
         scopes: dict[tuple[str | None, str | None], list[str]] = defaultdict(list)
         async for rows in lt.iter_fields(where, ("id_", "namespace", "user_id"), 1000):
             for memory_id, namespace, user_id in rows:

@@ -140,3 +140,11 @@ def memories_summary_group_key(digest: str) -> str:
     """The id of the summary row made for one group of covered rows (7-day TTL: a
     redelivered summarizer run reuses the id instead of writing a second summary)."""
     return f"am:memories:summary-group:{digest}"
+
+
+def ltm_expiry_floor_key(index_name: str) -> str:
+    """The earliest ``expires_at`` of any stored long-term memory, or absent when none has
+    one (exempt from TTLs: lowered by every write with an expiry, recomputed by the purge).
+    Searches add the not-expired clause only once this time has passed: the clause turns an
+    unfiltered KNN into a filtered one, several times slower."""
+    return f"am:ltm:expiry-floor:{index_name}"

@@ -98,3 +98,26 @@ async def test_a_patch_can_extend_or_remove_the_ttl(stack: Stack) -> None:
     assert stack.services.clock is not None
     stack.services.clock.advance(3600)
     assert (await c.get(f"/v1/memories/{row['id']}")).status_code == 200
+
+
+async def test_the_expiry_floor_keeps_the_clause_off_until_something_expires(
+        stack: Stack, redis: Redis) -> None:
+    """Searches add the not-expired clause only once the earliest stored expiry has
+    passed; the purge recomputes the floor (none left: the key goes)."""
+    store = stack.services.long_term.store  # type: ignore[union-attr]
+    assert await store.live(None) is None  # nothing expires: an unfiltered KNN stays "*"
+    short = (await stack.client.post("/v1/memories", json={"text": "a", "ttl_minutes": 1})).json()
+    await stack.client.post("/v1/memories", json={"text": "b", "ttl_minutes": 60})
+    expires = datetime.fromisoformat(short["expires_at"]).timestamp()
+    assert float(await redis.get(store.floor_key)) == expires
+    assert await store.live(None) is None
+    assert stack.services.clock is not None
+    stack.services.clock.set(expires)
+    assert "expires_at" in str(await store.live(None))
+
+    async def recomputed() -> bool:
+        floor = await redis.get(store.floor_key)
+        return floor is not None and float(floor) > expires
+
+    await run_scheduled_until(stack.docket, recomputed)
+    assert await store.live(None) is None
