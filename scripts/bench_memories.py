@@ -60,14 +60,27 @@ def _body(rng: random.Random, i: int) -> dict[str, Any]:
             "ttl_minutes": 10080}
 
 
-async def _adds(host: str, port: int, clients: int, per_client: int, seed: int) -> float:
-    """Adds/s over ``clients`` concurrent connections."""
+def _ams_body(rng: random.Random, i: int) -> dict[str, Any]:
+    body = _body(rng, i)
+    return {"memories": [{"text": body["text"], "user_id": body["user_id"],
+                          "topics": body["tags"]}], "deduplicate": False}
+
+
+async def _adds(host: str, port: int, clients: int, per_client: int, seed: int,
+                ams: bool = False) -> float:
+    """Adds/s over ``clients`` concurrent connections (``ams``: the AMS create route with
+    one memory per request, for reference)."""
     conns = [Connection(host, port) for _ in range(clients)]
 
     async def run(conn: Connection, rng: random.Random, base: int) -> None:
         for i in range(per_client):
-            status, raw = await conn.request("POST", "/v1/memories", _body(rng, base + i))
-            assert status == 201, raw[:300]
+            if ams:
+                status, raw = await conn.request("POST", "/v1/long-term-memory/",
+                                                 _ams_body(rng, base + i))
+                assert status == 200, raw[:300]
+            else:
+                status, raw = await conn.request("POST", "/v1/memories", _body(rng, base + i))
+                assert status == 201, raw[:300]
 
     t0 = time.perf_counter()
     await asyncio.gather(*(run(c, random.Random(seed + n), n * per_client)
@@ -122,8 +135,13 @@ async def main(args: argparse.Namespace) -> None:
         warm = await _adds(host, int(port), 1, 200, 1)
         one = await _adds(host, int(port), 1, args.adds, 2)
         many = await _adds(host, int(port), args.clients, args.adds // args.clients, 3)
+        ams_one = await _adds(host, int(port), 1, args.adds // 2, 4, ams=True)
+        ams_many = await _adds(host, int(port), args.clients, args.adds // args.clients, 5,
+                               ams=True)
         print(f"adds/s, 1 client: {one:8.0f}   (warm-up run: {warm:.0f})")
         print(f"adds/s, {args.clients} clients: {many:8.0f}")
+        print(f"reference, AMS create of 1 memory per request (dedup off): 1 client "
+              f"{ams_one:.0f}/s, {args.clients} clients {ams_many:.0f}/s")
 
         redis = Redis.from_url(redis_server.url)
         settings = Settings(redis_url=redis_server.url, embedding_provider="hashing")

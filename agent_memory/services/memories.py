@@ -150,14 +150,17 @@ class MemoriesService:
         """One row (any door's); reading it is an access, so it is hot again."""
         record = await self.long_term.get(principal, memory_id)
         now = self.clock.now()
-        (exists,) = await self.store.touch([record.id], now)
-        if not exists:
+        (touched,) = await self.store.touch([record.id], now,
+                                            self.settings.last_accessed_interval_seconds)
+        if not touched:
             raise NotFound.for_memory(memory_id)
-        at = from_epoch(now)
-        update: dict[str, Any] = {"last_accessed": at, "access_count": record.access_count + 1}
-        if record.tier is not None:
-            update["tier"] = "hot"
-        return to_response(record.model_copy(update=update), self.settings)
+        if touched == 2:  # written now (else: hot already and read within the interval)
+            update: dict[str, Any] = {"last_accessed": from_epoch(now),
+                                      "access_count": record.access_count + 1}
+            if record.tier is not None:
+                update["tier"] = "hot"
+            record = record.model_copy(update=update)
+        return to_response(record, self.settings)
 
     async def edit(self, principal: Principal, memory_id: str,
                    body: EditMemoryRequest) -> MemoryResponse:

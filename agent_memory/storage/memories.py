@@ -27,13 +27,20 @@ end
 return redis.error_reply('no free memory id')
 """
 
-# Access: last_accessed := now, one more access, and hot if the row has a tier.
+# Access: last_accessed := now, one more access, and hot if the row has a tier. Skipped
+# (throttled, ARGV[2] seconds) for a row already hot and accessed recently: every write of
+# an indexed field re-indexes the row.
 _TOUCH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local tier = redis.call('HGET', KEYS[1], 'tier')
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_accessed') or '0') or 0
+if (not tier or tier == 'hot') and tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then
+  return 1
+end
 redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'access_count', 1)
 if redis.call('HEXISTS', KEYS[1], 'tier') == 1 then redis.call('HSET', KEYS[1], 'tier', 'hot') end
-return 1
+return 2
 """
 
 # Set fields only on a row that exists; ARGV: field, value, ... Returns 1 if written.
@@ -79,14 +86,17 @@ class MemoriesStore:
                                         args=[self.store.key("")])
         return str(int(value))
 
-    async def touch(self, ids: Sequence[str], now: float) -> list[bool]:
-        """Note an access to each row (hot again); per id, whether it still existed."""
+    async def touch(self, ids: Sequence[str], now: float,
+                    interval_seconds: float = 0.0) -> list[int]:
+        """Note an access to each row (hot again; throttled per ``interval_seconds`` for rows
+        already hot); per id, 0 when gone, 1 when left as it was, 2 when written."""
         if not ids:
             return []
-        commands = [self._touch.command([self.store.key(i)], [repr(now)]) for i in ids]
+        commands = [self._touch.command([self.store.key(i)], [repr(now), interval_seconds])
+                    for i in ids]
         with store_guard("touch"):
             results = await self.mux.batch(commands, [self._touch])
-        return [bool(int(r)) for r in results]
+        return [int(r) for r in results]
 
     async def set_fields(self, updates: Mapping[str, Mapping[str, object]]) -> int:
         """Write fields ``{id: {field: value}}`` of rows that still exist; how many did."""
