@@ -332,11 +332,11 @@ class LongTermService:
 
     # -- new rows with issued ids (the memories door, issue 14) --------------------------------
 
-    async def write_new(self, records: Sequence[MemoryRecord]) -> None:
-        """Store records whose ids were just issued (a counter): embedded and written in one
-        pipeline, as given. No id, hash or near-duplicate lookups (a new id has no stored
-        record to merge with, and the door keeps repeated texts as separate rows)."""
-        if not records:
-            return
-        vectors = await self.embedder.embed([r.text for r in records])
-        await self.store.write(records, vectors, replacing=[False] * len(records))
+    async def write_new(self, record: MemoryRecord, counter_key: str) -> MemoryRecord:
+        """Store a record under the next free integer id of ``counter_key`` (the id it
+        carries is replaced), in one round trip once embedded; returns it with its id.
+        No hash or near-duplicate lookups: the door keeps repeated texts as rows of their
+        own."""
+        vector = (await self.embedder.embed([record.text]))[0]
+        memory_id = await self.store.insert_counted(record, vector, counter_key)
+        return record.model_copy(update={"id": memory_id})

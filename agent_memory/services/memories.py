@@ -115,23 +115,21 @@ class MemoriesService:
         now = self.clock.now()
         at = from_epoch(now)
         assert at is not None
-        memory_id = await self.store.next_id()
         rules = None if self._model_enrichment else enrich.by_rules(
             body.text, event_type=body.event_type, importance=body.importance)
         record = MemoryRecord(
-            id=memory_id, text=body.text, user_id=user_id, namespace=namespace,
+            id="new", text=body.text, user_id=user_id, namespace=namespace,
             session_id=body.session_id, created_at=at, updated_at=at, last_accessed=at,
             memory_type=MemoryTypeEnum.semantic, discrete_memory_extracted="t",
             metadata=body.metadata, tags=body.tags or None, source=body.source,
             event_type=body.event_type, tier="hot", importance=body.importance,
             expires_at=at + timedelta(minutes=body.ttl_minutes) if body.ttl_minutes else None,
             enrichment=rules.fields() if rules is not None else pending_enrichment())
-        await self.long_term.write_new([record])
-        if rules is not None:
-            await self._record_created(record, rules)
-        else:
-            await self._record_created(record, None)
-            await self.schedule_enrichment(memory_id, repr(now))  # type: ignore[misc]
+        # One round trip: the id comes from the counter as the row is written.
+        record = await self.long_term.write_new(record, self.store.counter_key)
+        await self._record_created(record, rules)
+        if rules is None:
+            await self.schedule_enrichment(record.id, repr(now))  # type: ignore[misc]
         return to_response(record, self.settings)
 
     async def _record_created(self, record: MemoryRecord, rules: enrich.Enriched | None) -> None:

@@ -69,6 +69,25 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 """
 
+# Insert a record under the next free id of a counter, with the expiry floor, in one call.
+# KEYS[1] counter, KEYS[2] floor; ARGV[1] record key prefix (with separator), ARGV[2]
+# expiry ('' = none), then field/value pairs (``id_`` is set here). The record key is
+# computed here, so it is not declared: one Redis (or a proxy), as for _READ.
+_INSERT_COUNTED = """
+local n = nil
+for _ = 1, 1000 do
+  local candidate = redis.call('INCR', KEYS[1])
+  if redis.call('EXISTS', ARGV[1] .. candidate) == 0 then n = candidate break end
+end
+if not n then return redis.error_reply('no free memory id') end
+redis.call('HSET', ARGV[1] .. n, 'id_', tostring(n), unpack(ARGV, 3))
+if ARGV[2] ~= '' then
+  local cur = redis.call('GET', KEYS[2])
+  if (not cur) or tonumber(ARGV[2]) < tonumber(cur) then redis.call('SET', KEYS[2], ARGV[2]) end
+end
+return n
+"""
+
 # The record fields of many keys in one command: a pipeline of HMGETs cost ~30 µs of client
 # CPU per key (redis-py packs and parses each command in Python), most of a search's page
 # read. The keys span cluster slots, like the multi-key DELETE: one Redis, or a proxy.
@@ -158,6 +177,7 @@ class LongTermStore:
         self._touch = self.mux.script(_TOUCH)
         self._read = self.mux.script(_READ)
         self._floor_min = self.mux.script(_FLOOR_MIN)
+        self._insert_counted = self.mux.script(_INSERT_COUNTED)
         self._floor_swap = self.mux.script(_FLOOR_SWAP)
         self.floor_key = ltm_expiry_floor_key(self.index_name)
 
@@ -223,6 +243,20 @@ class LongTermStore:
             commands.append(self._floor_min.command([self.floor_key], [repr(min(expiries))]))
         with store_guard("write"):
             await self.mux.batch(commands, [self._floor_min] if expiries else ())
+
+    async def insert_counted(self, record: MemoryRecord, vector: npt.NDArray[np.float32],
+                             counter_key: str) -> str:
+        """Write ``record`` under the next integer id of ``counter_key`` whose key is free
+        (an id another door chose is skipped, never overwritten); returns that id."""
+        fields = encode(record, vector)
+        fields.pop("id_", None)
+        expiry = repr(record.expires_at.timestamp()) if record.expires_at is not None else ""
+        args: list[object] = [self.key(""), expiry]
+        for pair in fields.items():
+            args += pair
+        with store_guard("write"):
+            value = await self._insert_counted(keys=[counter_key, self.floor_key], args=args)
+        return str(int(value))
 
     async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""

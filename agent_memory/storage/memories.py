@@ -73,6 +73,7 @@ class MemoriesStore:
     def __init__(self, store: LongTermStore) -> None:
         self.store = store
         self.mux = store.mux
+        self.counter_key = MEMORIES_ID_COUNTER_KEY  # LongTermService.write_new takes ids here
         self._next_id = self.mux.script(_NEXT_ID)
         self._touch = self.mux.script(_TOUCH)
         self._set = self.mux.script(_SET_IF_EXISTS)
