@@ -38,11 +38,13 @@ SEED_FIELDS = {"id", "user_id", "text", "summary", "created_at", "updated_at", "
 async def test_smallest_add_gets_the_documented_defaults(stack: Stack) -> None:
     """Only text: importance 0.5, empty metadata and tags, hot, no expiry, an integer id,
     and (offline) rules classify it as a decision, saying they are rules."""
-    response = await stack.client.post("/v1/memories", json={**SMALLEST, "user_id": 10})
+    response = await stack.client.post("/v1/memories", json=SMALLEST)
     assert response.status_code == 201, response.text
     body = response.json()
     assert SEED_FIELDS <= set(body)
-    assert isinstance(body["id"], int) and body["user_id"] == 10
+    assert isinstance(body["id"], int) and body["user_id"] is None  # an admin, no user named
+    for_user = await stack.client.post("/v1/memories", json={**SMALLEST, "user_id": 10})
+    assert for_user.json()["user_id"] == 10 and for_user.json()["id"] == body["id"] + 1
     assert body["importance"] == 0.5 and body["metadata"] == {} and body["tags"] == []
     assert body["tier"] == "hot" and body["is_summary"] is False and body["expires_at"] is None
     assert body["source"] is None and body["event_type"] is None
