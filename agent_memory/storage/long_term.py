@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
-from redis.commands.search import reducers
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
 from redis.commands.search.query import Query
 from redis.exceptions import RedisError
@@ -26,6 +25,7 @@ from agent_memory.models.records import MemoryRecord
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
 from agent_memory.storage._ltm_codec import EXPIRES_AT, FIELDS, decode, encode
+from agent_memory.storage._ltm_expiry import ExpiryFloor
 from agent_memory.storage.filters import not_expired, tag_in
 from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
@@ -52,41 +52,6 @@ redis.call('HINCRBY', KEYS[1], 'access_count', 1)
 if redis.call('HEXISTS', KEYS[1], 'tier') == 1 then redis.call('HSET', KEYS[1], 'tier', 'hot') end
 return 1
 """  # a row with a tier (memories door, issue 14) is hot again once accessed
-
-# Lower the expiry floor (keys.ltm_expiry_floor_key) to ARGV[1] if that is earlier.
-_FLOOR_MIN = """
-local cur = redis.call('GET', KEYS[1])
-if (not cur) or tonumber(ARGV[1]) < tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
-"""
-
-# Replace the floor with ARGV[2] ('' deletes it) only if it is still ARGV[1] ('' = absent):
-# a write that lowered it meanwhile wins.
-_FLOOR_SWAP = """
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-return 1
-"""
-
-# Insert a record under the next free id of a counter, with the expiry floor, in one call.
-# KEYS[1] counter, KEYS[2] floor; ARGV[1] record key prefix (with separator), ARGV[2]
-# expiry ('' = none), then field/value pairs (``id_`` is set here). The record key is
-# computed here, so it is not declared: one Redis (or a proxy), as for _READ.
-_INSERT_COUNTED = """
-local n = nil
-for _ = 1, 1000 do
-  local candidate = redis.call('INCR', KEYS[1])
-  if redis.call('EXISTS', ARGV[1] .. candidate) == 0 then n = candidate break end
-end
-if not n then return redis.error_reply('no free memory id') end
-redis.call('HSET', ARGV[1] .. n, 'id_', tostring(n), unpack(ARGV, 3))
-if ARGV[2] ~= '' then
-  local cur = redis.call('GET', KEYS[2])
-  if (not cur) or tonumber(ARGV[2]) < tonumber(cur) then redis.call('SET', KEYS[2], ARGV[2]) end
-end
-return n
-"""
 
 # The record fields of many keys in one command: a pipeline of HMGETs cost ~30 µs of client
 # CPU per key (redis-py packs and parses each command in Python), most of a search's page
@@ -155,11 +120,8 @@ class LongTermStore:
         redis: The process's client (bytes responses).
         settings: Index name, prefix, vector algorithm and metric.
         dimensions: Vector size of the configured embedder.
-        clock: "Now" for expiry (a fresh wall clock when not given).
-
-    Expiry lives here, in two places every read goes through: :meth:`live` adds the
-    not-expired clause to a query's filter, and :meth:`get_raw` (every read by id, and the
-    page read after each search) drops records whose ``expires_at`` has passed.
+        clock: "Now" for expiry (a fresh wall clock when not given). Expiry is enforced
+            here: :meth:`live` filters every search, :meth:`get_raw` every read by id.
     """
 
     def __init__(self, redis: Redis, settings: Settings, dimensions: int,
@@ -176,10 +138,8 @@ class LongTermStore:
         self.mux = mux_of(redis)
         self._touch = self.mux.script(_TOUCH)
         self._read = self.mux.script(_READ)
-        self._floor_min = self.mux.script(_FLOOR_MIN)
-        self._insert_counted = self.mux.script(_INSERT_COUNTED)
-        self._floor_swap = self.mux.script(_FLOOR_SWAP)
         self.floor_key = ltm_expiry_floor_key(self.index_name)
+        self.expiry = ExpiryFloor(self.mux, self.floor_key, self.index)
 
     async def search_raw(self, queries: Sequence[SearchArgs]) -> list[RawResult]:
         """FT.SEARCH ``queries`` on this index in one round trip (see raw_search.py)."""
@@ -240,23 +200,17 @@ class LongTermStore:
             commands.append(_hset(key, encode(record, vector)))
         expiries = [r.expires_at.timestamp() for r in records if r.expires_at is not None]
         if expiries:  # before the 2xx: a search right after must know to filter
-            commands.append(self._floor_min.command([self.floor_key], [repr(min(expiries))]))
+            commands.append(self.expiry.lower.command([self.floor_key], [repr(min(expiries))]))
         with store_guard("write"):
-            await self.mux.batch(commands, [self._floor_min] if expiries else ())
+            await self.mux.batch(commands, [self.expiry.lower] if expiries else ())
 
     async def insert_counted(self, record: MemoryRecord, vector: npt.NDArray[np.float32],
                              counter_key: str) -> str:
-        """Write ``record`` under the next integer id of ``counter_key`` whose key is free
-        (an id another door chose is skipped, never overwritten); returns that id."""
-        fields = encode(record, vector)
-        fields.pop("id_", None)
-        expiry = repr(record.expires_at.timestamp()) if record.expires_at is not None else ""
-        args: list[object] = [self.key(""), expiry]
-        for pair in fields.items():
-            args += pair
+        """Write ``record`` under the next free integer id of ``counter_key`` (an id another
+        door chose is skipped, never overwritten); returns that id."""
         with store_guard("write"):
-            value = await self._insert_counted(keys=[counter_key, self.floor_key], args=args)
-        return str(int(value))
+            return await self.expiry.insert(self.key(""), encode(record, vector),
+                                            record.expires_at, counter_key)
 
     async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""
@@ -313,38 +267,18 @@ class LongTermStore:
 
     async def live(self, where: FilterExpression | None) -> FilterExpression | None:
         """``where`` restricted to memories not expired now (every search goes through
-        this; records without ``expires_at`` never expire).
-
-        The clause is added only once the earliest stored expiry has passed (one GET):
-        until a memory has expired there is nothing to exclude, and the clause would turn
-        an unfiltered KNN into a filtered one (several times slower). Reads by id check
-        expiry themselves (:meth:`get_raw`), so a stale floor can never return an expired
-        memory.
-        """
+        this), once the earliest stored expiry has passed (see ``_ltm_expiry.py``)."""
         now = self.clock.now()
         with store_guard("expiry floor"):
-            floor = await self.mux.execute("GET", self.floor_key)
-        if floor is None or as_number(floor) > now:
-            return where
+            if not await self.expiry.passed(now):
+                return where
         clause = not_expired(now)
         return clause if where is None else where & clause
 
     async def refresh_expiry_floor(self) -> float | None:
-        """Recompute the earliest stored expiry (after a purge) and record it, unless a
-        write changed the floor meanwhile; returns it (``None``: nothing expires)."""
+        """Recompute the earliest stored expiry after a purge (see ``_ltm_expiry.py``)."""
         with store_guard("expiry floor"):
-            before = await self.mux.execute("GET", self.floor_key)
-            req = (AggregateRequest("@expires_at:[-inf +inf]").load("@expires_at")
-                   .group_by([], reducers.min("@expires_at").alias("m")).dialect(2))
-            res = await self.index.aggregate(req)
-            found = None
-            for row in res.rows:
-                values = {_s(k): _s(v) for k, v in zip(row[::2], row[1::2], strict=False)}
-                if values.get("m") not in (None, "", "nan", "inf"):
-                    found = float(values["m"])  # type: ignore[arg-type]
-            await self._floor_swap(keys=[self.floor_key],
-                                   args=[_s(before) or "", "" if found is None else repr(found)])
-        return found
+            return await self.expiry.refresh()
 
     async def _lookup(self, ids: Sequence[str], hashes: Sequence[str],
                       near: Sequence[SearchArgs] = ()
