@@ -11,6 +11,7 @@ reads by id check expiry themselves, so no expired memory is ever returned.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ from redis.commands.search.aggregation import AggregateRequest
 from redisvl.index import AsyncSearchIndex
 
 from agent_memory.storage.mux import Mux
+
+CACHE_SECONDS = 0.5  # how long a process trusts its last read of the floor
 
 # Lower the expiry floor (keys.ltm_expiry_floor_key) to ARGV[1] if that is earlier.
 _FLOOR_MIN = """
@@ -69,6 +72,11 @@ class ExpiryFloor:
         self.mux = mux
         self.key = key
         self.index = index
+        # (monotonic time read, floor) of this process's last read; this process's own
+        # writes lower it at once. Another process's write is seen within CACHE_SECONDS;
+        # until then an expired row it wrote can only make a page short (reads by id drop
+        # it), never be returned.
+        self._cached: tuple[float, float | None] | None = None
         self.lower = mux.script(_FLOOR_MIN)  # .command([key], [epoch]) inside a write batch
         self._insert = mux.script(_INSERT_COUNTED)
         self._swap = mux.script(_FLOOR_SWAP)
@@ -82,17 +90,26 @@ class ExpiryFloor:
             if name != "id_":  # the script sets it
                 args += (name, value)
         value = await self._insert(keys=[counter_key, self.key], args=args)
+        if expires_at is not None:
+            self.lowered(expires_at.timestamp())
         return str(int(value))
+
+    def lowered(self, epoch: float) -> None:
+        """Note that this process just lowered the floor to ``epoch`` (if earlier)."""
+        if self._cached is not None and (self._cached[1] is None or epoch < self._cached[1]):
+            self._cached = (self._cached[0], epoch)
 
     async def passed(self, now: float) -> bool:
         """True when some stored memory may have expired by ``now``."""
-        floor = await self.mux.execute("GET", self.key)
-        if floor is None:
-            return False
-        try:
-            return float(floor) <= now
-        except ValueError:
-            return True  # unreadable: filter, to be safe
+        cached = self._cached
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            raw = await self.mux.execute("GET", self.key)
+            try:
+                floor = None if raw is None else float(raw)
+            except ValueError:
+                floor = float("-inf")  # unreadable: filter, to be safe
+            cached = self._cached = (time.monotonic(), floor)
+        return cached[1] is not None and cached[1] <= now
 
     async def refresh(self) -> float | None:
         """Recompute the floor (after a purge) and record it unless a write changed it
@@ -108,4 +125,5 @@ class ExpiryFloor:
                 found = float(values["m"])  # type: ignore[arg-type]
         await self._swap(keys=[self.key], args=[_s(before) or "",
                                                 "" if found is None else repr(found)])
+        self._cached = None  # read again next time (a write may have won the swap)
         return found

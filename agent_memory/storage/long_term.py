@@ -203,6 +203,8 @@ class LongTermStore:
             commands.append(self.expiry.lower.command([self.floor_key], [repr(min(expiries))]))
         with store_guard("write"):
             await self.mux.batch(commands, [self.expiry.lower] if expiries else ())
+        if expiries:
+            self.expiry.lowered(min(expiries))
 
     async def insert_counted(self, record: MemoryRecord, vector: npt.NDArray[np.float32],
                              counter_key: str) -> str:
@@ -257,13 +259,9 @@ class LongTermStore:
         """Per id, in order, the values of ``FIELDS`` (``None`` where missing, or expired
         unless ``live`` is false): one script call per 500 ids. The vector stays in Redis:
         it is most of a record's bytes."""
-        rows = (await self._lookup(ids, ()))[0]
-        if live:
-            now = self.clock.now()
-            for n, row in enumerate(rows):
-                if row is not None and row[EXPIRES_AT] and as_number(row[EXPIRES_AT]) <= now:
-                    rows[n] = None
-        return rows
+        rows, now = (await self._lookup(ids, ()))[0], self.clock.now()
+        return [None if live and row is not None and row[EXPIRES_AT]
+                and as_number(row[EXPIRES_AT]) <= now else row for row in rows]
 
     async def live(self, where: FilterExpression | None) -> FilterExpression | None:
         """``where`` restricted to memories not expired now (every search goes through
