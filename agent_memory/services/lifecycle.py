@@ -10,8 +10,9 @@ a row: the record stays the same hash.
 
 Expiry: ``expires_at`` hides a row from every read from that instant (the storage layer,
 ``LongTermStore.live``/``get_raw``); :meth:`Lifecycle.purge_expired` deletes expired rows for
-good afterwards, through ``LongTermService.delete`` like any other delete, then recomputes
-the expiry floor so searches drop the not-expired clause again.
+good afterwards, through the one delete path (``LongTermService.delete_ids``: trash, audit
+event and provenance with method ``policy``), then recomputes the expiry floor so searches
+drop the not-expired clause again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from agent_memory.clock import Clock
 from agent_memory.models._types import from_epoch
 from agent_memory.models.memories import Lifecycle as LifecycleView
 from agent_memory.models.records import MemoryRecord
-from agent_memory.principal import Principal
+from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.settings import Settings
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 TIERS = ("hot", "warm", "cold")
 BATCH = 1000
-PURGE_PRINCIPAL = Principal(subject="system:ttl-expiry")  # unbounded: background work
+EXPIRED = Deletion(POLICY, reason="expired (ttl_minutes)")  # by the server itself
 
 
 def tier_for(idle_seconds: float, settings: Settings) -> str:
@@ -123,9 +124,9 @@ class Lifecycle:
         async for batch in self.long_term.store.iter_ids(expired_by(self.clock.now()), BATCH):
             ids.extend(batch)
         result.examined = len(ids)
-        for start in range(0, len(ids), BATCH):
-            result.changed += await self.long_term.delete(PURGE_PRINCIPAL,
-                                                          ids[start:start + BATCH])
+        for start in range(0, len(ids), BATCH):  # the one delete path: trash, audit, trail
+            result.changed += await self.long_term.delete_ids(ids[start:start + BATCH],
+                                                              EXPIRED)
         await self.long_term.store.refresh_expiry_floor()  # searches skip the clause again
         return result
 

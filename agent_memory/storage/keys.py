@@ -128,6 +128,20 @@ def provenance_key(memory_id: str) -> str:
     return f"am:prov:{memory_id}"
 
 
+# --- soft delete and erase (issue 16) -----------------------------------------------------
+TRASH_PREFIX = "am:trash:"
+TRASH_DUE_KEY = "am:trash:due"
+"""Sorted set of trashed memory ids scored by deletion time (exempt from TTLs: purge drains
+it)."""
+
+
+def trash_key(record_key: str) -> str:
+    """Where a soft-deleted memory's hash waits for purge: outside the index prefix, so it
+    leaves every search at once. The record key is the hash tag, so the RENAME stays in one
+    cluster slot (exempt from TTLs: purged by the scheduled task after the grace period)."""
+    return f"{TRASH_PREFIX}{{{record_key}}}"
+
+
 # --- memories with a life (issue 14) -------------------------------------------------------
 MEMORIES_ID_COUNTER_KEY = "am:memories:next-id"
 """Counter of the integer ids the memories door gives its rows (exempt from TTLs: one

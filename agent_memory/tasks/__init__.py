@@ -20,6 +20,7 @@ from agent_memory.tasks.maintenance import (
     scheduled_forgetting,
     track_access,
 )
+from agent_memory.tasks.forgetting import erase_user, purge_trash
 from agent_memory.tasks.memories import (
     enrich_memory,
     scheduled_memory_purge,
@@ -39,6 +40,8 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     track_access,
     refresh_summary_view,
     scheduled_summary_views,
+    erase_user,
+    purge_trash,
     enrich_memory,
     scheduled_memory_tiers,
     scheduled_memory_purge,
