@@ -71,6 +71,9 @@ async def test_a_one_minute_ttl_hides_the_memory_from_every_route_at_expiry(
     await run_scheduled_until(stack.docket, purged)
     assert stack.services.long_term is not None  # and the index entry went with it
     assert await stack.services.long_term.store.count(None) == 0
+    history = await stack.services.provenance.history(str(memory_id))
+    assert [e["event"] for e in history] == ["created", "deleted"]
+    assert history[1]["method"] == "policy"  # the one delete path, as a policy delete
 
 
 async def test_the_purge_leaves_live_and_ttl_less_memories_alone(stack: Stack,
