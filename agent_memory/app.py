@@ -22,6 +22,7 @@ from agent_memory.api import erase as erase_api
 from agent_memory.api import forget as forget_api
 from agent_memory.api import profile as profile_api
 from agent_memory.api import forgetting as forgetting_api
+from agent_memory.api import memories as memories_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
@@ -45,7 +46,8 @@ def api_routes() -> list[Route]:
     """Every ``/v1`` route, as declared by the API modules."""
     return [*health.routes, *tasks_api.routes, *forget_api.routes, *working_memory.routes,
             *prompt.routes, *long_term_memory.routes, *summary_views_api.routes,
-            *forgetting_api.routes, *audit_api.routes, *erase_api.routes, *profile_api.routes]
+            *forgetting_api.routes, *audit_api.routes, *erase_api.routes, *profile_api.routes,
+            *memories_api.routes]
 
 
 def public_paths() -> list[str]:

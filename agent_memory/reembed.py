@@ -70,7 +70,9 @@ async def reembed(settings: Settings, *, batch_size: int = 256,
             await old.index.delete(drop=False)
         progress = Progress(len(ids), stream=stream)
         for i in range(0, len(ids), batch_size):
-            records = [r for r in await new.get_many(ids[i : i + batch_size]) if r is not None]
+            # Expired rows too: unindexed they would escape the purge, which finds rows by index.
+            records = [r for r in await new.get_many(ids[i : i + batch_size], live=False)
+                       if r is not None]
             if records:
                 vectors = await embedder.embed([r.text for r in records])
                 await new.write_vectors([r.id for r in records], vectors)

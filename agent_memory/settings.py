@@ -294,3 +294,34 @@ class Settings(BaseSettings):
     def effective_redis_url(self) -> str:
         """The URL clients connect to (the embedded server's when none is configured)."""
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    # --- memories with a life: TTL, tiers, summaries, recall (issue 14) ---
+    memories_warm_after_hours: float = Field(
+        default=24.0, gt=0,
+        description="A memories-door row idle (not written or read) this long moves hot -> warm.")
+    memories_cold_after_hours: float = Field(
+        default=168.0, gt=0,
+        description="A row idle this long moves to cold (default 7 days; must exceed the warm "
+        "threshold, else rows go straight from hot to cold).")
+    memories_tier_every_minutes: float = Field(
+        default=15.0, gt=0, description="How often the scheduled task moves rows between tiers.")
+    memories_purge_every_minutes: float = Field(
+        default=1.0, gt=0,
+        description="How often expired memories (past expires_at) are deleted for good; they "
+        "are hidden from every read from the instant they expire (searches pay for a "
+        "not-expired clause only between an expiry and the next purge).")
+    memories_summarize_every_minutes: float = Field(
+        default=60.0, gt=0, description="How often cold rows are grouped into summary rows.")
+    memories_summary_max_distance: float = Field(
+        default=0.6, ge=0, le=2,
+        description="Cosine distance under which two cold rows of a user count as related "
+        "(rows sharing a tag are related whatever their distance).")
+    memories_summary_min_rows: int = Field(
+        default=2, ge=2, description="Fewest related cold rows that make a summary row.")
+    memories_recency_half_life_days: float = Field(
+        default=7.0, gt=0,
+        description="Recall's recency component halves every this many days since the row's "
+        "last write or access.")
+    memories_recall_candidates: int = Field(
+        default=50, ge=50, le=1000,
+        description="Nearest rows recall scores (then keeps the best k by weighted score).")

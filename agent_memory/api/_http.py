@@ -73,8 +73,7 @@ def validation_details(exc: ValidationError, location: str) -> list[dict[str, An
             value = value.decode("utf-8", errors="replace")
         try:
             value = to_jsonable_python(value)
-            # NaN/Infinity are not JSON: rendering them failed the whole answer (a 500).
-            json.dumps(value, allow_nan=False)
+            json.dumps(value, allow_nan=False)  # NaN/Infinity inputs: not JSON, echo as text
         except (PydanticSerializationError, ValueError, TypeError):
             value = repr(value)
         if len(repr(value)) <= 200:  # echo small inputs only; never a 10 MB body back

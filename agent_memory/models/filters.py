@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from agent_memory.models._types import UTCDateTime, tag_value_problem
 from agent_memory.models.records import MemoryTypeEnum
 
+
 def _check_value(value: str) -> str:
     # An empty value would become RedisVL's wildcard: reject it instead of matching all.
     if not value or not value.strip():
@@ -224,7 +225,66 @@ class EventDate(DateTimeFilter):
     FIELD = "event_date"
 
 
+# --- memories door fields (issue 14) -------------------------------------------------------
+class Tags(TagFilter):
+    """Filter on ``tags`` (the caller's tags of a memories-door row)."""
+
+    FIELD = "tags"
+
+
+class Source(TagFilter):
+    """Filter on ``source`` (where a memories-door row came from)."""
+
+    FIELD = "source"
+
+
+class TierFilter(TagFilter):
+    """Filter on ``tier``; values must be hot, warm or cold."""
+
+    FIELD = "tier"
+
+    @model_validator(mode="after")
+    def _known_tiers(self) -> TierFilter:
+        named = self.values() + ([self.ne] if self.ne else []) + list(self.none or [])
+        bad = sorted(set(named) - {"hot", "warm", "cold"})
+        if bad:
+            raise ValueError(f"unknown tiers {bad}; use hot, warm or cold")
+        if self.startswith is not None:
+            raise ValueError("tier does not support startswith")
+        return self
+
+
+class NumberFilter(_FieldBound):
+    """Operators on a numeric field; every operator given applies (AND)."""
+
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    eq: float | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> NumberFilter:
+        values = [getattr(self, n) for n in ("gt", "gte", "lt", "lte", "eq")]
+        if all(v is None for v in values):
+            raise ValueError("a number filter needs one of gt, gte, lt, lte, eq")
+        if any(v is not None and v != v for v in values):  # NaN
+            raise ValueError("numbers must not be NaN")
+        return self
+
+
+class Importance(NumberFilter):
+    """Filter on ``importance`` (the caller's 0-1 hint), e.g. ``{"gte": 0.8}``."""
+
+    FIELD = "importance"
+
+
 __all__ = [
+    "Importance",
+    "NumberFilter",
+    "Source",
+    "Tags",
+    "TierFilter",
     "CreatedAt",
     "DateTimeFilter",
     "Entities",

@@ -21,10 +21,14 @@ from agent_memory.models.filters import (
     Entities,
     EventDate,
     ExtractionStrategy,
+    Importance,
     LastAccessed,
     MemoryType,
     Namespace,
     SessionId,
+    Source,
+    Tags,
+    TierFilter,
     Topics,
     UserId,
 )
@@ -102,6 +106,11 @@ class SearchRequest(BaseModel):
     recency_half_life_last_access_days: float | None = Field(default=7.0, gt=0)
     recency_half_life_created_days: float | None = Field(default=30.0, gt=0)
     server_side_recency: JsonBool | None = None
+    # memories door fields (issue 14): rows of any door can carry them
+    tags: Tags | None = None
+    source: Source | None = None
+    tier: TierFilter | None = None
+    importance: Importance | None = None
 
     @field_validator("recency_semantic_weight", "recency_recency_weight",
                      "recency_freshness_weight", "recency_novelty_weight",

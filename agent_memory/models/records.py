@@ -62,10 +62,42 @@ class _RecordFields(BaseModel):
         return None if isinstance(value, str) and value == "" else value
 
 
+Tier = Literal["hot", "warm", "cold"]
+
+
 class MemoryRecord(_RecordFields):
-    """A memory record with a required id (AMS ``MemoryRecord``)."""
+    """A memory record with a required id (AMS ``MemoryRecord``).
+
+    The fields after ``id`` are ours (the memories door, issue 14); every one is optional,
+    so records AMS clients write and read are unchanged (the 0.14 client ignores them).
+    """
 
     id: str = Field(min_length=1)
+    tags: TagList = None
+    source: str | None = Field(default=None, max_length=256)
+    event_type: str | None = Field(default=None, max_length=256)
+    tier: Tier | None = None  # hot/warm/cold, managed for rows the memories door writes
+    importance: float | None = Field(default=None, ge=0, le=1)  # the caller's hint
+    expires_at: UTCDateTime | None = None  # no route returns the memory from this instant
+    is_summary: bool = False
+    covers: list[str] | None = None  # a summary row: the ids it summarizes
+    summary_id: str | None = None  # a covered row: the summary row covering it
+    # What enrichment produced (summary, key_points, quality_score, memory_type,
+    # importance_score) and how (status, method, pending fields).
+    enrichment: dict[str, Any] | None = None
+
+    @field_validator("source", "event_type", "summary_id", mode="before")
+    @classmethod
+    def _blank_tag_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value == "" else value
+
+    @field_validator("source", "event_type")
+    @classmethod
+    def _one_tag(cls, value: str | None) -> str | None:
+        # Stored as a TAG: a comma would split it into two values.
+        if value is not None and ("," in value or not value.strip()):
+            raise ValueError("must be non-blank and contain no comma")
+        return value
 
 
 def text_not_blank(value: str | None) -> str | None:

@@ -250,13 +250,14 @@ class Background:
 
 async def open_background(settings: Settings, redis: Redis, llm: ChatModel | None,
                           wm_store: WorkingMemoryStore, long_term: Any = None,
-                          docket: Docket | None = None) -> Background:
-    """Wire background work; opens a Docket when none is given and ``USE_DOCKET`` is on."""
+                          docket: Docket | None = None, clock: Any = None) -> Background:
+    """Wire background work; opens a Docket when none is given and ``USE_DOCKET`` is on
+    (carrying ``clock``, so its workers share the process's notion of now)."""
     owns = False
     if docket is None and settings.use_docket:
         from agent_memory.tasks import open_docket
 
-        docket = await open_docket(settings)
+        docket = await open_docket(settings, clock)
         owns = True
     schedule = None
     if docket is not None:

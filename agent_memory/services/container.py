@@ -8,6 +8,7 @@ from docket import Docket
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from agent_memory.clock import Clock
 from agent_memory.embeddings.base import Embedder
 from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
@@ -29,6 +30,10 @@ from agent_memory.services.profile import ProfileService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.purpose import PurposeClassifier, build_policy
+from agent_memory.services.lifecycle import Lifecycle
+from agent_memory.services.memories import MemoriesService
+from agent_memory.services.recall import RecallService
+from agent_memory.services.rollup import Summarizer
 from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.trash import TrashService
 from agent_memory.services.working_memory import WorkingMemoryService
@@ -37,6 +42,7 @@ from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.erase import UserDataStore
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.profile import ProfileStore
+from agent_memory.storage.memories import MemoriesStore
 from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
@@ -58,6 +64,12 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    clock: Clock | None = None  # "now" for expiry and tiers (tests advance it)
+    # --- memories door (issue 14); None when long-term memory is off ---
+    memories: MemoriesService | None = None
+    recall: RecallService | None = None
+    lifecycle: Lifecycle | None = None
+    summarizer: Summarizer | None = None
     # --- accountable forgetting (issue 16) ---
     trash: TrashService | None = None  # forget with a reason, restore, purge
     erase: EraseService | None = None  # erase a person (runs ``erasable`` in order)
@@ -93,6 +105,8 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     A worker passes the Docket it serves; the API opens its own (``USE_DOCKET``).
     """
     profile_policy = build_policy(settings.profile_purpose_policy)  # fail before connecting
+    # A worker's docket carries the clock of the process that opened it (tests share one).
+    clock: Clock = getattr(docket, "clock", None) or Clock()
     redis = create_redis(settings)
     llm = create_chat_model(settings)
     wm_store = WorkingMemoryStore(redis)
@@ -103,11 +117,11 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     long_term = None
     if settings.long_term_memory:  # no model is loaded when long-term memory is off
         embedder = await open_embedder(settings)
-        lt_store = LongTermStore(redis, settings, embedder.dimensions)
+        lt_store = LongTermStore(redis, settings, embedder.dimensions, clock)
         await lt_store.ensure_index(embedder.model_id)  # IndexMismatch: run `reembed`
         long_term = LongTermService(lt_store, embedder, settings, llm)
     background = await open_background(settings, redis, llm, wm_store, long_term=long_term,
-                                       docket=docket)
+                                       docket=docket, clock=clock)
     working_memory.after_write = background.promotion.after_write
     working_memory.before_fold = background.promotion.park_folded
     working_memory.arm_seconds = background.promotion.arm_seconds
@@ -121,11 +135,13 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     services = Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
                         audit=audit, provenance=provenance, background=background,
                         prompt=prompt, embedder=embedder, long_term=long_term,
-                        summary_views=summary_views,
+                        summary_views=summary_views, clock=clock,
                         profile=build_profile(settings, redis, llm, audit, profile_policy))
     _wire_forgetting(services, background)
     assert services.profile is not None
     services.erasable.register("profile", services.profile.store)
+    if long_term is not None:
+        _wire_memories(services, long_term, background.docket, clock)
     return services
 
 
@@ -170,3 +186,21 @@ def build_profile(settings: Settings, redis: Redis, llm: ChatModel | None, audit
     classifier = PurposeClassifier(llm, use_model=settings.profile_purpose_model,
                                    timeout_seconds=settings.profile_purpose_model_timeout_seconds)
     return ProfileService(store, grants, classifier, policy, audit)
+def _wire_memories(services: Services, long_term: LongTermService, docket: Docket | None,
+                   clock: Clock) -> None:
+    """The memories door (issue 14): rows, recall, lifecycle passes, summaries."""
+    store = MemoriesStore(long_term.store)
+    schedule = None
+    if docket is not None:
+        active = docket
+
+        async def schedule(memory_id: str, version: str) -> None:
+            # Keyed by id and text version: a repeat for the same text is a no-op.
+            await active.add("enrich_memory", key=f"enrich:{memory_id}:{version}")(memory_id)
+
+    settings, llm, provenance = services.settings, services.llm, services.provenance
+    services.memories = MemoriesService(long_term, store, settings, clock, llm, provenance,
+                                        schedule)
+    services.recall = RecallService(long_term, store, settings, clock)
+    services.lifecycle = Lifecycle(long_term, store, settings, clock, provenance)
+    services.summarizer = Summarizer(long_term, store, settings, clock, llm, provenance)

@@ -203,7 +203,7 @@ class LongTermService:
     async def search(self, principal: Principal, request: SearchRequest,
                      optimize_query: bool = False) -> MemoryRecordResultsResponse:
         """One page of memories within the caller's bounds (see ``ltm_search``)."""
-        where = scoped_filter(principal, request)
+        where = await self.store.live(scoped_filter(principal, request))  # no expired rows
         mode = request.search_mode or self.settings.default_search_mode
         if optimize_query and self.llm is not None and request.text and mode == "semantic":
             request = request.model_copy(update={"text": await self._optimize(request.text)})
@@ -294,7 +294,7 @@ class LongTermService:
         if not ids:
             return []
         try:
-            records = [r for r in await self.store.get_many(ids) if r is not None]
+            records = [r for r in await self.store.get_many(ids, live=False) if r is not None]
         except ValidationError:  # a record too damaged to read: delete it all the same
             log.warning("could not read memories before deleting them; neighbours not relinked")
             records = []
@@ -378,3 +378,14 @@ class LongTermService:
         interval = (self.settings.last_accessed_interval_seconds
                     if min_interval_seconds is None else min_interval_seconds)
         return await self.store.touch(list(dict.fromkeys(ids)), interval)
+
+    # -- new rows with issued ids (the memories door, issue 14) --------------------------------
+
+    async def write_new(self, record: MemoryRecord, counter_key: str) -> MemoryRecord:
+        """Store a record under the next free integer id of ``counter_key`` (the id it
+        carries is replaced), in one round trip once embedded; returns it with its id.
+        No hash or near-duplicate lookups: the door keeps repeated texts as rows of their
+        own."""
+        vector = (await self.embedder.embed([record.text]))[0]
+        memory_id = await self.store.insert_counted(record, vector, counter_key)
+        return record.model_copy(update={"id": memory_id})

@@ -42,14 +42,15 @@ from agent_memory.services.ranking import LexicalRanker
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.storage._ltm_codec import decode
-from agent_memory.storage.filters import and_all, date_filter, tag_filter, tag_in
+from agent_memory.storage.filters import and_all, date_filter, number_filter, tag_filter, tag_in
 from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import Hit, LongTermStore
 
 CANDIDATE_WINDOW = 50
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
-                "extraction_strategy")
+                "extraction_strategy", "tags", "source", "tier")
+_NUMBER_FILTERS = ("importance",)
 _DATE_FILTERS = ("created_at", "last_accessed", "event_date")
 
 
@@ -69,6 +70,10 @@ def scoped_filter(principal: Principal, request: SearchRequest) -> FilterExpress
         spec = getattr(request, name)
         if spec is not None:
             parts.append(date_filter(name, spec))
+    for name in _NUMBER_FILTERS:
+        spec = getattr(request, name)
+        if spec is not None:
+            parts.append(number_filter(name, spec))
     if principal.namespaces is not None:
         if request.namespace is not None:
             principal.check_namespaces(request.namespace.values())

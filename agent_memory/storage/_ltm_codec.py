@@ -8,6 +8,7 @@ namespace" can be queried) instead of being written as ``""``; ``""`` still deco
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -26,13 +27,35 @@ _TYPES = {t.value: t for t in MemoryTypeEnum}
 _LISTS = ("topics", "entities", "extracted_from")
 _TIMES = ("created_at", "last_accessed", "updated_at", "persisted_at", "event_date")
 _OPTIONAL_STR = ("session_id", "user_id", "namespace")
+# Optional fields of the memories door (issue 14), written only when set.
+_DOOR_TAGS = ("source", "event_type", "tier", "summary_id")
+_DOOR_FIELDS = ("tags", *_DOOR_TAGS, "importance", "expires_at", "is_summary", "covers",
+                "enrichment")
 
 # Every stored field a record is read from (not the vector), in the order ``decode`` takes.
 FIELDS = (
     "id_", "text", "session_id", "user_id", "namespace", "memory_type", "topics", "entities",
     "extracted_from", "memory_hash", "discrete_memory_extracted", "pinned", "access_count",
-    "extraction_strategy", "extraction_strategy_config", "metadata", *_TIMES,
+    "extraction_strategy", "extraction_strategy_config", "metadata", *_TIMES, *_DOOR_FIELDS,
 )
+EXPIRES_AT = FIELDS.index("expires_at")
+
+
+def metadata_digests(metadata: dict[str, Any]) -> list[str]:
+    """One short digest per scalar ``key: value`` pair of ``metadata``: stored in the
+    ``metadata_kv`` tag so equality filters on metadata are index lookups, with no escaping
+    of user text (the same digest is computed for the filter value)."""
+    out = []
+    for key, value in metadata.items():
+        if value is None or isinstance(value, (str, int, float, bool)):
+            out.append(metadata_digest(key, value))
+    return out
+
+
+def metadata_digest(key: str, value: object) -> str:
+    """The digest of one metadata pair (see :func:`metadata_digests`)."""
+    raw = json.dumps([key, value], sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 
 def encode(record: MemoryRecord, vector: npt.NDArray[np.float32] | bytes | None) -> dict[str, Any]:
@@ -61,6 +84,26 @@ def encode(record: MemoryRecord, vector: npt.NDArray[np.float32] | bytes | None)
         value = getattr(record, name)
         if value is not None:
             out[name] = value.timestamp()  # float: keeps sub-second precision
+    if record.metadata:
+        digests = metadata_digests(record.metadata)
+        if digests:
+            out["metadata_kv"] = ",".join(digests)
+    for name in _DOOR_TAGS:
+        value = getattr(record, name)
+        if value is not None:
+            out[name] = value
+    if record.tags:
+        out["tags"] = ",".join(record.tags)
+    if record.importance is not None:
+        out["importance"] = record.importance
+    if record.expires_at is not None:
+        out["expires_at"] = record.expires_at.timestamp()
+    if record.is_summary:
+        out["is_summary"] = "1"
+    if record.covers:
+        out["covers"] = json.dumps(record.covers)
+    if record.enrichment is not None:
+        out["enrichment"] = json.dumps(record.enrichment, sort_keys=True)
     if vector is not None:
         out[VECTOR_FIELD] = vector if isinstance(vector, bytes) else vector.astype(
             np.float32, copy=False).tobytes()
@@ -82,6 +125,16 @@ def _json(value: bytes | None) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def _json_list(value: bytes | None) -> list[str] | None:
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return [str(v) for v in parsed] if isinstance(parsed, list) else None
+
+
 def _list(value: bytes | None) -> list[str] | None:
     if not value:
         return None
@@ -95,7 +148,8 @@ def decode(row: Sequence[bytes | None], cls: type[R] = MemoryRecord,  # type: ig
     the values of :data:`FIELDS`, in that order, as ``HMGET`` returns them."""
     (id_, text, session_id, user_id, namespace, memory_type, topics, entities, extracted_from,
      memory_hash, extracted, pinned, access_count, strategy, strategy_config, metadata,
-     created_at, last_accessed, updated_at, persisted_at, event_date) = row
+     created_at, last_accessed, updated_at, persisted_at, event_date, tags, source, event_type,
+     tier, summary_id, importance, expires_at, is_summary, covers, enrichment) = row
     kind = _str(memory_type)
     record: dict[str, Any] = {
         "id": _str(id_) or "",
@@ -114,6 +168,16 @@ def decode(row: Sequence[bytes | None], cls: type[R] = MemoryRecord,  # type: ig
         "extracted_from": _list(extracted_from),
         "persisted_at": from_epoch(persisted_at),
         "event_date": from_epoch(event_date),
+        "tags": _list(tags),
+        "source": _str(source),
+        "event_type": _str(event_type),
+        "tier": _str(tier),
+        "summary_id": _str(summary_id),
+        "importance": float(importance) if importance else None,
+        "expires_at": from_epoch(expires_at),
+        "is_summary": is_summary in (b"1", b"true", b"True"),
+        "covers": _json_list(covers),
+        "enrichment": _json(enrichment) if enrichment else None,
     }
     for name, value in (("created_at", created_at), ("last_accessed", last_accessed),
                         ("updated_at", updated_at)):

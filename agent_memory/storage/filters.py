@@ -20,7 +20,7 @@ from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.errors import ValidationFailed
 from agent_memory.models._types import tag_value_problem
-from agent_memory.models.filters import DateTimeFilter, TagFilter
+from agent_memory.models.filters import DateTimeFilter, NumberFilter, TagFilter
 
 
 class EmptyFilterValue(ValueError):
@@ -71,6 +71,39 @@ def and_all(parts: Iterable[FilterExpression | None]) -> FilterExpression | None
             continue
         out = part if out is None else out & part
     return out
+
+
+def number_filter(field: str, spec: NumberFilter) -> FilterExpression:
+    """One number filter object as an expression: every operator given applies."""
+    parts: list[FilterExpression] = []
+    if spec.gt is not None:
+        parts.append(Num(field) > spec.gt)
+    if spec.gte is not None:
+        parts.append(Num(field) >= spec.gte)
+    if spec.lt is not None:
+        parts.append(Num(field) < spec.lt)
+    if spec.lte is not None:
+        parts.append(Num(field) <= spec.lte)
+    if spec.eq is not None:
+        parts.append(Num(field) == spec.eq)
+    combined = and_all(parts)
+    if combined is None:
+        raise EmptyFilterValue(f"filter on {field} has no operator")
+    return combined
+
+
+def not_expired(now: float) -> FilterExpression:
+    """Records whose ``expires_at`` is absent or after ``now`` (epoch seconds).
+
+    A negated numeric range, so records without the field (AMS-written, no TTL) match; the
+    only text in it is a float's ``repr``.
+    """
+    return FilterExpression(f"-@expires_at:[-inf {float(now)!r}]")
+
+
+def expired_by(now: float) -> FilterExpression:
+    """Records whose ``expires_at`` is at or before ``now`` (what the purge deletes)."""
+    return Num("expires_at") <= float(now)
 
 
 def tag_not_in(field: str, values: Sequence[str]) -> FilterExpression:
@@ -136,6 +169,9 @@ __all__ = [
     "EmptyFilterValue",
     "and_all",
     "date_filter",
+    "expired_by",
+    "not_expired",
+    "number_filter",
     "tag_eq_or_missing",
     "tag_filter",
     "tag_in",

@@ -167,3 +167,25 @@ def trash_key(record_key: str) -> str:
     leaves every search at once. The record key is the hash tag, so the RENAME stays in one
     cluster slot (exempt from TTLs: purged by the scheduled task after the grace period)."""
     return f"{TRASH_PREFIX}{{{record_key}}}"
+
+
+# --- memories with a life (issue 14) -------------------------------------------------------
+MEMORIES_ID_COUNTER_KEY = "am:memories:next-id"
+"""Counter of the integer ids the memories door gives its rows (exempt from TTLs: one
+small string, it must never go back)."""
+
+MEMORIES_SUMMARY_GROUP_TTL_SECONDS = 7 * 24 * 3600
+
+
+def memories_summary_group_key(digest: str) -> str:
+    """The id of the summary row made for one group of covered rows (7-day TTL: a
+    redelivered summarizer run reuses the id instead of writing a second summary)."""
+    return f"am:memories:summary-group:{digest}"
+
+
+def ltm_expiry_floor_key(index_name: str) -> str:
+    """The earliest ``expires_at`` of any stored long-term memory, or absent when none has
+    one (exempt from TTLs: lowered by every write with an expiry, recomputed by the purge).
+    Searches add the not-expired clause only once this time has passed: the clause turns an
+    unfiltered KNN into a filtered one, several times slower."""
+    return f"am:ltm:expiry-floor:{index_name}"

@@ -4,7 +4,6 @@ their keys and index. Every method is one round trip (pipelines, batched queries
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,21 +11,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from redis.asyncio import Redis
-from redis.commands.search.query import Query
 from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
+from redis.commands.search.query import Query
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.index import AsyncSearchIndex
 from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorQuery, VectorRangeQuery
 from redisvl.query.filter import FilterExpression
 
+from agent_memory.clock import Clock
 from agent_memory.errors import StorageError
 from agent_memory.models.records import MemoryRecord
 from agent_memory.settings import Settings
 from agent_memory.storage import ltm_index
-from agent_memory.storage._ltm_codec import FIELDS, decode, encode
-from agent_memory.storage.filters import tag_in
-from agent_memory.storage.keys import ltm_record_key
+from agent_memory.storage._ltm_codec import EXPIRES_AT, FIELDS, decode, encode
+from agent_memory.storage._ltm_expiry import ExpiryFloor
+from agent_memory.storage.filters import not_expired, tag_in
+from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
 from agent_memory.storage.mux import mux_of
 from agent_memory.storage.raw_search import (
@@ -48,8 +49,9 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'last_accessed') or '0') or 0
 if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'access_count', 1)
+if redis.call('HEXISTS', KEYS[1], 'tier') == 1 then redis.call('HSET', KEYS[1], 'tier', 'hot') end
 return 1
-"""
+"""  # a row with a tier (memories door, issue 14) is hot again once accessed
 
 # The record fields of many keys in one command: a pipeline of HMGETs cost ~30 µs of client
 # CPU per key (redis-py packs and parses each command in Python), most of a search's page
@@ -118,10 +120,14 @@ class LongTermStore:
         redis: The process's client (bytes responses).
         settings: Index name, prefix, vector algorithm and metric.
         dimensions: Vector size of the configured embedder.
+        clock: "Now" for expiry (a fresh wall clock when not given). Expiry is enforced
+            here: :meth:`live` filters every search, :meth:`get_raw` every read by id.
     """
 
-    def __init__(self, redis: Redis, settings: Settings, dimensions: int) -> None:
+    def __init__(self, redis: Redis, settings: Settings, dimensions: int,
+                 clock: Clock | None = None) -> None:
         self.redis = redis
+        self.clock = clock or Clock()
         self.prefix = settings.redisvl_index_prefix
         self.dimensions = dimensions
         self.index: AsyncSearchIndex = ltm_index.make_index(
@@ -132,6 +138,8 @@ class LongTermStore:
         self.mux = mux_of(redis)
         self._touch = self.mux.script(_TOUCH)
         self._read = self.mux.script(_READ)
+        self.floor_key = ltm_expiry_floor_key(self.index_name)
+        self.expiry = ExpiryFloor(self.mux, self.floor_key, self.index)
 
     async def search_raw(self, queries: Sequence[SearchArgs]) -> list[RawResult]:
         """FT.SEARCH ``queries`` on this index in one round trip (see raw_search.py)."""
@@ -190,8 +198,21 @@ class LongTermStore:
             if replace:
                 commands.append(["DEL", key])
             commands.append(_hset(key, encode(record, vector)))
+        expiries = [r.expires_at.timestamp() for r in records if r.expires_at is not None]
+        if expiries:  # before the 2xx: a search right after must know to filter
+            commands.append(self.expiry.lower.command([self.floor_key], [repr(min(expiries))]))
         with store_guard("write"):
-            await self.mux.batch(commands)
+            await self.mux.batch(commands, [self.expiry.lower] if expiries else ())
+        if expiries:
+            self.expiry.lowered(min(expiries))
+
+    async def insert_counted(self, record: MemoryRecord, vector: npt.NDArray[np.float32],
+                             counter_key: str) -> str:
+        """Write ``record`` under the next free integer id of ``counter_key`` (an id another
+        door chose is skipped, never overwritten); returns that id."""
+        with store_guard("write"):
+            return await self.expiry.insert(self.key(""), encode(record, vector),
+                                            record.expires_at, counter_key)
 
     async def write_vectors(self, ids: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
         """Replace the vectors of existing memories (re-embedding); missing ids are skipped."""
@@ -217,7 +238,7 @@ class LongTermStore:
         """Throttled access update; returns how many memories were updated."""
         if not ids:
             return 0
-        now = time.time()
+        now = self.clock.now()
 
         commands = [self._touch.command([self.key(memory_id)], [now, interval_seconds])
                     for memory_id in ids]
@@ -227,14 +248,35 @@ class LongTermStore:
 
     # -- point reads --------------------------------------------------------------------
 
-    async def get_many(self, ids: Sequence[str]) -> list[MemoryRecord | None]:
-        """Records by id, in order (``None`` where missing)."""
-        return [decode(row) if row else None for row in await self.get_raw(ids)]
+    async def get_many(self, ids: Sequence[str], *,
+                       live: bool = True) -> list[MemoryRecord | None]:
+        """Records by id, in order (``None`` where missing, or expired unless ``live`` is
+        false)."""
+        return [decode(row) if row else None for row in await self.get_raw(ids, live=live)]
 
-    async def get_raw(self, ids: Sequence[str]) -> list[list[bytes | None] | None]:
-        """Per id, in order, the values of ``FIELDS`` (``None`` where missing): one script
-        call per 500 ids. The vector stays in Redis: it is most of a record's bytes."""
-        return (await self._lookup(ids, ()))[0]
+    async def get_raw(self, ids: Sequence[str], *,
+                      live: bool = True) -> list[list[bytes | None] | None]:
+        """Per id, in order, the values of ``FIELDS`` (``None`` where missing, or expired
+        unless ``live`` is false): one script call per 500 ids. The vector stays in Redis:
+        it is most of a record's bytes."""
+        rows, now = (await self._lookup(ids, ()))[0], self.clock.now()
+        return [None if live and row is not None and row[EXPIRES_AT]
+                and as_number(row[EXPIRES_AT]) <= now else row for row in rows]
+
+    async def live(self, where: FilterExpression | None) -> FilterExpression | None:
+        """``where`` restricted to memories not expired now (every search goes through
+        this), once the earliest stored expiry has passed (see ``_ltm_expiry.py``)."""
+        now = self.clock.now()
+        with store_guard("expiry floor"):
+            if not await self.expiry.passed(now):
+                return where
+        clause = not_expired(now)
+        return clause if where is None else where & clause
+
+    async def refresh_expiry_floor(self) -> float | None:
+        """Recompute the earliest stored expiry after a purge (see ``_ltm_expiry.py``)."""
+        with store_guard("expiry floor"):
+            return await self.expiry.refresh()
 
     async def _lookup(self, ids: Sequence[str], hashes: Sequence[str],
                       near: Sequence[SearchArgs] = ()

@@ -11,7 +11,8 @@ from typing import Any
 
 from redisvl.schema import IndexSchema
 
-SCHEMA_VERSION = 3  # 3: context_prev/context_next (neighbouring messages); created_at not SORTABLE
+SCHEMA_VERSION = 4  # 3: context_prev/context_next (neighbouring messages); created_at not SORTABLE
+# 4: tags, event_type, tier, is_summary, summary_id, metadata_kv (memories door, issue 14)
 
 VECTOR_FIELD = "vector"
 TEXT_FIELD = "text"
@@ -34,6 +35,14 @@ TAG_FIELDS = (
     "pinned",
     "extraction_strategy",
     "source",
+    # memories door (issue 14): caller tags, event type, lifecycle tier, summary rows, the
+    # summary that covers a row, and digests of scalar metadata pairs (equality filters).
+    "tags",
+    "event_type",
+    "tier",
+    "is_summary",
+    "summary_id",
+    "metadata_kv",
 )
 NUMERIC_FIELDS = (
     "created_at",
@@ -46,10 +55,11 @@ NUMERIC_FIELDS = (
     "expires_at",
 )
 # Kept in the hash but not searchable: JSON strings (metadata, provenance, strategy config).
-UNINDEXED_FIELDS = ("extraction_strategy_config", "metadata", "provenance")
+UNINDEXED_FIELDS = ("extraction_strategy_config", "metadata", "provenance", "covers",
+                    "enrichment")
 
 # Tag fields that may be absent (``None`` on the wire) and must be findable as absent.
-MISSING_AWARE = ("session_id", "user_id", "namespace")
+MISSING_AWARE = ("session_id", "user_id", "namespace", "summary_id")
 
 
 def schema_dict(name: str, prefix: str, dimensions: int, *, algorithm: str = "HNSW",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agent_memory.clock import Clock
 from agent_memory.observability.metrics import observed_task
 from agent_memory.settings import Settings
 from agent_memory.tasks._deps import MemoryDocket, WorkerServices
@@ -20,6 +21,12 @@ from agent_memory.tasks.maintenance import (
     track_access,
 )
 from agent_memory.tasks.forgetting import erase_user, purge_trash
+from agent_memory.tasks.memories import (
+    enrich_memory,
+    scheduled_memory_purge,
+    scheduled_memory_summaries,
+    scheduled_memory_tiers,
+)
 from agent_memory.tasks.promotion import promote_session
 from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
@@ -35,12 +42,16 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     scheduled_summary_views,
     erase_user,
     purge_trash,
+    enrich_memory,
+    scheduled_memory_tiers,
+    scheduled_memory_purge,
+    scheduled_memory_summaries,
 )]
 
 
-async def open_docket(settings: Settings) -> MemoryDocket:
+async def open_docket(settings: Settings, clock: Clock | None = None) -> MemoryDocket:
     """Open the server's Docket with every task registered (close with ``__aexit__``)."""
-    docket = MemoryDocket(settings, task_collection)
+    docket = MemoryDocket(settings, task_collection, clock)
     await docket.__aenter__()
     return docket
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from docket import CurrentDocket, Docket, Shared
 
+from agent_memory.clock import Clock
 from agent_memory.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,9 +30,13 @@ class MemoryDocket(Docket):
         tasks: Task functions to register, so they can be scheduled by name.
     """
 
-    def __init__(self, settings: Settings, tasks: Iterable[Callable[..., Any]] = ()) -> None:
+    def __init__(self, settings: Settings, tasks: Iterable[Callable[..., Any]] = (),
+                 clock: Clock | None = None) -> None:
         super().__init__(name=settings.docket_name, url=settings.effective_redis_url())
         self.settings = settings
+        # The clock of the process that opened this docket: its workers' services use it
+        # too, so expiry and tiers agree between an API and the workers it shares it with.
+        self.clock = clock or Clock()
         for task in tasks:
             self.register(task)
 
