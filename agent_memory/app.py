@@ -16,6 +16,9 @@ from agent_memory.api._errors import exception_handlers
 from agent_memory.api._middleware import BodySizeLimit
 from agent_memory.api.docs import docs_routes
 from agent_memory.api import forget as forget_api
+from agent_memory.api import ingestion as ingestion_api
+from agent_memory.api import jobs as jobs_api
+from agent_memory.api import process as process_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
@@ -37,7 +40,8 @@ class State(TypedDict):
 def api_routes() -> list[Route]:
     """Every ``/v1`` route, as declared by the API modules."""
     return [*health.routes, *tasks_api.routes, *forget_api.routes, *working_memory.routes,
-            *prompt.routes, *long_term_memory.routes, *summary_views_api.routes]
+            *prompt.routes, *long_term_memory.routes, *summary_views_api.routes,
+            *process_api.routes, *jobs_api.routes]
 
 
 def public_paths() -> list[str]:
@@ -75,7 +79,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     metrics = Metrics()  # per app: tests build many apps in one process
     app = Starlette(
-        routes=[Mount("/v1", routes=_with_slash_variants(api_routes())), *docs_routes(),
+        routes=[Mount("/v1", routes=_with_slash_variants(api_routes())),
+                *ingestion_api.routes, *docs_routes(),
                 *metrics_routes()],
         lifespan=lifespan,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]

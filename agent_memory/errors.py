@@ -53,6 +53,21 @@ class ValidationFailed(ClientError):
         }
 
 
+class InvalidRequest(ValidationFailed):
+    """A turn-ingestion request that does not validate (422, code ``invalid_request``: the
+    code the post-turn and ingestion contracts name)."""
+
+    code = "invalid_request"
+
+
+class IdempotencyKeyReused(ClientError):
+    """An ``Idempotency-Key`` sent again with a different request (422, as the IETF
+    idempotency-key draft advises)."""
+
+    code = "idempotency_key_reused"
+    status_code = 422
+
+
 class NotFound(ClientError):
     """The addressed resource does not exist (404)."""
 

@@ -192,6 +192,29 @@ class Settings(BaseSettings):
         description="Days audit events are kept; the stream is trimmed by age, never by count.",
     )
 
+    # --- limits (issue 12) ---
+    max_text_chars: int = Field(
+        default=100_000, ge=1,
+        description="Longest memory text, working-memory message, session summary (context) "
+        "or prompt query, in characters (422 beyond). Embedders still embed a bounded window.",
+    )
+
+    # --- turn ingestion (issue 13) ---
+    ingestion_turn_ttl_days: float = Field(
+        default=30, gt=0,
+        description="Days a turn's hash is remembered: re-sending the same turn within this "
+        "window is a no-op (same job id, nothing written twice).",
+    )
+    ingestion_job_ttl_days: float = Field(
+        default=7, gt=0,
+        description="Days an ingestion job's status (and the turn text it carries) is kept "
+        "after its last change.",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600, gt=0,
+        description="How long a response stored under an Idempotency-Key header is replayed.",
+    )
+
     @field_validator("oauth2_algorithms")
     @classmethod
     def _no_none_alg(cls, value: list[str]) -> list[str]:

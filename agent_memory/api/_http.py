@@ -94,7 +94,8 @@ def _query_keys(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
                  for name, info in model.model_fields.items())
 
 
-def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+def parse_query(request: Request, model: type[BaseModel],
+                error: type[ValidationFailed] = ValidationFailed) -> BaseModel:
     """Validate query parameters into ``model``; repeated keys fill list fields."""
     params = request.query_params
     data: dict[str, Any] = {}
@@ -104,21 +105,22 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("invalid query parameters", details=validation_details(exc, "query")) from exc
+        raise error("invalid query parameters", details=validation_details(exc, "query")) from exc
 
 
-async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+async def parse_body(request: Request, model: type[BaseModel],
+                     error: type[ValidationFailed] = ValidationFailed) -> BaseModel:
     """Validate the JSON body into ``model`` (422 with field paths on failure)."""
     raw = await request.body()
     if not raw.strip():
-        raise ValidationFailed(
+        raise error(
             "request body is required",
             details=[{"type": "missing", "loc": ["body"], "msg": "Field required"}],
         )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise ValidationFailed("invalid request body", details=validation_details(exc, "body")) from exc
+        raise error("invalid request body", details=validation_details(exc, "body")) from exc
 
 
 def principal_of(request: Request) -> Principal:
@@ -145,12 +147,14 @@ def endpoint(
     tags: tuple[str, ...] = (),
     public: bool = False,
     extra_responses: dict[int, str] | None = None,
+    invalid: type[ValidationFailed] = ValidationFailed,
 ) -> Callable[[Handler], Route]:
     """Declare a route.
 
     The handler is called as ``handler(request, **path_params, body=..., query=...)`` (only
     the keywords that apply) and returns a pydantic model, any value ``response`` can dump,
-    or a ready ``Response``.
+    or a ready ``Response``. ``invalid`` is the error raised for a body or query that does
+    not validate (a door whose contract names another error code passes its own subclass).
 
     Example:
         @endpoint("GET", "/working-memory/{session_id}", summary="Get a session",
@@ -165,9 +169,9 @@ def endpoint(
         async def asgi_endpoint(request: Request) -> Response:
             kwargs: dict[str, Any] = dict(request.path_params)
             if query is not None:
-                kwargs["query"] = parse_query(request, query)
+                kwargs["query"] = parse_query(request, query, invalid)
             if body is not None:
-                kwargs["body"] = await parse_body(request, body)
+                kwargs["body"] = await parse_body(request, body, invalid)
             result = await handler(request, **kwargs)
             if isinstance(result, Response):
                 return result

@@ -23,6 +23,11 @@ from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.provenance import ProvenanceStore
+from agent_memory.services.adjudication import ModelAdjudicator
+from agent_memory.services.ingestion import IngestionService
+from agent_memory.services.ingestion_jobs import JobRunner
+from agent_memory.storage.ingestion import IngestionStore
+from agent_memory.storage.jobs import JobStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
@@ -43,6 +48,9 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    # --- turn ingestion (issue 13) ---
+    ingestion: IngestionService | None = None
+    ingestion_jobs: JobRunner | None = None
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -94,9 +102,37 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     prompt = PromptService(working_memory, long_term, settings)
     summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
                                        background)
+    audit = AuditTrail(AuditStore(redis, settings.audit_retention_days))
+    provenance = ProvenanceLog(ProvenanceStore(redis))
+    ingestion, ingestion_jobs = _ingestion(settings, redis, llm, working_memory, long_term,
+                                           background, audit, provenance)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
-                    provenance=ProvenanceLog(ProvenanceStore(redis)),
+                    audit=audit, provenance=provenance,
                     background=background,
                     prompt=prompt, embedder=embedder, long_term=long_term,
-                    summary_views=summary_views)
+                    summary_views=summary_views,
+                    ingestion=ingestion, ingestion_jobs=ingestion_jobs)
+
+
+def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
+               working_memory: WorkingMemoryService, long_term: LongTermService | None,
+               background: Background, audit: AuditTrail,
+               provenance: ProvenanceLog) -> tuple[IngestionService, JobRunner]:
+    """Turn ingestion (issue 13): the accepting service and the job runner, which share the
+    job store; jobs go to the Docket, or run before the answer when there is none."""
+    store, jobs = IngestionStore(redis), JobStore(redis)
+    model = ModelAdjudicator(llm, settings.generation_model) if llm is not None else None
+    runner = JobRunner(settings, jobs, store, long_term, model, provenance, audit)
+    enqueue = run_inline = None
+    docket = background.docket
+    if docket is not None:
+        active = docket
+
+        async def enqueue(job_id: str) -> None:
+            await active.add("ingest_turns", key=f"ingest:{job_id}")(job_id)
+    else:
+        async def run_inline(job_id: str) -> None:
+            await runner.run(job_id)
+    service = IngestionService(settings, store, jobs, working_memory, long_term, enqueue,
+                               run_inline)
+    return service, runner
