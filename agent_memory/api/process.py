@@ -10,6 +10,7 @@ from starlette.routing import Route
 from agent_memory.api._http import endpoint, principal_of
 from agent_memory.errors import FeatureDisabled, InvalidRequest
 from agent_memory.models._ingest_types import Identifier
+from agent_memory.models._types import utcnow
 from agent_memory.models.process import ProcessRequest, ProcessResponse
 from agent_memory.services.adjudication import Policy
 from agent_memory.services.ingestion import (
@@ -20,7 +21,6 @@ from agent_memory.services.ingestion import (
     timestamp,
     unit_hash,
 )
-from agent_memory.models._types import utcnow
 
 TAGS = ("ingestion",)
 

@@ -46,7 +46,7 @@ class ScopePolicy(BaseModel):
     @classmethod
     def _strict_bool(cls, value: object) -> object:
         if not isinstance(value, bool):
-            raise ValueError("write_container must be true or false")
+            raise ValueError("write_container must be true or false")  # noqa: TRY004 (a 422)
         return value
 
 

@@ -92,19 +92,19 @@ class Decision:
 
 _SENTENCES = re.compile(r"[^.!?;\n]+")
 _LEAD = re.compile(r"^(?:actually|correction|no|wait|sorry|oops|update|scratch that|"
-                   r"well|ok|okay|so|also|and|but)\b[\s,:;-]*", re.I)
+                   r"well|ok|okay|so|also|and|but)\b[\s,:;-]*", re.IGNORECASE)
 _CHANGE = re.compile(r"\b(?:now|anymore|any more|no longer|instead|these days|"
-                     r"changed my mind)\b", re.I)
+                     r"changed my mind)\b", re.IGNORECASE)
 _REMEMBER = re.compile(r"^(?:please\s+)?(?:remember|note|keep in mind|don't forget|"
-                       r"do not forget)(?:\s+that)?\s*[,:]?\s+(.+)$", re.I)
+                       r"do not forget)(?:\s+that)?\s*[,:]?\s+(.+)$", re.IGNORECASE)
 _ADVERBS = r"(?:(?:now|really|also|still|actually|do|generally|usually|much|definitely)\s+)*"
 _PREFERENCE = re.compile(
     r"^i\s+" + _ADVERBS + r"(no longer\s+)?(prefer|like|love|enjoy|hate|dislike|"
-    r"don't like|do not like|can't stand|cannot stand)\s+(.+)$", re.I)
-_ALLERGY = re.compile(r"^i(?:'m|\s+am)\s+" + _ADVERBS + r"allergic\s+to\s+(.+)$", re.I)
-_ATTRIBUTE = re.compile(r"^my\s+((?:[\w'-]+\s+){0,3}[\w'-]+)\s+(is|are)\s+(.+)$", re.I)
+    r"don't like|do not like|can't stand|cannot stand)\s+(.+)$", re.IGNORECASE)
+_ALLERGY = re.compile(r"^i(?:'m|\s+am)\s+" + _ADVERBS + r"allergic\s+to\s+(.+)$", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"^my\s+((?:[\w'-]+\s+){0,3}[\w'-]+)\s+(is|are)\s+(.+)$", re.IGNORECASE)
 _TRAILING = re.compile(r"(?:[\s,]+(?:now|instead|these days|anymore|any more|though|too))+$",
-                       re.I)
+                       re.IGNORECASE)
 _VERBS = {"prefer": "prefers", "like": "likes", "love": "loves", "enjoy": "enjoys",
           "hate": "hates", "dislike": "dislikes", "don't like": "does not like",
           "do not like": "does not like", "can't stand": "cannot stand",
@@ -113,9 +113,9 @@ _PRONOUNS = {"it", "that", "this", "them", "those", "these", "you", "so"}
 # Reading memories back (ours, the model's, or any "User prefers ..." text).
 _KNOWN_PREFERENCE = re.compile(
     r"^user\s+(prefers|likes|loves|enjoys|hates|dislikes|does not like|cannot stand)\s+(.+?)"
-    r"\.?$", re.I)
-_KNOWN_ALLERGY = re.compile(r"^user\s+is\s+allergic\s+to\s+(.+?)\.?$", re.I)
-_KNOWN_ATTRIBUTE = re.compile(r"^user's\s+(.+?)\s+(?:is|are)\s+(.+?)\.?$", re.I)
+    r"\.?$", re.IGNORECASE)
+_KNOWN_ALLERGY = re.compile(r"^user\s+is\s+allergic\s+to\s+(.+?)\.?$", re.IGNORECASE)
+_KNOWN_ATTRIBUTE = re.compile(r"^user's\s+(.+?)\s+(?:is|are)\s+(.+?)\.?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,8 @@ def _first_person(clause: str) -> str:
     """A remembered clause in the third person, for the few openings that say who."""
     for pattern, repl in ((r"^i(?:'m|\s+am)\s+", "User is "), (r"^i\s+", "User "),
                           (r"^my\s+", "User's ")):
-        if re.match(pattern, clause, re.I):
-            return re.sub(pattern, repl, clause, count=1, flags=re.I)
+        if re.match(pattern, clause, re.IGNORECASE):
+            return re.sub(pattern, repl, clause, count=1, flags=re.IGNORECASE)
     return clause[:1].upper() + clause[1:]
 
 

@@ -12,8 +12,11 @@ from agent_memory.embeddings.base import Embedder
 from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
+from agent_memory.services.adjudication import ModelAdjudicator
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.ingestion import IngestionService
+from agent_memory.services.ingestion_jobs import JobRunner
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
@@ -21,13 +24,10 @@ from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
-from agent_memory.storage.long_term import LongTermStore
-from agent_memory.storage.provenance import ProvenanceStore
-from agent_memory.services.adjudication import ModelAdjudicator
-from agent_memory.services.ingestion import IngestionService
-from agent_memory.services.ingestion_jobs import JobRunner
 from agent_memory.storage.ingestion import IngestionStore
 from agent_memory.storage.jobs import JobStore
+from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore

@@ -9,6 +9,7 @@ journal (no second model call) and rewrites the same records (no duplicates).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -35,7 +36,8 @@ from agent_memory.storage.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 20  # existing memories an exchange is compared with
+CANDIDATES = 20  # existing memories an exchange is compared with, by its words
+RECENT = 10  # and the user's newest ones
 
 
 @dataclass
@@ -168,10 +170,18 @@ class JobRunner:
         else:
             return []
         where = and_all([tag_eq_or_missing("namespace", job.namespace), who, kinds])
-        found = await self.long_term.searcher.search(where, SearchRequest(
-            text=text, search_mode="keyword", limit=CANDIDATES, recency_boost=False))
-        return [Candidate(m.id, m.text, "container" if m.session_id else
-                          "user" if m.user_id else "global") for m in found.memories]
+        # The words of the exchange find what it is about; the newest memories catch what a
+        # correction refers to without repeating its words ("actually, I use X now").
+        related, newest = await asyncio.gather(
+            self.long_term.searcher.search(where, SearchRequest(
+                text=text, search_mode="keyword", limit=CANDIDATES, recency_boost=False)),
+            self.long_term.searcher.search(where, SearchRequest(
+                text="", search_mode="keyword", limit=RECENT, recency_boost=False)))
+        seen: dict[str, Candidate] = {}
+        for m in [*related.memories, *newest.memories]:
+            seen.setdefault(m.id, Candidate(m.id, m.text, "container" if m.session_id else
+                                            "user" if m.user_id else "global"))
+        return list(seen.values())
 
     # -- acting ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from agent_memory.models.long_term import SearchRequest
 from agent_memory.principal import LOCAL_ADMIN
+from tests.auth.conftest import issue, store, token_client, token_settings  # noqa: F401
 from tests.support.stub_openai import StubOpenAI
 from tests.tasks.conftest import Stack, open_stack, task_settings
 
