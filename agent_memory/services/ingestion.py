@@ -19,6 +19,7 @@ the writes are in. The adjudication itself runs in the job (``services/ingestion
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -183,55 +184,62 @@ class IngestionService:
 
     async def _write_active(self, principal: Principal, sub: Submission,
                             units: list[Unit]) -> dict[str, list[str]]:
-        """Session messages and fragments of ``units`` (idempotent: fixed ids)."""
+        """Session messages and fragments of ``units`` (idempotent: fixed ids), written
+        concurrently (they share the pipelined connection, so their round trips overlap)."""
         out: dict[str, list[str]] = {"messages": [], "fragments": []}
         if not units:
             return out
         fragments = sub.write_fragments and self.long_term is not None
         persisted = utcnow() if fragments else None
+        writes: list[Awaitable[Any]] = []
         if sub.write_messages:
             messages = [MemoryMessage.model_construct(
                 role=m.role, content=m.text, id=m.id, created_at=m.at,
                 persisted_at=persisted, discrete_memory_extracted="t")
                 for u in units for m in u.messages]
+            body = AppendMessages.model_construct(
+                messages=messages, namespace=sub.namespace, user_id=sub.user_id,
+                ttl_seconds=None, long_term_memory_strategy=None)
             for cid, _ in sub.containers:
-                await self.working_memory.append(
-                    principal, cid, AppendMessages.model_construct(
-                        messages=messages, namespace=sub.namespace, user_id=sub.user_id,
-                        ttl_seconds=None, long_term_memory_strategy=None),
-                    AppendQuery(recent_messages_limit=1))
+                writes.append(self.working_memory.append(
+                    principal, cid, body, AppendQuery(recent_messages_limit=1)))
                 out["messages"] += [f"{cid}/{m.id}" for m in messages]
         if fragments:
-            records = []
-            for cid, _ in sub.containers[:1]:
-                for u in units:
-                    for m in u.messages:
-                        records.append(MemoryRecord(
-                            id=fragment_id(sub.namespace, sub.user_id, cid, m.id),
-                            text=f"{m.role}: {m.text}", namespace=sub.namespace,
-                            user_id=sub.user_id, session_id=cid,
-                            memory_type=MemoryTypeEnum.message, extraction_strategy="message",
-                            created_at=m.at, persisted_at=persisted,
-                            discrete_memory_extracted="t", extracted_from=[m.id],
-                            metadata={"request": sub.metadata,
-                                      "ingestion": {"turn_hash": u.hash, "door": sub.door}}))
+            records = [self._fragment(sub, cid, u, m)
+                       for cid, _ in sub.containers[:1] for u in units for m in u.messages]
             # No dedup: a turn is its own fragment even when its words were said before.
-            out["fragments"] = await self.long_term.index_records(records, deduplicate=False)
+            writes.append(self.long_term.index_records(records, deduplicate=False))
+        done = await asyncio.gather(*writes)
+        if fragments:
+            out["fragments"] = done[-1]
         return out
+
+    @staticmethod
+    def _fragment(sub: Submission, session_id: str, unit: Unit,
+                  message: TurnMessage) -> MemoryRecord:
+        """A turn as a long-term ``message`` record (promotion's form and id)."""
+        return MemoryRecord(
+            id=fragment_id(sub.namespace, sub.user_id, session_id, message.id),
+            text=f"{message.role}: {message.text}", namespace=sub.namespace,
+            user_id=sub.user_id, session_id=session_id, memory_type=MemoryTypeEnum.message,
+            extraction_strategy="message", created_at=message.at, persisted_at=utcnow(),
+            discrete_memory_extracted="t", extracted_from=[message.id],
+            metadata={"request": sub.metadata,
+                      "ingestion": {"turn_hash": unit.hash, "door": sub.door}})
 
     async def _finish_accept(self, job_id: str, passive: bool,
                              written: dict[str, list[str]] | None) -> None:
         """Enqueue (when there is background work), then leave ``accepting``."""
-        if written is not None:
-            await self.jobs.update(job_id, {"ids": written}, self.job_ttl)
+        fields: dict[str, Any] = {"ids": written} if written is not None else {}
         if passive and self.enqueue is not None:
             await self.enqueue(job_id)
-            await self.jobs.advance(job_id, ACCEPTING, "queued", self.job_ttl)
+            await self.jobs.advance(job_id, ACCEPTING, "queued", self.job_ttl, fields)
         elif passive and self.run_inline is not None:
-            await self.jobs.advance(job_id, ACCEPTING, "queued", self.job_ttl)
+            await self.jobs.advance(job_id, ACCEPTING, "queued", self.job_ttl, fields)
             await self.run_inline(job_id)
-        elif await self.jobs.advance(job_id, ACCEPTING, "succeeded", self.job_ttl):
-            await self.jobs.update(job_id, {"finished_at": time.time()}, self.job_ttl)
+        else:
+            await self.jobs.advance(job_id, ACCEPTING, "succeeded", self.job_ttl,
+                                    {**fields, "finished_at": time.time()})
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ from redis.asyncio import Redis
 from agent_memory.storage.keys import job_key
 from agent_memory.storage.mux import mux_of
 
-# KEYS[1] job. ARGV: expected status, new status, ttl. Compare-and-set of the status.
+# KEYS[1] job. ARGV: expected status, new status, ttl, then fields to set with it (name,
+# value)... Compare-and-set of the status.
 _ADVANCE = """
 if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1
 """
@@ -57,9 +58,12 @@ class JobStore:
         return {j: (s.decode() if s is not None else None, p == b"1")
                 for j, (s, p) in zip(job_ids, replies, strict=True)}
 
-    async def advance(self, job_id: str, expected: str, status: str, ttl: int) -> bool:
-        """Move ``expected`` -> ``status``; False when the job was elsewhere."""
-        return bool(await self._advance(keys=[job_key(job_id)], args=[expected, status, ttl]))
+    async def advance(self, job_id: str, expected: str, status: str, ttl: int,
+                      fields: dict[str, Any] | None = None) -> bool:
+        """Move ``expected`` -> ``status`` (setting ``fields`` with it, dicts and lists as
+        JSON); False when the job was elsewhere."""
+        return bool(await self._advance(keys=[job_key(job_id)],
+                                        args=[expected, status, ttl, *_flat(fields or {})]))
 
     async def start(self, job_id: str, now: float, ttl: int) -> str | None:
         """Begin an attempt; the status found (``None``: no such job)."""
@@ -69,11 +73,8 @@ class JobStore:
 
     async def update(self, job_id: str, fields: dict[str, Any], ttl: int) -> None:
         """Set fields (dicts and lists as JSON) and renew the TTL."""
-        flat: list[Any] = []
-        for name, value in fields.items():
-            flat += [name, json.dumps(value) if isinstance(value, dict | list) else value]
         key = job_key(job_id)
-        await self.mux.batch([("HSET", key, *flat), ("EXPIRE", key, ttl)])
+        await self.mux.batch([("HSET", key, *_flat(fields)), ("EXPIRE", key, ttl)])
 
     async def journaled(self, job_id: str, index: int) -> str | None:
         """The decision journaled for exchange ``index``, if any."""
@@ -86,3 +87,10 @@ class JobStore:
         _, raw = await self.mux.batch([("HSETNX", key, f"plan:{index}", plan),
                                        ("HGET", key, f"plan:{index}")])
         return raw.decode()
+
+
+def _flat(fields: dict[str, Any]) -> list[Any]:
+    flat: list[Any] = []
+    for name, value in fields.items():
+        flat += [name, json.dumps(value) if isinstance(value, dict | list) else value]
+    return flat
