@@ -87,7 +87,7 @@ async def process(request: Request, body: ProcessRequest, query: ProcessQuery) -
         return ProcessResponse(
             job_id=receipt.job_id, created_user=receipt.created_user,
             created_containers=receipt.created_containers,
-            accepted_at=receipt.accepted_at.replace(tzinfo=None),
+            accepted_at=receipt.accepted_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         ).model_dump(mode="json")
 
     out, replayed = await once(service.store, service.settings, "process", principal, namespace,

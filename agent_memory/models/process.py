@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -100,4 +99,6 @@ class ProcessResponse(BaseModel):
     job_id: str
     created_user: bool
     created_containers: list[str]
-    accepted_at: datetime
+    accepted_at: str = Field(
+        description="When the server accepted the turn: UTC, ISO 8601 without an offset and "
+        "with microseconds (2026-03-16T10:00:00.000000), as the contract shows.")

@@ -19,6 +19,7 @@ async def test_process_example_is_accepted_with_the_seed_shape(stack: Stack) -> 
     assert body["status"] == "accepted"
     assert body["created_user"] is True
     assert body["created_containers"] == ["thread-abc"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", body["accepted_at"])
     datetime.fromisoformat(body["accepted_at"])
     user = (await stack.client.get("/v1/users/user-123")).json()
     assert [(c["id"], c["type"]) for c in user["containers"]] == [("thread-abc", "thread")]
