@@ -11,11 +11,11 @@ from agent_memory.api._http import endpoint, principal_of
 from agent_memory.errors import FeatureDisabled, InvalidRequest
 from agent_memory.models.ingestion import IngestionRequest, IngestionResponse, Usage
 from agent_memory.services.adjudication import Policy
+from agent_memory.services.idempotency import once
 from agent_memory.services.ingestion import (
     Submission,
     TurnMessage,
     Unit,
-    once,
     timestamp,
     unit_hash,
 )

@@ -14,12 +14,13 @@ from agent_memory.models.jobs import (
     UserQuery,
     UserResponse,
 )
+from agent_memory.services.ingestion import IngestionService
 
 TAGS = ("ingestion",)
 
 
-def _service(request: Request, what: str, ident: str):  # type: ignore[no-untyped-def]
-    service = request.state.services.ingestion
+def _service(request: Request, what: str, ident: str) -> IngestionService:
+    service: IngestionService | None = request.state.services.ingestion
     if service is None:
         raise NotFound(f"{what} {ident} not found")
     return service

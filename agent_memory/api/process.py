@@ -13,11 +13,11 @@ from agent_memory.models._ingest_types import Identifier
 from agent_memory.models._types import utcnow
 from agent_memory.models.process import ProcessRequest, ProcessResponse
 from agent_memory.services.adjudication import Policy
+from agent_memory.services.idempotency import once
 from agent_memory.services.ingestion import (
     Submission,
     TurnMessage,
     Unit,
-    once,
     timestamp,
     unit_hash,
 )

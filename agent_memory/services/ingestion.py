@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from agent_memory.errors import IdempotencyKeyReused, InvalidRequest, NotFound
+from agent_memory.errors import InvalidRequest, NotFound
 from agent_memory.models._types import from_epoch, utcnow
 from agent_memory.models.jobs import ContainerRecord, JobResponse, UserListResponse, UserResponse
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
@@ -295,43 +295,3 @@ class IngestionService:
         """Issue 16's erase: the user's ingestion records, jobs (turn text) and history."""
         return await self.store.erase_user(namespace, user_id)
 
-
-Produce = Callable[[], Awaitable[dict[str, Any]]]
-
-
-async def once(store: IngestionStore, settings: Settings, door: Door, principal: Principal,
-               namespace: str | None, key: str | None, request: str,
-               produce: Produce) -> tuple[dict[str, Any], bool]:
-    """Serve a request at most once per ``Idempotency-Key`` (per door, tenant and caller).
-
-    Returns the response body and whether it is a replay. The same key with another request
-    body is a 422. Two requests racing with one key both run ``produce`` (each turn is
-    idempotent on its own, so nothing is written twice) and the first stored answer is what
-    later replays return.
-
-    Args:
-        request: The validated request, canonically serialized (its fingerprint).
-    """
-    if key is None:
-        return await produce(), False
-    if not key.strip() or len(key) > 255:
-        raise InvalidRequest("Idempotency-Key must have 1 to 255 characters", details=[
-            {"type": "value_error", "loc": ["header", "Idempotency-Key"],
-             "msg": "1 to 255 characters"}])
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    fingerprint = hashlib.sha256(request.encode()).hexdigest()
-    stored = await store.stored_response(door, namespace, principal.subject, digest)
-    if stored is None:
-        body = await produce()
-        doc = {"fingerprint": fingerprint, "body": body}
-        if await store.store_response(door, namespace, principal.subject, digest, doc,
-                                      settings.idempotency_ttl_seconds):
-            return body, False
-        stored = await store.stored_response(door, namespace, principal.subject, digest)
-        if stored is None:  # expired in between: ours is as good
-            return body, False
-    if stored["fingerprint"] != fingerprint:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was used with a different request",
-            details={"header": "Idempotency-Key"})
-    return stored["body"], True

@@ -74,3 +74,21 @@ async def test_erase_user_leaves_no_ingestion_record(stack: Stack, redis: Redis)
             v for v in (await redis.hgetall(key)).values()) or key.endswith(kept["job_id"].encode())
     assert (await stack.client.get(f"/v1/jobs/{kept['job_id']}")).status_code == 200
     assert (await stack.client.get("/v1/users/user-456")).status_code == 200
+
+
+async def test_ingested_session_is_an_ams_session(stack: Stack) -> None:
+    """The AMS append extends a session the ingestion door wrote, and the door's next turn
+    lands after it: one session, three doors."""
+    await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE)
+    scope = {"namespace": "org_...", "user_id": "user_..."}
+    appended = await stack.client.post("/v1/working-memory/chat-1/messages", params=scope, json={
+        "messages": [{"role": "user", "content": "Written by hand", "id": "hand-1"}]})
+    assert appended.status_code == 200, appended.text
+    body = copy.deepcopy(INGESTION_EXAMPLE)
+    body["turns"] = [{"role": "user", "text": "And one more.", "timestamp": "2026-05-08T14:05:00Z"}]
+    await stack.client.post("/ingestion/memory", json=body)
+    session = (await stack.client.get("/v1/working-memory/chat-1", params=scope)).json()
+    assert [m["content"] for m in session["messages"]] == [
+        "I'm allergic to shellfish.", "Got it.", "Written by hand", "And one more."]
+    user = (await stack.client.get("/v1/users/user_...", params={"namespace": "org_..."})).json()
+    assert [(c["id"], c["type"]) for c in user["containers"]] == [("chat-1", "session")]

@@ -60,7 +60,7 @@ async def test_sigkilled_job_is_redelivered_without_a_second_call(
         async def second_call_sent() -> bool:
             return len(stub_openai.chat_requests()) >= 2
 
-        await wait_until(second_call_sent, timeout=30)
+        await wait_until(second_call_sent, timeout=90)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
@@ -74,7 +74,7 @@ async def test_sigkilled_job_is_redelivered_without_a_second_call(
                 job = (await model_stack.client.get(f"/v1/jobs/{job_id}")).json()
                 return job["status"] == "succeeded"
 
-            await wait_until(finished, timeout=40)
+            await wait_until(finished, timeout=90)
         finally:
             serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
