@@ -194,6 +194,11 @@ class RulesAdjudicator:
 
     name = "rules"
 
+    @staticmethod
+    def has_facts(user_text: str) -> bool:
+        """Whether any sentence is a statement the rules know (no search needed if not)."""
+        return any(_parse(s) is not None for s in _SENTENCES.findall(user_text))
+
     def decide(self, user_text: str, candidates: Sequence[Candidate],
                policy: Policy) -> list[Decision]:
         """Decisions for the user's words of one exchange (nothing from the assistant's)."""

@@ -146,6 +146,8 @@ class JobRunner:
     async def _decide(self, job: _Job, exchange: list[dict[str, Any]]) -> dict[str, Any]:
         messages = [(role, text) for unit in exchange for _, role, text, _ in unit["messages"]]
         user_text = "\n".join(text for role, text in messages if role == "user")
+        if self.model is None and not self.rules.has_facts(user_text):
+            return {"candidates": [], "adjudicator": "rules", "decisions": []}
         candidates = await self._candidates(job, user_text or messages[0][1])
         plan: dict[str, Any] = {"candidates": [c.id for c in candidates]}
         if self.model is not None:
