@@ -134,5 +134,5 @@ def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
         async def run_inline(job_id: str) -> None:
             await runner.run(job_id)
     service = IngestionService(settings, store, jobs, working_memory, long_term, enqueue,
-                               run_inline)
+                               run_inline, provenance)
     return service, runner

@@ -118,7 +118,7 @@ class IngestionService:
     def __init__(self, settings: Settings, store: IngestionStore, jobs: JobStore,
                  working_memory: WorkingMemoryService, long_term: Any,
                  enqueue: Enqueue | None, run_inline: Callable[[str], Awaitable[None]] | None
-                 = None) -> None:
+                 = None, provenance: Any = None) -> None:
         self.settings = settings
         self.store = store
         self.jobs = jobs
@@ -126,6 +126,7 @@ class IngestionService:
         self.long_term = long_term
         self.enqueue = enqueue
         self.run_inline = run_inline  # no Docket: the job runs before the answer
+        self.provenance = provenance
 
     @property
     def job_ttl(self) -> int:
@@ -167,7 +168,9 @@ class IngestionService:
         found[job_id] = (ACCEPTING, sub.passive)
         unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
         todo = [u for u, owner in zip(units, accepted.owners, strict=True) if owner in unfinished]
-        written = await self._write_active(principal, sub, todo)
+        written = await self._write_active(
+            principal, sub, todo, job_id,
+            {u.hash: o for u, o in zip(units, accepted.owners, strict=True)})
         for job in sorted(unfinished):
             await self._finish_accept(job, found[job][1], written if job == job_id else None)
         mine = [u for u, owner in zip(units, accepted.owners, strict=True) if owner == job_id]
@@ -182,13 +185,15 @@ class IngestionService:
                        passive_job_id=answer_job if passive else None,
                        tokens_in=sum(count_tokens(m.text) for u in mine for m in u.messages))
 
-    async def _write_active(self, principal: Principal, sub: Submission,
-                            units: list[Unit]) -> dict[str, list[str]]:
+    async def _write_active(self, principal: Principal, sub: Submission, units: list[Unit],
+                            job_id: str, owners: dict[str, str] | None = None
+                            ) -> dict[str, list[str]]:
         """Session messages and fragments of ``units`` (idempotent: fixed ids), written
         concurrently (they share the pipelined connection, so their round trips overlap)."""
         out: dict[str, list[str]] = {"messages": [], "fragments": []}
         if not units:
             return out
+        owners = owners or {}
         fragments = sub.write_fragments and self.long_term is not None
         persisted = utcnow() if fragments else None
         writes: list[Awaitable[Any]] = []
@@ -205,18 +210,33 @@ class IngestionService:
                     principal, cid, body, AppendQuery(recent_messages_limit=1)))
                 out["messages"] += [f"{cid}/{m.id}" for m in messages]
         if fragments:
-            records = [self._fragment(sub, cid, u, m)
+            records = [self._fragment(sub, cid, u, m, owners.get(u.hash, job_id))
                        for cid, _ in sub.containers[:1] for u in units for m in u.messages]
             # No dedup: a turn is its own fragment even when its words were said before.
             writes.append(self.long_term.index_records(records, deduplicate=False))
         done = await asyncio.gather(*writes)
         if fragments:
             out["fragments"] = done[-1]
+            await self._fragments_created(sub, records, job_id)
         return out
 
+    async def _fragments_created(self, sub: Submission, records: list[MemoryRecord],
+                                 job_id: str) -> None:
+        """Provenance of the fragments this job wrote (a twin redoing the writes of an
+        unfinished job records nothing: the job that took the turns does)."""
+        if self.provenance is None:
+            return
+        mine = [r for r in records if r.metadata["ingestion"].get("job_id") == job_id]
+        await self.provenance.store.append_many(
+            (r.id, self.provenance._event("created", {
+                "door": sub.door, "session_id": r.session_id, "message_ids": r.extracted_from,
+                "job_id": job_id, "turn_hash": r.metadata["ingestion"]["turn_hash"],
+                "strategy": "message"}))
+            for r in mine)
+
     @staticmethod
-    def _fragment(sub: Submission, session_id: str, unit: Unit,
-                  message: TurnMessage) -> MemoryRecord:
+    def _fragment(sub: Submission, session_id: str, unit: Unit, message: TurnMessage,
+                  job_id: str) -> MemoryRecord:
         """A turn as a long-term ``message`` record (promotion's form and id)."""
         return MemoryRecord(
             id=fragment_id(sub.namespace, sub.user_id, session_id, message.id),
@@ -225,7 +245,8 @@ class IngestionService:
             extraction_strategy="message", created_at=message.at, persisted_at=utcnow(),
             discrete_memory_extracted="t", extracted_from=[message.id],
             metadata={"request": sub.metadata,
-                      "ingestion": {"turn_hash": unit.hash, "door": sub.door}})
+                      "ingestion": {"turn_hash": unit.hash, "door": sub.door,
+                                    "job_id": job_id}})
 
     async def _finish_accept(self, job_id: str, passive: bool,
                              written: dict[str, list[str]] | None) -> None:

@@ -89,6 +89,8 @@ async def test_hundred_turns_three_times_at_once_leave_one_of_everything(
     fragments = [m for m in memories if m.memory_type.value == "message"]
     facts = [m for m in memories if m.memory_type.value != "message"]
     assert len(fragments) == 100
+    for fragment in fragments:  # one "created" event each, whichever twin wrote it
+        assert len(await stack.services.provenance.history(fragment.id)) == 1
     assert sorted(m.text for m in facts) == sorted(f"User likes fruit number {i}."
                                                    for i in range(50))
     job = (await stack.client.get(f"/v1/jobs/{bodies[0]['job_id']}")).json()

@@ -100,3 +100,7 @@ async def test_fragment_is_found_right_after_the_202(stack: Stack) -> None:
         "text": "periwinkle", "namespace": {"eq": "org-a"}, "user_id": {"eq": "u1"}})
     assert [m["id"] for m in found.json()["memories"]] == [fragment]
     assert found.json()["memories"][0]["session_id"] == "s1"
+    (created,) = await stack.services.provenance.history(fragment)
+    assert (created["event"], created["door"], created["strategy"]) == ("created", "ingestion",
+                                                                         "message")
+    assert created["job_id"] == response.json()["job_id"] and created["turn_hash"]
