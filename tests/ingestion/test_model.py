@@ -99,3 +99,25 @@ async def test_failed_model_call_fails_the_job(model_stack: Stack,
     assert job["status"] == "failed" and "UpstreamError" in job["error"]
     assert job["finished_at"] is not None and job["attempts"] == 1
     assert await JobStore(model_stack.services.redis).journaled(response["job_id"], 0) is None
+
+
+async def test_model_scopes_follow_the_policy(model_stack: Stack,
+                                              stub_openai: StubOpenAI) -> None:
+    """write_user=false: the model's user fact lands in the container, never at user scope;
+    write_global=auto lets its global fact be global (no user)."""
+    stub_openai.default_reply = reply_json({"memories": [
+        {"action": "add", "text": "User prefers pytest", "scope": "user"},
+        {"action": "add", "text": "pytest discovers test_*.py files", "scope": "global"}]})
+    body = copy.deepcopy(PROCESS_EXAMPLE)
+    body["scope_policy"]["write_user"] = "false"
+    await model_stack.client.post("/v1/process", json=body)
+    await drain(model_stack.docket)
+    prompt = stub_openai.chat_requests()[0]["messages"][0]["content"]
+    assert "Allowed scopes: container, global." in prompt
+    facts = {m.text: m for m in await all_memories(model_stack.services)
+             if m.memory_type.value != "message"}
+    user_fact = facts["User prefers pytest"]
+    assert (user_fact.user_id, user_fact.session_id) == ("user-123", "thread-abc")
+    general = facts["pytest discovers test_*.py files"]
+    assert (general.user_id, general.session_id) == (None, None)
+    assert not [m for m in facts.values() if m.user_id and m.session_id is None]
