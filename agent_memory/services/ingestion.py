@@ -165,7 +165,8 @@ class IngestionService:
             job_ttl=self.job_ttl)
         others = sorted({o for o in accepted.owners if o != job_id})
         found = await self.jobs.statuses(others) if others else {}
-        found[job_id] = (ACCEPTING, sub.passive)
+        if accepted.took:  # else this request's job was never created: nothing to finish
+            found[job_id] = (ACCEPTING, sub.passive)
         unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
         todo = [u for u, owner in zip(units, accepted.owners, strict=True) if owner in unfinished]
         written = await self._write_active(

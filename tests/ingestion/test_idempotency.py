@@ -130,3 +130,13 @@ async def test_idempotency_key_replays_the_first_response(stack: Stack) -> None:
     ingest = await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE, headers=headers)
     again = await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE, headers=headers)
     assert again.json() == ingest.json() and ingest.json()["usage"]["tokens_in"] > 0
+
+
+async def test_a_resent_request_enqueues_nothing(stack: Stack) -> None:
+    """A request whose turns are all taken creates no job and schedules no task."""
+    await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE)
+    await drain(stack.docket)
+    await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE)
+    snapshot = await stack.docket.snapshot()
+    assert [e for e in snapshot.future + snapshot.running
+            if e.function.__name__ == "ingest_turns"] == []
