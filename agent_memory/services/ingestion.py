@@ -37,7 +37,9 @@ from agent_memory.models.working_memory import AppendMessages, AppendQuery, Memo
 from agent_memory.principal import Principal
 from agent_memory.services.adjudication import Policy
 from agent_memory.services.extraction import Scope
+from agent_memory.services.long_term import LongTermService
 from agent_memory.services.promotion import message_memory_id
+from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.ingestion import IngestionStore
@@ -116,9 +118,9 @@ class IngestionService:
     """Accepts turns (request path) and answers job and user reads."""
 
     def __init__(self, settings: Settings, store: IngestionStore, jobs: JobStore,
-                 working_memory: WorkingMemoryService, long_term: Any,
+                 working_memory: WorkingMemoryService, long_term: LongTermService | None,
                  enqueue: Enqueue | None, run_inline: Callable[[str], Awaitable[None]] | None
-                 = None, provenance: Any = None) -> None:
+                 = None, provenance: ProvenanceLog | None = None) -> None:
         self.settings = settings
         self.store = store
         self.jobs = jobs

@@ -29,6 +29,9 @@ from agent_memory.services.adjudication import (
     Policy,
     RulesAdjudicator,
 )
+from agent_memory.services.audit import AuditTrail
+from agent_memory.services.long_term import LongTermService
+from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in, tag_missing
 from agent_memory.storage.ingestion import IngestionStore
@@ -84,8 +87,9 @@ class JobRunner:
     """Runs ingestion jobs (the ``ingest_turns`` task body)."""
 
     def __init__(self, settings: Settings, jobs: JobStore, store: IngestionStore,
-                 long_term: Any, model: ModelAdjudicator | None, provenance: Any = None,
-                 audit: Any = None) -> None:
+                 long_term: LongTermService | None, model: ModelAdjudicator | None,
+                 provenance: ProvenanceLog | None = None,
+                 audit: AuditTrail | None = None) -> None:
         self.settings = settings
         self.jobs = jobs
         self.store = store
