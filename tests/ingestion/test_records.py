@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import httpx
+from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
+
+from agent_memory.app import create_app
+from tests.conftest import make_settings
 
 from tests.ingestion.conftest import INGESTION_EXAMPLE, PROCESS_EXAMPLE
 from tests.tasks.conftest import Stack, drain
@@ -92,3 +97,15 @@ async def test_ingested_session_is_an_ams_session(stack: Stack) -> None:
         "I'm allergic to shellfish.", "Got it.", "Written by hand", "And one more."]
     user = (await stack.client.get("/v1/users/user_...", params={"namespace": "org_..."})).json()
     assert [(c["id"], c["type"]) for c in user["containers"]] == [("chat-1", "session")]
+
+
+async def test_without_docket_the_job_runs_before_the_answer(redis_url: str,
+                                                             redis: Redis) -> None:
+    """USE_DOCKET=false: no worker will ever run the job, so the request runs it."""
+    app = create_app(make_settings(redis_url, use_docket=False))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            out = (await client.post("/v1/process", json=PROCESS_EXAMPLE)).json()
+            job = (await client.get(f"/v1/jobs/{out['job_id']}")).json()
+    assert job["status"] == "succeeded" and job["counts"]["added"] == 1
