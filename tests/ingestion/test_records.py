@@ -10,7 +10,6 @@ from redis.asyncio import Redis
 
 from agent_memory.app import create_app
 from tests.conftest import make_settings
-
 from tests.ingestion.conftest import INGESTION_EXAMPLE, PROCESS_EXAMPLE
 from tests.tasks.conftest import Stack, drain
 
