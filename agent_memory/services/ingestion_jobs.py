@@ -208,7 +208,7 @@ class JobRunner:
                 topics=decision.topics, entities=decision.entities,
                 discrete_memory_extracted="t", extraction_strategy="ingestion",
                 extracted_from=[m[0] for unit in exchange for m in unit["messages"]],
-                event_date=from_epoch(at), created_at=utcnow(),
+                event_date=from_epoch(at),  # created_at: kept when a redelivery rewrites
                 metadata={"request": job.metadata, "ingestion": {
                     "job_id": job.id, "turn_hash": turn_hash, "door": job.door,
                     "adjudicator": plan["adjudicator"], "rule": decision.rule}}))
