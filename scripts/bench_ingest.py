@@ -4,7 +4,8 @@ second through passive enrichment with the stub model.
 Starts an embedded Redis and the API in its own process (``agent-memory api --no-worker``),
 configured by environment as deployed (hashing embedder, loopback).
 
-1. **Acknowledge.** ``--clients`` keep-alive connections send ``POST /ingestion/memory``
+1. **Acknowledge.** One client (``--sequential`` requests: the 202's latency without
+   queueing), then ``--clients`` keep-alive connections send ``POST /ingestion/memory``
    with active writes on (session messages + one searchable fragment per turn, written
    before the 202) and passive on (the job is enqueued before the 202; no worker runs, so
    only the request path is timed). Two shapes: one turn per request (latency), and
@@ -15,8 +16,8 @@ configured by environment as deployed (hashing embedder, loopback).
    ``--llm-delay`` seconds with one memory) process ``--jobs`` requests of ``--batch``
    turns; the clock runs from the first request until every job is ``succeeded``.
 
-    .venv/bin/python scripts/bench_ingest.py [--requests 2000] [--clients 8] [--batch 20]
-        [--jobs 100] [--workers 2] [--llm-delay 0.0]
+    .venv/bin/python scripts/bench_ingest.py [--requests 2000] [--clients 8] [--sequential 300]
+        [--batch 20] [--jobs 100] [--workers 2] [--llm-delay 0.0]   (--jobs 0: no enrichment)
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--sequential", type=int, default=300,
+                        help="single-turn requests from one client (latency without queueing)")
     parser.add_argument("--batch", type=int, default=20, help="turns per batched request")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=100, help="requests in the enrichment run")
@@ -169,8 +172,12 @@ def main() -> None:
         asyncio.run(load(url, "/ingestion/memory",
                          [ingestion_body(10**6 + i, 1, i) for i in range(200)], args.clients))
         lat, wall = asyncio.run(load(url, "/ingestion/memory", [
+            ingestion_body(2 * 10**6 + i, 1, i % args.users) for i in range(args.sequential)],
+            1))
+        line("ingestion, 1 turn/request, 1 client", lat, wall, 1)
+        lat, wall = asyncio.run(load(url, "/ingestion/memory", [
             ingestion_body(i, 1, i % args.users) for i in range(n)], args.clients))
-        line("ingestion, 1 turn/request", lat, wall, 1)
+        line(f"ingestion, 1 turn/request, {args.clients} clients", lat, wall, 1)
         lat, wall = asyncio.run(load(url, "/ingestion/memory", [
             ingestion_body(n + i, batch, i % args.users) for i in range(n // batch)],
             args.clients))
@@ -178,6 +185,8 @@ def main() -> None:
         lat, wall = asyncio.run(load(url, "/v1/process", [
             process_body(i, i % args.users) for i in range(n)], args.clients))
         line("process, 1 turn pair/request", lat, wall, 2)
+    if args.jobs <= 0:
+        return
     with temporary_redis(persistent=False) as redis, stub_model(args.llm_delay) as model:
         env.update({"OPENAI_API_BASE": model, "OPENAI_API_KEY": "bench", "LLM_MAX_RETRIES": "0"})
         with api_process(redis.url, **env) as url, worker_processes(args.workers, {
