@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from docket import Docket
 from redis.asyncio import Redis
@@ -15,15 +15,26 @@ from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.adjudication import ModelAdjudicator
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.deletion import DeletionTrail
+from agent_memory.services.erase import (
+    ERASE_TASK,
+    LONG_TERM,
+    EraseRegistry,
+    EraseService,
+    LongTermEraser,
+    WorkingMemoryEraser,
+)
 from agent_memory.services.ingestion import IngestionService
 from agent_memory.services.ingestion_jobs import JobRunner
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.summary_views import SummaryViewService
+from agent_memory.services.trash import TrashService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
+from agent_memory.storage.erase import UserDataStore
 from agent_memory.storage.ingestion import IngestionStore
 from agent_memory.storage.jobs import JobStore
 from agent_memory.storage.long_term import LongTermStore
@@ -48,6 +59,10 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    # --- accountable forgetting (issue 16) ---
+    trash: TrashService | None = None  # forget with a reason, restore, purge
+    erase: EraseService | None = None  # erase a person (runs ``erasable`` in order)
+    erasable: EraseRegistry = field(default_factory=EraseRegistry)
     # --- turn ingestion (issue 13) ---
     ingestion: IngestionService | None = None
     ingestion_jobs: JobRunner | None = None
@@ -105,24 +120,58 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     audit = AuditTrail(AuditStore(redis, settings.audit_retention_days))
     provenance = ProvenanceLog(ProvenanceStore(redis))
     ingestion, ingestion_jobs = _ingestion(settings, redis, llm, working_memory, long_term,
-                                           background, audit, provenance)
-    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    audit=audit, provenance=provenance,
-                    background=background,
-                    prompt=prompt, embedder=embedder, long_term=long_term,
-                    summary_views=summary_views,
-                    ingestion=ingestion, ingestion_jobs=ingestion_jobs)
+                                           background, provenance)
+    services = Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                        audit=audit, provenance=provenance, background=background,
+                        prompt=prompt, embedder=embedder, long_term=long_term,
+                        summary_views=summary_views,
+                        ingestion=ingestion, ingestion_jobs=ingestion_jobs)
+    _wire_forgetting(services, background)
+    services.erasable.register("ingestion", ingestion)  # users, containers, jobs, turns
+    return services
+
+
+def _wire_forgetting(services: Services, background: Background) -> None:
+    """Soft delete, provenance, erase (issue 16). Other stores holding per-user data
+    register on ``services.erasable`` after this (see services/erase.py)."""
+    trail = DeletionTrail(services.audit, services.provenance)
+    if services.long_term is not None:
+        services.long_term.trail = trail
+        services.long_term.provenance = services.provenance
+    background.promotion.provenance = services.provenance
+    services.working_memory.audit = services.audit
+    services.trash = TrashService(services.long_term, trail, services.settings)
+    user_data = UserDataStore(services.redis)
+    docket = background.docket
+    cancel = docket.cancel if docket is not None else None
+    services.erasable.register("working_memory", WorkingMemoryEraser(user_data, cancel))
+    if services.summary_views is not None:
+        services.erasable.register("summary_views", services.summary_views.store)
+    if services.long_term is not None:
+        services.erasable.register(LONG_TERM, LongTermEraser(services.long_term,
+                                                             services.provenance, user_data))
+    enqueue = None
+    if docket is not None:
+        active = docket
+
+        async def enqueue(task_id: str, namespace: str | None, user_id: str, subject: str,
+                          reason: str | None) -> None:
+            await active.add(ERASE_TASK, key=f"task:{task_id}")(task_id, namespace, user_id,
+                                                                 subject, reason)
+
+    services.erase = EraseService(services.erasable, user_data, services.audit,
+                                  background.task_status, services.settings, enqueue)
 
 
 def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
                working_memory: WorkingMemoryService, long_term: LongTermService | None,
-               background: Background, audit: AuditTrail,
+               background: Background,
                provenance: ProvenanceLog) -> tuple[IngestionService, JobRunner]:
     """Turn ingestion (issue 13): the accepting service and the job runner, which share the
     job store; jobs go to the Docket, or run before the answer when there is none."""
     store, jobs = IngestionStore(redis), JobStore(redis)
     model = ModelAdjudicator(llm, settings.generation_model) if llm is not None else None
-    runner = JobRunner(settings, jobs, store, long_term, model, provenance, audit)
+    runner = JobRunner(settings, jobs, store, long_term, model, provenance)
     enqueue = run_inline = None
     docket = background.docket
     if docket is not None:
@@ -136,3 +185,4 @@ def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
     service = IngestionService(settings, store, jobs, working_memory, long_term, enqueue,
                                run_inline, provenance)
     return service, runner
+

@@ -316,6 +316,6 @@ class IngestionService:
         return UserListResponse(users=users, total=total)
 
     async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
-        """Issue 16's erase: the user's ingestion records, jobs (turn text) and history."""
+        """Issue 16's erase: the user's ingestion records, turn claims and jobs (turn text)."""
         return await self.store.erase_user(namespace, user_id)
 

@@ -29,7 +29,7 @@ from agent_memory.services.adjudication import (
     Policy,
     RulesAdjudicator,
 )
-from agent_memory.services.audit import AuditTrail
+from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.settings import Settings
@@ -88,8 +88,7 @@ class JobRunner:
 
     def __init__(self, settings: Settings, jobs: JobStore, store: IngestionStore,
                  long_term: LongTermService | None, model: ModelAdjudicator | None,
-                 provenance: ProvenanceLog | None = None,
-                 audit: AuditTrail | None = None) -> None:
+                 provenance: ProvenanceLog | None = None) -> None:
         self.settings = settings
         self.jobs = jobs
         self.store = store
@@ -97,7 +96,6 @@ class JobRunner:
         self.rules = RulesAdjudicator()
         self.model = model
         self.provenance = provenance
-        self.audit = audit
 
     @property
     def ttl(self) -> int:
@@ -263,24 +261,20 @@ class JobRunner:
         tally.ids["updated"].append(current.id)
 
     async def _supersede(self, job: _Job, old_id: str, new_id: str) -> None:
-        """Take ``old_id`` out of every read: archived (with what superseded it), then
-        deleted from the index. Already gone (a redelivery): nothing to do."""
+        """Take ``old_id`` out of every read at once: a soft delete through the long-term
+        service (restorable within the grace period, then purged), recorded as a
+        ``memory.supersede`` audit event and a ``superseded`` provenance event. Already
+        gone (a redelivery): nothing to do."""
+        assert self.long_term is not None
         (old,) = await self.long_term.store.get_many([old_id])
         if old is None:
             return
-        doc = old.model_dump(mode="json")
-        doc.update(superseded_by=new_id, superseded_at=utcnow().isoformat(), job_id=job.id)
-        await self.store.archive(old.namespace, old.user_id, old_id, doc)
-        await self.long_term.delete_ids([old_id])
         if self.provenance is not None:
             await self.provenance.record(old_id, "superseded", superseded_by=new_id,
                                          job_id=job.id)
-        if self.audit is not None:
-            await self.audit.record("memory.supersede", principal=None,
-                                    namespace=old.namespace, user_id=old.user_id,
-                                    method="policy", reason="superseded by a later statement",
-                                    ids=[old_id], details={"superseded_by": new_id,
-                                                           "job_id": job.id})
+        await self.long_term.delete_ids([old_id], Deletion(
+            POLICY, reason="superseded by a later statement", action="memory.supersede",
+            details={"superseded_by": new_id, "job_id": job.id}))
 
     async def _created(self, job: _Job, exchange: list[dict[str, Any]], record: MemoryRecord,
                        plan: dict[str, Any]) -> None:

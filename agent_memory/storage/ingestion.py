@@ -1,5 +1,5 @@
-"""Turn ingestion's own records: users, containers, turn claims, superseded memories and
-responses stored under an ``Idempotency-Key``. The only code that knows these keys.
+"""Turn ingestion's own records: users, containers, turn claims and responses stored under
+an ``Idempotency-Key``. The only code that knows these keys.
 
 A request is accepted by one script (:data:`_ACCEPT`): it creates the user and any missing
 container, claims each turn hash for the new job unless another job holds it, and creates
@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from agent_memory.storage.keys import (
     idempotency_key,
     ingest_containers_key,
-    ingest_superseded_key,
     ingest_turns_key,
     ingest_user_jobs_key,
     ingest_user_key,
@@ -89,7 +88,7 @@ class Accepted:
 
 
 class IngestionStore:
-    """Users, containers, turn claims, superseded memories, idempotent responses."""
+    """Users, containers, turn claims, idempotent responses."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -142,20 +141,6 @@ class IngestionStore:
                                             ("ZCARD", key)])
         return [u.decode() for u in page], int(total)
 
-    # -- superseded memories ------------------------------------------------------------------
-
-    async def archive(self, namespace: str | None, user_id: str | None, memory_id: str,
-                      record: dict[str, Any]) -> None:
-        """Keep a superseded memory (outside the search index) with what superseded it."""
-        await self.mux.execute("HSET", ingest_superseded_key(namespace, user_id), memory_id,
-                               json.dumps(record, ensure_ascii=False, default=str))
-
-    async def superseded(self, namespace: str | None, user_id: str | None
-                         ) -> dict[str, dict[str, Any]]:
-        """The user's superseded memories by old id."""
-        raw = await self.mux.execute("HGETALL", ingest_superseded_key(namespace, user_id))
-        return {k.decode(): json.loads(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
-
     # -- Idempotency-Key ------------------------------------------------------------------------
 
     async def stored_response(self, door: str, namespace: str | None, subject: str,
@@ -177,20 +162,18 @@ class IngestionStore:
         """Remove everything ingestion keeps about a user (the jobs hold turn text)."""
         jobs_key = ingest_user_jobs_key(namespace, user_id)
         job_ids = [j.decode() for j in await self.mux.execute("ZRANGE", jobs_key, 0, -1)]
-        turns, containers, superseded = await self.mux.batch([
+        turns, containers = await self.mux.batch([
             ("HLEN", ingest_turns_key(namespace, user_id)),
             ("HLEN", ingest_containers_key(namespace, user_id)),
-            ("HLEN", ingest_superseded_key(namespace, user_id)),
         ])
         commands: list[tuple[Any, ...]] = [("DEL", job_key(j)) for j in job_ids]
         commands += [
             ("DEL", ingest_user_key(namespace, user_id)),
             ("DEL", ingest_containers_key(namespace, user_id), ingest_turns_key(namespace, user_id),
-             ingest_superseded_key(namespace, user_id), jobs_key),
+             jobs_key),
             ("ZREM", ingest_users_key(namespace), user_id),
         ]
         replies = await self.mux.batch(commands)
         return {"ingestion_jobs": sum(int(r) for r in replies[:len(job_ids)]),
                 "ingestion_users": int(replies[len(job_ids)]),
-                "ingestion_containers": int(containers), "ingestion_turns": int(turns),
-                "superseded_memories": int(superseded)}
+                "ingestion_containers": int(containers), "ingestion_turns": int(turns)}

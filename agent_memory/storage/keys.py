@@ -128,6 +128,20 @@ def provenance_key(memory_id: str) -> str:
     return f"am:prov:{memory_id}"
 
 
+# --- soft delete and erase (issue 16) -----------------------------------------------------
+TRASH_PREFIX = "am:trash:"
+TRASH_DUE_KEY = "am:trash:due"
+"""Sorted set of trashed memory ids scored by deletion time (exempt from TTLs: purge drains
+it)."""
+
+
+def trash_key(record_key: str) -> str:
+    """Where a soft-deleted memory's hash waits for purge: outside the index prefix, so it
+    leaves every search at once. The record key is the hash tag, so the RENAME stays in one
+    cluster slot (exempt from TTLs: purged by the scheduled task after the grace period)."""
+    return f"{TRASH_PREFIX}{{{record_key}}}"
+
+
 # --- turn ingestion (issue 13) ------------------------------------------------------------
 def _tenant(namespace: str | None, user_id: str | None) -> str:
     return f"{_part(namespace)}|{_part(user_id)}"
@@ -153,12 +167,6 @@ def ingest_turns_key(namespace: str | None, user_id: str | None) -> str:
 def ingest_user_jobs_key(namespace: str | None, user_id: str | None) -> str:
     """Sorted set of a user's job ids by creation time (expires with the newest job)."""
     return f"am:ingest:jobs:{{{_tenant(namespace, user_id)}}}"
-
-
-def ingest_superseded_key(namespace: str | None, user_id: str | None) -> str:
-    """Hash of a user's superseded memories, old id -> JSON of the record as it was, with
-    what superseded it (exempt from TTLs: history, removed by erase)."""
-    return f"am:ingest:superseded:{{{_tenant(namespace, user_id)}}}"
 
 
 def ingest_users_key(namespace: str | None) -> str:

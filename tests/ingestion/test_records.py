@@ -60,7 +60,7 @@ async def test_no_passive_tier_means_no_job_work(stack: Stack) -> None:
 
 async def test_erase_user_leaves_no_ingestion_record(stack: Stack, redis: Redis) -> None:
     """``erase_user`` (called by the erase of issue 16) removes the user's records, turn
-    claims, jobs (which hold turn text) and superseded history, and nobody else's."""
+    claims and jobs (which hold turn text), and nobody else's; the erase of issue 16 calls it."""
     await stack.client.post("/v1/process", json=PROCESS_EXAMPLE)
     other = copy.deepcopy(PROCESS_EXAMPLE)
     other["user_id"] = "user-456"
@@ -108,3 +108,16 @@ async def test_without_docket_the_job_runs_before_the_answer(redis_url: str,
             out = (await client.post("/v1/process", json=PROCESS_EXAMPLE)).json()
             job = (await client.get(f"/v1/jobs/{out['job_id']}")).json()
     assert job["status"] == "succeeded" and job["counts"]["added"] == 1
+
+
+async def test_erase_route_reaches_the_ingestion_store(stack: Stack) -> None:
+    """``POST /v1/users/{id}/erase`` (issue 16) counts and removes what ingestion keeps."""
+    await stack.client.post("/v1/process", json=PROCESS_EXAMPLE)
+    await drain(stack.docket)
+    task = (await stack.client.post("/v1/users/user-123/erase")).json()["task_id"]
+    await drain(stack.docket)
+    done = (await stack.client.get(f"/v1/users/user-123/erase/{task}")).json()
+    assert done["result"]["stores"]["ingestion"] == {
+        "ingestion_jobs": 1, "ingestion_users": 1, "ingestion_containers": 1,
+        "ingestion_turns": 1}, done
+    assert (await stack.client.get("/v1/users/user-123")).status_code == 404

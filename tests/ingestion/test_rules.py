@@ -4,11 +4,13 @@ at the scope the policy allows, corrections supersede what they correct."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from redis.asyncio import Redis
 
-from agent_memory.storage.keys import ingest_superseded_key
+from agent_memory.principal import LOCAL_ADMIN
+from agent_memory.services.audit import AuditQuery
 from tests.ingestion.conftest import PROCESS_EXAMPLE, search
 from tests.tasks.conftest import Stack, all_memories, drain
 
@@ -52,11 +54,12 @@ async def test_preference_then_correction_supersedes(stack: Stack, redis: Redis)
     assert new.text == "User prefers unittest."
     assert [m.text for m in await search(stack, "unittest pytest", memory_type={"eq": "semantic"})] \
         == ["User prefers unittest."]
-    archived = await redis.hget(ingest_superseded_key(None, "user-123"), old.id)
-    assert archived is not None and new.id.encode() in archived
     history = await stack.services.provenance.history(old.id)
-    assert [e["event"] for e in history] == ["created", "superseded"]
-    assert history[1]["superseded_by"] == new.id
+    assert [e["event"] for e in history] == ["created", "superseded", "deleted"]
+    assert history[1]["superseded_by"] == new.id and history[2]["method"] == "policy"
+    events, _ = await stack.services.audit.list(LOCAL_ADMIN, AuditQuery(action="memory.supersede"))
+    assert [(e["ids"], e["details"]["superseded_by"]) for e in events] == [([old.id], new.id)]
+    assert "pytest" not in json.dumps(events)  # ids and reasons, never the memory's text
 
 
 async def test_statement_rules(stack: Stack) -> None:
