@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_memory.models._types import from_epoch, utcnow
+from agent_memory.models._types import from_epoch
 from agent_memory.models.long_term import EditMemoryRecordRequest, SearchRequest
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
 from agent_memory.principal import LOCAL_ADMIN
