@@ -23,6 +23,9 @@ from agent_memory.api import forget as forget_api
 from agent_memory.api import profile as profile_api
 from agent_memory.api import forgetting as forgetting_api
 from agent_memory.api import memories as memories_api
+from agent_memory.api import ingestion as ingestion_api
+from agent_memory.api import jobs as jobs_api
+from agent_memory.api import process as process_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
@@ -47,7 +50,7 @@ def api_routes() -> list[Route]:
     return [*health.routes, *tasks_api.routes, *forget_api.routes, *working_memory.routes,
             *prompt.routes, *long_term_memory.routes, *summary_views_api.routes,
             *forgetting_api.routes, *audit_api.routes, *erase_api.routes, *profile_api.routes,
-            *memories_api.routes]
+            *memories_api.routes, *process_api.routes, *jobs_api.routes]
 
 
 def public_paths() -> list[str]:
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Mount("/v1", routes=_with_slash_variants(api_routes())),
                 # The profile contract's own paths (/memory, /memory/read, ...), beside /v1.
                 *_with_slash_variants(profile_api.root_routes),
-                *docs_routes(), *metrics_routes()],
+                *ingestion_api.routes, *docs_routes(), *metrics_routes()],
         lifespan=lifespan,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[

@@ -53,6 +53,26 @@ class ValidationFailed(ClientError):
         }
 
 
+class InvalidRequest(ValidationFailed):
+    """A turn-ingestion request that does not validate (422, code ``invalid_request``: the
+    code the post-turn and ingestion contracts name)."""
+
+    code = "invalid_request"
+
+    @classmethod
+    def from_failure(cls, exc: ValidationFailed) -> InvalidRequest:
+        """The same field errors under this door's code."""
+        return cls(exc.message, details=exc.details)
+
+
+class IdempotencyKeyReused(ClientError):
+    """An ``Idempotency-Key`` sent again with a different request (422, as the IETF
+    idempotency-key draft advises)."""
+
+    code = "idempotency_key_reused"
+    status_code = 422
+
+
 class NotFound(ClientError):
     """The addressed resource does not exist (404)."""
 
@@ -155,7 +175,7 @@ class IndexMismatch(MemoryServerError):
 
 
 # --- profile memory (issue 15) ---
-class InvalidRequest(ClientError):
+class ProfileInvalidRequest(ClientError):
     """A profile-memory request that does not validate (422). The profile contract names
     this ``invalid_request`` and wants ``details`` to be an object; the field errors sit
     under ``details.errors`` and, FastAPI-shaped as on every 422 of the API, ``detail``."""
@@ -170,7 +190,7 @@ class InvalidRequest(ClientError):
         super().__init__(message, details=details)
 
     @classmethod
-    def from_validation(cls, exc: ValidationFailed) -> InvalidRequest:
+    def from_validation(cls, exc: ValidationFailed) -> ProfileInvalidRequest:
         """The same failure, in the profile contract's shape."""
         return cls(exc.message, details={"errors": exc.details})
 

@@ -77,6 +77,20 @@ class ChatModel:
             ServiceUnavailable: the endpoint timed out or could not be reached.
             UpstreamError: the endpoint answered with an error.
         """
+        text, _ = await self.complete_with_usage(messages, model=model, json_mode=json_mode,
+                                                 max_tokens=max_tokens)
+        return text
+
+    async def complete_with_usage(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        model: str | None = None,
+        json_mode: bool = False,
+        max_tokens: int | None = None,
+    ) -> tuple[str, dict[str, int]]:
+        """:meth:`complete`, plus the usage the endpoint reported (``prompt_tokens``,
+        ``completion_tokens``; empty when it reported none)."""
         kwargs: dict[str, Any] = {"model": model or self.generation_model, "messages": messages}
         if json_mode:
             kwargs["response_format"] = {"type": "json_object"}
@@ -91,7 +105,11 @@ class ChatModel:
             raise UpstreamError(f"model endpoint error: {exc}") from exc
         if not response.choices:
             raise UpstreamError("model endpoint returned no choices")
-        return response.choices[0].message.content or ""
+        usage: dict[str, int] = {}
+        if response.usage is not None:
+            usage = {"prompt_tokens": response.usage.prompt_tokens or 0,
+                     "completion_tokens": response.usage.completion_tokens or 0}
+        return response.choices[0].message.content or "", usage
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -274,6 +274,23 @@ class Settings(BaseSettings):
             return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
         return value
 
+
+    # --- turn ingestion (issue 13) ---
+    ingestion_turn_ttl_days: float = Field(
+        default=30, gt=0,
+        description="Days a turn's hash is remembered: re-sending the same turn within this "
+        "window is a no-op (same job id, nothing written twice).",
+    )
+    ingestion_job_ttl_days: float = Field(
+        default=7, gt=0,
+        description="Days an ingestion job's status (and the turn text it carries) is kept "
+        "after its last change.",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600, gt=0,
+        description="How long a response stored under an Idempotency-Key header is replayed.",
+    )
+
     @field_validator("oauth2_algorithms")
     @classmethod
     def _no_none_alg(cls, value: list[str]) -> list[str]:

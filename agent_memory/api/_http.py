@@ -98,7 +98,8 @@ def _query_keys(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
                  for name, info in model.model_fields.items())
 
 
-def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+def parse_query(request: Request, model: type[BaseModel],
+                error: type[ValidationFailed] = ValidationFailed) -> BaseModel:
     """Validate query parameters into ``model``; repeated keys fill list fields."""
     params = request.query_params
     data: dict[str, Any] = {}
@@ -108,7 +109,7 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("invalid query parameters", details=validation_details(exc, "query")) from exc
+        raise error("invalid query parameters", details=validation_details(exc, "query")) from exc
 
 
 # Where a non-finite number could hide: NaN/Infinity literals, or a positive exponent of 3+
@@ -183,7 +184,8 @@ def body_context(request: Request) -> dict[str, Any]:
     return {"max_text_chars": getattr(settings, "max_text_chars", None)}
 
 
-async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+async def parse_body(request: Request, model: type[BaseModel],
+                     error: type[ValidationFailed] = ValidationFailed) -> BaseModel:
     """Validate the JSON body into ``model`` (422 with field paths on failure).
 
     Declared JSON only (415), finite numbers only, and the text caps of
@@ -192,7 +194,7 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     require_json_content_type(request)
     raw = await request.body()
     if not raw.strip():
-        raise ValidationFailed(
+        raise error(
             "request body is required",
             details=[{"type": "missing", "loc": ["body"], "msg": "Field required"}],
         )
@@ -200,7 +202,7 @@ async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate_json(raw, context=body_context(request))
     except ValidationError as exc:
-        raise ValidationFailed("invalid request body", details=validation_details(exc, "body")) from exc
+        raise error("invalid request body", details=validation_details(exc, "body")) from exc
 
 
 def path_memory_id(value: str, name: str = "memory_id") -> str:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from agent_memory.api._http import endpoint, principal_of
-from agent_memory.errors import InvalidRequest
+from agent_memory.errors import ProfileInvalidRequest
 from agent_memory.models.profile import (
     CreateProfileMemory,
     GrantToken,
@@ -56,7 +56,7 @@ async def revoke_grant(request: Request, body: GrantToken) -> RevokeResult:
 
 def declare(prefix: str) -> list[Route]:
     """The four routes under ``prefix`` ("" for the contract's own paths)."""
-    common = {"tags": TAGS, "invalid": InvalidRequest.from_validation}
+    common = {"tags": TAGS, "invalid": ProfileInvalidRequest.from_validation}
     return [
         endpoint("POST", f"{prefix}/memory", summary="Create a profile memory",
                  body=CreateProfileMemory, response=ProfileMemoryCreated,

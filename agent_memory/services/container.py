@@ -13,6 +13,7 @@ from agent_memory.embeddings.base import Embedder
 from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
+from agent_memory.services.adjudication import ModelAdjudicator
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
 from agent_memory.services.deletion import DeletionTrail
@@ -25,6 +26,8 @@ from agent_memory.services.erase import (
     WorkingMemoryEraser,
 )
 from agent_memory.services.grants import GrantService
+from agent_memory.services.ingestion import IngestionService
+from agent_memory.services.ingestion_jobs import JobRunner
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.profile import ProfileService
 from agent_memory.services.prompt import PromptService
@@ -40,6 +43,8 @@ from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.erase import UserDataStore
+from agent_memory.storage.ingestion import IngestionStore
+from agent_memory.storage.jobs import JobStore
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.profile import ProfileStore
 from agent_memory.storage.memories import MemoriesStore
@@ -76,6 +81,9 @@ class Services:
     erasable: EraseRegistry = field(default_factory=EraseRegistry)
     # --- scoped profile memory (issue 15) ---
     profile: ProfileService | None = None
+    # --- turn ingestion (issue 13) ---
+    ingestion: IngestionService | None = None
+    ingestion_jobs: JobRunner | None = None
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -132,14 +140,18 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
                                        background)
     audit = AuditTrail(AuditStore(redis, settings.audit_retention_days))
     provenance = ProvenanceLog(ProvenanceStore(redis))
+    ingestion, ingestion_jobs = _ingestion(settings, redis, llm, working_memory, long_term,
+                                           background, provenance)
     services = Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
                         audit=audit, provenance=provenance, background=background,
                         prompt=prompt, embedder=embedder, long_term=long_term,
                         summary_views=summary_views, clock=clock,
-                        profile=build_profile(settings, redis, llm, audit, profile_policy))
+                        profile=build_profile(settings, redis, llm, audit, profile_policy),
+                        ingestion=ingestion, ingestion_jobs=ingestion_jobs)
     _wire_forgetting(services, background)
     assert services.profile is not None
     services.erasable.register("profile", services.profile.store)
+    services.erasable.register("ingestion", ingestion)  # users, containers, jobs, turns
     if long_term is not None:
         _wire_memories(services, long_term, background.docket, clock)
     return services
@@ -204,3 +216,28 @@ def _wire_memories(services: Services, long_term: LongTermService, docket: Docke
     services.recall = RecallService(long_term, store, settings, clock)
     services.lifecycle = Lifecycle(long_term, store, settings, clock, provenance)
     services.summarizer = Summarizer(long_term, store, settings, clock, llm, provenance)
+
+
+def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
+               working_memory: WorkingMemoryService, long_term: LongTermService | None,
+               background: Background,
+               provenance: ProvenanceLog) -> tuple[IngestionService, JobRunner]:
+    """Turn ingestion (issue 13): the accepting service and the job runner, which share the
+    job store; jobs go to the Docket, or run before the answer when there is none."""
+    store, jobs = IngestionStore(redis), JobStore(redis)
+    model = ModelAdjudicator(llm, settings.generation_model) if llm is not None else None
+    runner = JobRunner(settings, jobs, store, long_term, model, provenance)
+    enqueue = run_inline = None
+    docket = background.docket
+    if docket is not None:
+        active = docket
+
+        async def enqueue(job_id: str) -> None:
+            await active.add("ingest_turns", key=f"ingest:{job_id}")(job_id)
+    else:
+        async def run_inline(job_id: str) -> None:
+            await runner.run(job_id)
+    service = IngestionService(settings, store, jobs, working_memory, long_term, enqueue,
+                               run_inline, provenance)
+    return service, runner
+

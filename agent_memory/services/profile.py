@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from agent_memory.errors import ClientError, InvalidRequest, PolicyDenied
+from agent_memory.errors import ClientError, ProfileInvalidRequest, PolicyDenied
 from agent_memory.models.profile import (
     CreateProfileMemory,
     ProfileMemoryCreated,
@@ -49,13 +49,13 @@ class ProfileService:
         """Validate the value against the scope's shapes and store it (before answering).
 
         Raises:
-            InvalidRequest: the value fits no shape the scope accepts, or is too large.
+            ProfileInvalidRequest: the value fits no shape the scope accepts, or is too large.
         """
         namespace = principal.scope_namespace(body.namespace)
         user_id = principal.scope_user(body.user_id) or body.user_id
         shape, value = normalize(body.scope, body.value_json)
         if len(json.dumps(value, ensure_ascii=False, separators=(",", ":"))) > MAX_VALUE_CHARS:
-            raise InvalidRequest(f"value_json is over {MAX_VALUE_CHARS} characters",
+            raise ProfileInvalidRequest(f"value_json is over {MAX_VALUE_CHARS} characters",
                                  loc=("body", "value_json"), details={"max_chars": MAX_VALUE_CHARS})
         now = self.clock()
         ttl = None if body.ttl_days is None else body.ttl_days * DAY

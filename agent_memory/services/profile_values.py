@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent_memory.errors import InvalidRequest
+from agent_memory.errors import ProfileInvalidRequest
 from agent_memory.storage.profile import ProfileRecord
 
 _SETTINGS = ("boolean_flags", "kv_map")
@@ -53,8 +53,8 @@ def sections(scope: str) -> tuple[str, ...]:
     return tuple(s for s in _SECTION_ORDER if s in present)
 
 
-def _bad(scope: str, message: str) -> InvalidRequest:
-    return InvalidRequest(f"value_json: {message}", loc=("body", "value_json"),
+def _bad(scope: str, message: str) -> ProfileInvalidRequest:
+    return ProfileInvalidRequest(f"value_json: {message}", loc=("body", "value_json"),
                           details={"scope": scope, "accepted_shapes": list(SHAPES_BY_SCOPE[scope])})
 
 
@@ -100,7 +100,7 @@ def normalize(scope: str, value: Any) -> tuple[str, Any]:
     """The shape of ``value`` and its normalized form, if ``scope`` accepts that shape.
 
     Raises:
-        InvalidRequest: the value fits no shape the scope accepts (422).
+        ProfileInvalidRequest: the value fits no shape the scope accepts (422).
     """
     accepted = SHAPES_BY_SCOPE[scope]
     if isinstance(value, dict):

@@ -189,3 +189,44 @@ def ltm_expiry_floor_key(index_name: str) -> str:
     Searches add the not-expired clause only once this time has passed: the clause turns an
     unfiltered KNN into a filtered one, several times slower."""
     return f"am:ltm:expiry-floor:{index_name}"
+# --- turn ingestion (issue 13) ------------------------------------------------------------
+def _tenant(namespace: str | None, user_id: str | None) -> str:
+    return f"{_part(namespace)}|{_part(user_id)}"
+
+
+def ingest_user_key(namespace: str | None, user_id: str | None) -> str:
+    """Hash describing one user of the ingestion doors (exempt from TTLs: a real record,
+    removed by erase). The tenant sits in a hash tag: a user's ingestion keys share a slot."""
+    return f"am:ingest:user:{{{_tenant(namespace, user_id)}}}"
+
+
+def ingest_containers_key(namespace: str | None, user_id: str | None) -> str:
+    """Hash of a user's containers, container id -> JSON (exempt from TTLs, like the user)."""
+    return f"am:ingest:containers:{{{_tenant(namespace, user_id)}}}"
+
+
+def ingest_turns_key(namespace: str | None, user_id: str | None) -> str:
+    """Hash of a user's turn hashes -> the job that took each turn; every field expires on
+    its own (HEXPIRE, ``INGESTION_TURN_TTL_DAYS``)."""
+    return f"am:ingest:turns:{{{_tenant(namespace, user_id)}}}"
+
+
+def ingest_user_jobs_key(namespace: str | None, user_id: str | None) -> str:
+    """Sorted set of a user's job ids by creation time (expires with the newest job)."""
+    return f"am:ingest:jobs:{{{_tenant(namespace, user_id)}}}"
+
+
+def ingest_users_key(namespace: str | None) -> str:
+    """Sorted set of the user ids of one namespace by creation time (exempt from TTLs)."""
+    return f"am:ingest:users:{_part(namespace)}"
+
+
+def job_key(job_id: str) -> str:
+    """Hash of one ingestion job: status, counts, ids, its turns and journaled decisions
+    (expires ``INGESTION_JOB_TTL_DAYS`` after its last change)."""
+    return f"am:job:{job_id}"
+
+
+def idempotency_key(door: str, namespace: str | None, subject: str, digest: str) -> str:
+    """A response stored under a client's ``Idempotency-Key`` (TTL ``IDEMPOTENCY_TTL_SECONDS``)."""
+    return f"am:idem:{door}:{_part(namespace)}|{quote(subject, safe='')}:{digest}"

@@ -27,6 +27,7 @@ from agent_memory.tasks.memories import (
     scheduled_memory_summaries,
     scheduled_memory_tiers,
 )
+from agent_memory.tasks.ingestion import ingest_turns
 from agent_memory.tasks.promotion import promote_session
 from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
@@ -46,6 +47,7 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     scheduled_memory_tiers,
     scheduled_memory_purge,
     scheduled_memory_summaries,
+    ingest_turns,
 )]
 
 

@@ -1,0 +1,54 @@
+"""Replay-safe requests: a response stored under the client's ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from agent_memory.errors import IdempotencyKeyReused, InvalidRequest
+from agent_memory.principal import Principal
+from agent_memory.settings import Settings
+from agent_memory.storage.ingestion import IngestionStore
+
+Door = Literal["process", "ingestion"]
+
+Produce = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def once(store: IngestionStore, settings: Settings, door: Door, principal: Principal,
+               namespace: str | None, key: str | None, request: str,
+               produce: Produce) -> tuple[dict[str, Any], bool]:
+    """Serve a request at most once per ``Idempotency-Key`` (per door, tenant and caller).
+
+    Returns the response body and whether it is a replay. The same key with another request
+    body is a 422. Two requests racing with one key both run ``produce`` (each turn is
+    idempotent on its own, so nothing is written twice) and the first stored answer is what
+    later replays return.
+
+    Args:
+        request: The validated request, canonically serialized (its fingerprint).
+    """
+    if key is None:
+        return await produce(), False
+    if not key.strip() or len(key) > 255:
+        raise InvalidRequest("Idempotency-Key must have 1 to 255 characters", details=[
+            {"type": "value_error", "loc": ["header", "Idempotency-Key"],
+             "msg": "1 to 255 characters"}])
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    fingerprint = hashlib.sha256(request.encode()).hexdigest()
+    stored = await store.stored_response(door, namespace, principal.subject, digest)
+    if stored is None:
+        body = await produce()
+        doc = {"fingerprint": fingerprint, "body": body}
+        if await store.store_response(door, namespace, principal.subject, digest, doc,
+                                      settings.idempotency_ttl_seconds):
+            return body, False
+        stored = await store.stored_response(door, namespace, principal.subject, digest)
+        if stored is None:  # expired in between: ours is as good
+            return body, False
+    if stored["fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request",
+            details={"header": "Idempotency-Key"})
+    return stored["body"], True
