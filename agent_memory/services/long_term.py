@@ -69,7 +69,8 @@ class LongTermService:
         self.settings = settings
         self.llm = llm
         self.on_accessed = on_accessed
-        self.searcher = Searcher(store, embedder, settings.default_search_mode)
+        self.searcher = Searcher(store, embedder, settings.default_search_mode,
+                                 settings.default_hybrid_alpha)
 
     # -- create -------------------------------------------------------------------------
 
