@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_locomo import CATEGORIES, DEFAULT_DATA, EVIDENCE, conversation_memories  # noqa: E402
+from bench_paraphrase import read_pairs, records as paraphrase_records  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from redisvl.query.filter import Tag  # noqa: E402
 
@@ -43,30 +44,10 @@ from agent_memory.settings import Settings  # noqa: E402
 from agent_memory.storage.lexical import LexicalStore  # noqa: E402
 from agent_memory.storage.long_term import LongTermStore  # noqa: E402
 
-PAIRS = ROOT / "scripts" / "data" / "paraphrase_pairs.tsv"
 WINDOW = 50
 
 # (query id, fold, relevant ids, text list [(id, bm25, coverage)], vector list [(id, dist)])
 Case = tuple[str, str, set[str], list[tuple[str, float, float]], list[tuple[str, float]]]
-
-
-def read_pairs(path: Path = PAIRS) -> list[tuple[str, str, str]]:
-    """``(query, memory, distractor)`` rows of the paraphrase set."""
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            q, m, d = line.split("\t")
-            rows.append((q, m, d))
-    return rows
-
-
-def paraphrase_records(rows: list[tuple[str, str, str]], namespace: str) -> list[dict]:
-    out = []
-    for i, (_, memory, distractor) in enumerate(rows):
-        for kind, text in (("m", memory), ("d", distractor)):
-            out.append({"id": f"{kind}{i}", "text": text, "namespace": namespace,
-                        "memory_type": "semantic"})
-    return out
 
 
 async def collect(args: argparse.Namespace) -> list[Case]:
@@ -98,9 +79,7 @@ async def collect(args: argparse.Namespace) -> list[Case]:
                     sample = conv["sample_id"]
                     if sample not in fold_of:
                         continue
-                    namespace, records, ids = conversation_memories(conv)
-                    for r in records:
-                        r["memory_type"] = args.memory_type
+                    namespace, records, ids = conversation_memories(conv, args.memory_type)
                     for i in range(0, len(records), 100):
                         await svc.index_records([ExtractedMemoryRecord(**r)
                                                  for r in records[i:i + 100]], deduplicate=False)
