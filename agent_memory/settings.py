@@ -186,6 +186,33 @@ class Settings(BaseSettings):
         default=False, description="AMS switch: means AUTH_MODE=token when AUTH_MODE is unset."
     )
 
+    # --- audit trail (issue 16) ---
+    audit_retention_days: float = Field(
+        default=400, gt=0,
+        description="Days audit events are kept; the stream is trimmed by age, never by count.",
+    )
+    soft_delete_grace_days: float = Field(
+        default=7, ge=0,
+        description="Days a forgotten or deleted long-term memory stays restorable in the trash "
+        "before the scheduled purge removes it for good.",
+    )
+    trash_purge_every_minutes: float = Field(
+        default=60, gt=0, description="Minutes between runs of the scheduled trash purge.",
+    )
+    erase_aof_rewrite_timeout_seconds: float = Field(
+        default=300, gt=0,
+        description="How long an erase waits for Redis to finish rewriting its append-only "
+        "file (so erased text leaves the disk) before reporting the rewrite as pending.",
+    )
+
+    # --- start-up (issue 12) ---
+    supervisor_restart_attempts: int = Field(
+        default=5, ge=0,
+        description="Restarts in a row a supervisor gives a dying embedded Redis or API "
+        "process (pauses 0.5 s, 1 s, 2 s, ... up to 8 s; 30 s of uptime resets the count) "
+        "before it gives up and the command exits non-zero.",
+    )
+
     # --- default search (issue 17) ---
     default_hybrid_alpha: float = Field(
         default=0.5, ge=0, le=1,
