@@ -11,6 +11,10 @@ Every mode fetches its top ``window`` candidates, scores them, re-ranks them wit
 consistent with each other; deeper pages widen the window. ``server_side_recency`` is
 accepted and gives the same result (the re-rank always runs here, over the window).
 
+The default mode is ``DEFAULT_SEARCH_MODE`` (hybrid unless configured): vector and keyword
+candidates under the same filters, fused (services/fusion.py), so a query sharing no word
+with a memory still finds it.
+
 ``total`` is a real count: semantic and hybrid count every memory matching the filters (all
 are vector candidates), a ``distance_threshold`` counts memories within it, keyword counts
 memories matching the words. There is no soft-filter fallback of any kind.
@@ -204,7 +208,7 @@ class Searcher:
         alpha = (request.hybrid_alpha if "hybrid_alpha" in request.model_fields_set
                  else self.default_alpha)
         fused = fuse({h.memory_id: h.value for h in vhits}, coverage, alpha=alpha,
-                                vector_full=len(vhits) >= window, relative=True)
+                     vector_full=len(vhits) >= window)
         return [_Candidate(hits[f.memory_id], f.score, 1.0 - f.score) for f in fused], total
 
 
