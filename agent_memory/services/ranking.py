@@ -161,6 +161,8 @@ class LexicalRanker:
         p = self.params
         depth = max(k, p.depth)
         n, df, total = await self._counts(query, where)
+        if not total:  # no memory in scope has any query word: no candidate round trip
+            return [], 0
         docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
         bags = {i: _bag(d, p) for i, d in pool.items()}
