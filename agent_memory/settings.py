@@ -122,9 +122,9 @@ class Settings(BaseSettings):
         default=0.12, description="Cosine distance under which a new memory is a duplicate."
     )
     default_search_mode: Literal["semantic", "keyword", "hybrid"] = Field(
-        default="keyword",
-        description="Mode used when a request does not name one (keyword measures best on "
-        "LoCoMo with the offline embedder: docs/search-quality.md).",
+        default="hybrid",
+        description="Mode used when a request does not name one (hybrid finds memories by "
+        "meaning and by words: docs/search-quality.md).",
     )
     last_accessed_interval_seconds: int = Field(
         default=900, description="At most one access update per memory per interval."
@@ -289,6 +289,13 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600, gt=0,
         description="How long a response stored under an Idempotency-Key header is replayed.",
+    )
+
+    # --- default search (issue 17) ---
+    default_hybrid_alpha: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Vector weight of hybrid search when a request sets no hybrid_alpha "
+        "(chosen on tuning folds, docs/search-quality.md section 5).",
     )
 
     @field_validator("oauth2_algorithms")

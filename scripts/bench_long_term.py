@@ -139,10 +139,12 @@ async def bench_size(conn: Connection, store: LongTermStore, embedder: HashingEm
                                    return_fields=RANK_FIELDS, num_results=WINDOW, stopwords=None)
                     batch.append((tq.query, tq.params))
                 results = await index.batch_search(batch, batch_size=len(batch))
-                page = [d.id_ for d in results[0].docs[:10]]
+                # the key is the document id (searches no longer return id_)
+                page = [d.id if isinstance(d.id, str) else d.id.decode()
+                        for d in results[0].docs[:10]]
                 async with store.redis.pipeline(transaction=False) as pipe:
-                    for memory_id in page:  # the server reads the page's full records too
-                        pipe.hgetall(store.key(memory_id))
+                    for key in page:  # the server reads the page's full records too
+                        pipe.hgetall(key)
                     await pipe.execute()
 
             raw = report(f"redisvl {mode} {label}", await _timed(raw_call, runs))

@@ -107,4 +107,5 @@ def stub_openai(stub_server: StubOpenAI) -> StubOpenAI:
     stub_server.default_reply = "stub summary"
     stub_server.delay_seconds = 0.0
     stub_server.fail_status = None
+    stub_server.honour_base64 = True
     return stub_server

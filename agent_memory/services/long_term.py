@@ -73,7 +73,8 @@ class LongTermService:
         self.settings = settings
         self.llm = llm
         self.on_accessed = on_accessed
-        self.searcher = Searcher(store, embedder, settings.default_search_mode)
+        self.searcher = Searcher(store, embedder, settings.default_search_mode,
+                                 settings.default_hybrid_alpha)
         self.trash = TrashStore(store.redis, store.prefix)
         # Set by build_services: where deletes and creates are reported (audit, provenance).
         self.trail: DeletionTrail | None = None

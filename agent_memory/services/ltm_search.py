@@ -11,6 +11,10 @@ Every mode fetches its top ``window`` candidates, scores them, re-ranks them wit
 consistent with each other; deeper pages widen the window. ``server_side_recency`` is
 accepted and gives the same result (the re-rank always runs here, over the window).
 
+The default mode is ``DEFAULT_SEARCH_MODE`` (hybrid unless configured): vector and keyword
+candidates under the same filters, fused (services/fusion.py), so a query sharing no word
+with a memory still finds it.
+
 ``total`` is a real count: semantic and hybrid count every memory matching the filters (all
 are vector candidates), a ``distance_threshold`` counts memories within it, keyword counts
 memories matching the words. There is no soft-filter fallback of any kind.
@@ -117,10 +121,12 @@ def _keyword(hits: list[Hit]) -> list[_Candidate]:
 class Searcher:
     """Runs searches against the store with the configured embedder."""
 
-    def __init__(self, store: LongTermStore, embedder: Embedder, default_mode: SearchMode) -> None:
+    def __init__(self, store: LongTermStore, embedder: Embedder, default_mode: SearchMode,
+                 default_alpha: float = 0.5) -> None:
         self.store = store
         self.embedder = embedder
         self.default_mode = default_mode
+        self.default_alpha = default_alpha  # hybrid's vector weight when a request sets none
         self.ranker = LexicalRanker(LexicalStore(store))
 
     async def search(self, where: FilterExpression | None,
@@ -159,7 +165,7 @@ class Searcher:
     async def _candidates(self, mode: SearchMode, text: str, where: FilterExpression | None,
                           window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         if mode == "keyword":
-            hits, total = await self._text_hits(text, where, window, request)
+            hits, total, _ = await self._text_hits(text, where, window, request)
             return _keyword(hits), total
         vector = (await self.embedder.embed([text]))[0]
         if mode == "semantic":
@@ -172,32 +178,42 @@ class Searcher:
         return await self._hybrid(vector, text, where, window, request)
 
     async def _text_hits(self, text: str, where: FilterExpression | None, window: int,
-                         request: SearchRequest) -> tuple[list[Hit], int]:
-        """Full-text candidates: our BM25 ranking (services/ranking.py) for the default
-        scorer, RediSearch's own scorer when the request names another one."""
+                         request: SearchRequest) -> tuple[list[Hit], int, dict[str, float]]:
+        """Full-text candidates, their total and their query coverage: our BM25 ranking
+        (services/ranking.py) for the default scorer, RediSearch's own scorer when the
+        request names another one (coverage is then the score over the best score)."""
         if request.text_scorer == "BM25STD":
             ranked, total = await self.ranker.search(text, where, window)
-            return [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
-                    for r in ranked], total
+            return ([Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
+                     for r in ranked], total, {r.doc.memory_id: r.coverage for r in ranked})
         words = lexical_query(text)
         if not words:  # only stopwords/punctuation: nothing can match lexically
-            return [], 0
-        return await self.store.text(words, where, window, request.text_scorer)
+            return [], 0, {}
+        hits, total = await self.store.text(words, where, window, request.text_scorer)
+        top = max((h.value for h in hits), default=0.0) or 1.0
+        return hits, total, {h.memory_id: h.value / top for h in hits}
 
     async def _hybrid(self, vector: object, text: str, where: FilterExpression | None,
                       window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
+        """Vector and keyword candidates under the same filter, fused (services/fusion.py).
+
+        Both lists are asked for at once (they share the mux's round trip). The vector list
+        holds the nearest memories whatever their words, so a query sharing no word with a
+        memory still finds it, and ``total`` counts every memory the filters allow.
+        """
         if lexical_query(text):
-            (vhits, total), (thits, _) = await asyncio.gather(
+            (vhits, total), (thits, _, coverage) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self._text_hits(text, where, window, request),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
-            thits = []
+            thits, coverage = [], {}
         hits = {h.memory_id: h for h in (*vhits, *thits)}
-        fused = fuse({h.memory_id: h.value for h in vhits}, {h.memory_id: h.value for h in thits},
-                     alpha=request.hybrid_alpha, vector_full=len(vhits) >= window,
-                     text_full=len(thits) >= window)
+        alpha = (request.hybrid_alpha if "hybrid_alpha" in request.model_fields_set
+                 else self.default_alpha)
+        fused = fuse({h.memory_id: h.value for h in vhits}, coverage, alpha=alpha,
+                     vector_full=len(vhits) >= window)
         return [_Candidate(hits[f.memory_id], f.score, 1.0 - f.score) for f in fused], total
 
 

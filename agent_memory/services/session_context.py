@@ -1,15 +1,17 @@
-"""Session context: index each message memory with its neighbours' text.
+"""Session context: index each memory of a session with its neighbours' text.
 
 In a conversation a reply often carries the answer while the message before it carries
 the words a later question uses ("What are your pets' names?" / "Luna and Oliver!"). So a
-memory of type ``message`` with a ``session_id`` gets two extra full-text fields, the text
-of the previous and of the next message of the same session (same namespace and user,
-ordered by ``created_at``, then by position in the request). Ranking weighs them below the
+memory with a ``session_id`` gets two extra full-text fields, the text of the previous and
+of the next memory of the same session *and the same type* (same namespace and user,
+ordered by ``created_at``, then by position in the request): messages next to messages,
+episodic memories next to episodic ones, so a conversation stored either way gets the same
+context and a fact never borrows a raw message's words. Ranking weighs them below the
 memory's own text (services/ranking.py). They are never returned as memory fields.
 
-After each write, :func:`link_sessions` sets the fields of the new messages and updates the
-stored messages right before and after each new run of a session: one pipelined lookup
-and one pipelined write per batch, nothing for memories of other types.
+After each write, :func:`link_sessions` sets the fields of the new memories and updates the
+stored ones right before and after each new run of a session: one pipelined lookup and one
+pipelined write per batch, nothing for memories without a session.
 
 An edited message is linked again like a new one (:func:`link_sessions`). When messages
 are deleted, :func:`unlink_sessions` points the stored messages around each of them at
@@ -31,7 +33,7 @@ from agent_memory.storage.lexical import LexicalStore
 # A neighbour's text beyond this is cut: context should hint, not swamp the memory's own.
 MAX_CONTEXT_CHARS = 1000
 
-_Key = tuple[str | None, str | None, str]
+_Key = tuple[str | None, str | None, str, str]
 
 
 def _clip(text: str) -> str:
@@ -39,12 +41,14 @@ def _clip(text: str) -> str:
 
 
 def session_runs(records: Sequence[MemoryRecord]) -> dict[_Key, list[MemoryRecord]]:
-    """New messages grouped by ``(namespace, user_id, session_id)``, each run in time order
-    (request order among equal times); memories of other types are left out."""
+    """New memories grouped by ``(namespace, user_id, session_id, memory_type)``, each run
+    in time order (request order among equal times); memories without a session are left
+    out."""
     runs: dict[_Key, list[MemoryRecord]] = defaultdict(list)
     for record in records:
-        if record.session_id and record.memory_type == MemoryTypeEnum.message:
-            runs[(record.namespace, record.user_id, record.session_id)].append(record)
+        if record.session_id:
+            kind = MemoryTypeEnum(record.memory_type).value
+            runs[(record.namespace, record.user_id, record.session_id, kind)].append(record)
     for run in runs.values():
         run.sort(key=lambda r: r.created_at)  # stable: keeps request order on ties
     return dict(runs)
@@ -60,9 +64,9 @@ async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) ->
     if not runs:
         return 0
     groups = [
-        (ns, user, session, run[0].created_at.timestamp(), run[-1].created_at.timestamp(),
-         frozenset(r.id for r in run))
-        for (ns, user, session), run in runs.items()
+        (ns, user, session, kind, run[0].created_at.timestamp(),
+         run[-1].created_at.timestamp(), frozenset(r.id for r in run))
+        for (ns, user, session, kind), run in runs.items()
     ]
     edges = await store.session_edges(groups)
     updates: dict[str, dict[str, str]] = {}
@@ -88,8 +92,8 @@ async def unlink_sessions(store: LexicalStore, removed: Sequence[MemoryRecord]) 
     gone = frozenset(r.id for r in removed)
     doomed = [r for run in runs.values() for r in run]
     edges = await store.session_edges([
-        (r.namespace, r.user_id, r.session_id or "", r.created_at.timestamp(),
-         r.created_at.timestamp(), gone) for r in doomed])
+        (r.namespace, r.user_id, r.session_id or "", MemoryTypeEnum(r.memory_type).value,
+         r.created_at.timestamp(), r.created_at.timestamp(), gone) for r in doomed])
     updates: dict[str, dict[str, str]] = {}
     for before, after in edges:
         if before is not None:

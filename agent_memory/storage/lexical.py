@@ -118,16 +118,17 @@ class LexicalStore:
         totals = [int(r.total) for r in results]
         return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
 
-    async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, float,
-                                                         float, frozenset[str]]],
+    async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
+                                                         float, float, frozenset[str]]],
                             ) -> list[tuple[Neighbour | None, Neighbour | None]]:
-        """For each ``(namespace, user_id, session_id, first_ts, last_ts, exclude)``, the
-        stored message just before ``first_ts`` and just after ``last_ts`` in that session
-        (ids in ``exclude``, the new ones, never count). One pipelined batch."""
+        """For each ``(namespace, user_id, session_id, memory_type, first_ts, last_ts,
+        exclude)``, the stored memory of that type just before ``first_ts`` and just after
+        ``last_ts`` in that session (ids in ``exclude``, the new ones, never count). One
+        pipelined batch."""
         queries = []
-        for namespace, user_id, session_id, first, last, exclude in groups:
+        for namespace, user_id, session_id, memory_type, first, last, exclude in groups:
             scope = (Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace) \
-                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == "message")
+                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type)
             n = len(exclude) + 1
             for clause, order in ((Num("created_at") <= first, "DESC"),
                                   (Num("created_at") >= last, "ASC")):
@@ -143,7 +144,7 @@ class LexicalStore:
             pair: list[Neighbour | None] = []
             for res in results[2 * g: 2 * g + 2]:
                 found = next((Neighbour(text(d, b"id_"), text(d, _TEXT))
-                              for d in res.docs if text(d, b"id_") not in group[5]), None)
+                              for d in res.docs if text(d, b"id_") not in group[6]), None)
                 pair.append(found)
             out.append((pair[0], pair[1]))
         return out

@@ -132,10 +132,10 @@ async def test_distance_threshold_is_a_range_with_real_total(client: httpx.Async
 
 
 async def test_default_mode_comes_from_settings(client: httpx.AsyncClient) -> None:
-    """Without search_mode the server default (keyword, DEFAULT_SEARCH_MODE) is used."""
+    """Without search_mode the server default (hybrid, DEFAULT_SEARCH_MODE) is used."""
     await _create(client, [{"text": "hello there friend"}])
     out = await _search(client, text="hello friend")
-    assert out["memories"][0]["score_type"] == "keyword"
+    assert out["memories"][0]["score_type"] == "hybrid"
 
 
 async def test_hybrid_finds_lexical_and_vector_matches(client: httpx.AsyncClient) -> None:

@@ -56,7 +56,7 @@ DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("SearchRequest", "search_mode", "type"): "null (or omitted) means the server's "
     "DEFAULT_SEARCH_MODE setting",
     ("SearchRequest", "search_mode", "default"): "defaults to the DEFAULT_SEARCH_MODE setting "
-    "(keyword with the offline embedder: docs/search-quality.md), not a hard-coded 'semantic'",
+    "(hybrid: docs/search-quality.md), not a hard-coded 'semantic'",
     ("SearchRequest", "text_scorer", "type"): "validated against the scorers RediSearch has "
     "(AMS passes any string to Redis and fails there)",
     **{("SearchRequest", f"recency_{name}", aspect): _RECENCY

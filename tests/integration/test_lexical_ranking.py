@@ -61,16 +61,32 @@ async def test_messages_get_neighbour_context_across_batches(redis: Redis, redis
     await _store(svc, lexical, [_msg(2, "second"), _msg(1, "first"), _msg(3, "third"),
                                 _msg(9, "elsewhere", session_id="s2"),
                                 _msg(8, "a fact", memory_type="semantic"),
-                                _msg(7, "other tenant", namespace="ns2")])
+                                _msg(7, "other tenant", namespace="ns2"),
+                                _msg(6, "no session", session_id=None)])
     assert await _fields(redis, prefix, "m1") == ("", "second")
     assert await _fields(redis, prefix, "m2") == ("first", "third")
     assert await _fields(redis, prefix, "m3") == ("second", "")
     assert await _fields(redis, prefix, "m9") == ("", "")
     assert await _fields(redis, prefix, "m7") == ("", "")
-    assert await redis.hget(f"{prefix}:m8", "context_prev") is None
+    assert await _fields(redis, prefix, "m8") == ("", "")  # the only semantic one of s1
+    assert await redis.hget(f"{prefix}:m6", "context_prev") is None
     await _store(svc, lexical, [_msg(4, "fourth"), _msg(5, "fifth")])
     assert await _fields(redis, prefix, "m3") == ("second", "fourth")
     assert await _fields(redis, prefix, "m4") == ("third", "fifth")
+
+
+async def test_episodic_memories_of_a_session_get_their_neighbours(redis: Redis,
+                                                                   redis_url: str) -> None:
+    """Context is not only for messages: episodic memories of one session link to each
+    other in time order, and never to the session's messages."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "a message"), _msg(2, "went hiking", memory_type="episodic"),
+                                _msg(3, "another message"),
+                                _msg(4, "came back tired", memory_type="episodic")])
+    assert await _fields(redis, prefix, "m2") == ("", "came back tired")
+    assert await _fields(redis, prefix, "m4") == ("went hiking", "")
+    assert await _fields(redis, prefix, "m1") == ("", "another message")
 
 
 async def test_a_reply_is_found_by_the_question_before_it(redis: Redis, redis_url: str) -> None:

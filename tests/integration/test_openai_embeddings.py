@@ -52,6 +52,23 @@ async def test_unknown_model_size_is_asked_once_then_batches_split(
     assert embedder.model_id == f"openai:stub-embed:{stub_openai.dims}"
 
 
+async def test_base64_and_float_replies_give_the_same_vectors(stub_openai: StubOpenAI) -> None:
+    """Vectors are asked for as base64; an endpoint answering float lists instead (it
+    ignored the ask) gives the same vectors, in input order."""
+    texts = ["first memory", "second memory", "third"]
+    embedder = OpenAIEmbedder(_settings(stub_openai.base_url))
+    try:
+        packed = await embedder.embed(texts)
+        stub_openai.honour_base64 = False
+        plain = await embedder.embed(texts)
+    finally:
+        await embedder.aclose()
+    assert {r["encoding_format"] for r in _embedding_requests(stub_openai)} == {"base64"}
+    assert packed.shape == (3, stub_openai.dims)
+    np.testing.assert_allclose(packed, plain, atol=1e-6)
+    assert not np.allclose(packed[0], packed[1])
+
+
 async def test_known_model_sends_shortened_dimensions(stub_openai: StubOpenAI) -> None:
     """text-embedding-3 models get ``dimensions`` when settings ask for a shorter vector."""
     embedder = OpenAIEmbedder(

@@ -7,6 +7,7 @@ with ``chat_replies`` (a queue, or a function of the request) and read ``request
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import threading
@@ -37,6 +38,8 @@ class StubOpenAI:
     delay_seconds: float = 0.0
     fail_status: int | None = None
     dims: int = 64
+    # OpenAI answers base64 when asked; some compatible servers ignore the ask (float lists)
+    honour_base64: bool = True
     port: int = 0
 
     @property
@@ -76,7 +79,11 @@ class StubOpenAI:
             seed = int.from_bytes(hashlib.sha256(str(text).encode()).digest()[:8], "little")
             vec = np.random.default_rng(seed).standard_normal(dims)
             vec /= np.linalg.norm(vec)
-            data.append({"object": "embedding", "index": i, "embedding": vec.tolist()})
+            if body.get("encoding_format") == "base64" and self.honour_base64:
+                vector: Any = base64.b64encode(vec.astype("<f4").tobytes()).decode()
+            else:
+                vector = vec.tolist()
+            data.append({"object": "embedding", "index": i, "embedding": vector})
         return JSONResponse({"object": "list", "data": data, "model": body.get("model"),
                              "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
