@@ -186,6 +186,12 @@ class Settings(BaseSettings):
         default=False, description="AMS switch: means AUTH_MODE=token when AUTH_MODE is unset."
     )
 
+    # --- audit trail (issue 16) ---
+    audit_retention_days: float = Field(
+        default=400, gt=0,
+        description="Days audit events are kept; the stream is trimmed by age, never by count.",
+    )
+
     # --- MCP server (issue 18) ---
     mcp_host: str = Field(default="127.0.0.1",
                           description="Address `agent-memory mcp` binds to over HTTP.")

@@ -12,13 +12,17 @@ from agent_memory.embeddings.base import Embedder
 from agent_memory.embeddings.factory import open_embedder
 from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
+from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
+from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.summary_views import SummaryViewService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
+from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
 from agent_memory.storage.summary_views import SummaryViewStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
@@ -33,6 +37,8 @@ class Services:
     llm: ChatModel | None
     working_memory: WorkingMemoryService
     prompt: PromptService
+    audit: AuditTrail
+    provenance: ProvenanceLog
     background: Background | None = None  # Docket, promotion, forgetting, task status
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
@@ -89,6 +95,8 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
                                        background)
     return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                    audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
+                    provenance=ProvenanceLog(ProvenanceStore(redis)),
                     background=background,
                     prompt=prompt, embedder=embedder, long_term=long_term,
                     summary_views=summary_views)

@@ -115,3 +115,14 @@ SUMMARY_VIEWS_KEY = "am:sv:views"
 def summary_partitions_key(view_id: str) -> str:
     """Hash of one view's partition results (exempt from TTLs: deleted with the view)."""
     return f"am:sv:partitions:{quote(view_id, safe='')}"
+
+
+# --- audit trail and provenance (issue 16) ------------------------------------------------
+AUDIT_STREAM_KEY = "am:audit"
+"""Append-only stream of audit events (exempt from TTLs: trimmed by age, see AuditStore)."""
+
+
+def provenance_key(memory_id: str) -> str:
+    """List of JSON provenance events of one memory (exempt from TTLs: removed with the
+    memory when it is purged or erased)."""
+    return f"am:prov:{memory_id}"
