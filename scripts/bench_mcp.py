@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_memory.embedded_redis import free_port, temporary_redis  # noqa: E402
-from scripts._bench.harness import api_process, percentile  # noqa: E402
-from scripts._bench.http import Connection  # noqa: E402
+from agent_memory.embedded_redis import free_port, temporary_redis
+from scripts._bench.harness import api_process, percentile
+from scripts._bench.http import Connection
 
 TOPICS = ["flights to Lisbon", "green tea", "chess openings", "sailing knots", "bread baking",
           "jazz records", "hiking trails", "tax forms", "piano lessons", "garden tomatoes"]

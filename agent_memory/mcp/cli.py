@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
                      help="also run a task worker in this process (default on the local Redis)")
     mcp.add_argument("--no-worker", dest="with_worker", action="store_false",
                      help="never run a worker in this process")
+    mcp.add_argument("--task-backend", choices=["asyncio", "docket"], default=None,
+                     help="AMS's switch: asyncio = --with-worker, docket = --no-worker")
     mcp.set_defaults(func=cmd_mcp)
 
 
@@ -60,7 +62,11 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> None:
     updates = {k: v for k, v in (("mcp_host", args.host), ("mcp_port", args.port))
                if v is not None}
     settings = settings.model_copy(update=updates)
-    with_worker = args.with_worker if args.with_worker is not None else settings.embedded_redis
+    with_worker = args.with_worker
+    if with_worker is None and args.task_backend is not None:
+        with_worker = args.task_backend == "asyncio"  # AMS ran tasks in-process on asyncio
+    if with_worker is None:
+        with_worker = settings.embedded_redis
     if args.transport == "stdio":
         from agent_memory.mcp.runtime import StdioIdentity
 
