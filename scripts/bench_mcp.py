@@ -178,12 +178,13 @@ async def run(api: str, mcp: str, rounds: int, per_round: int) -> dict[str, dict
     }
     samples: dict[str, list[float]] = {}
     for case, (rest_raw, tool, arguments) in cases.items():
+        api_raw, standalone_raw = on_api.prepare(tool, arguments), standalone.prepare(
+            tool, arguments)
         targets = {
             f"{case}: REST route": lambda raw=rest_raw: time_rest(rest, raw),
-            f"{case}: MCP tool (API port)": lambda raw=on_api.prepare(tool, arguments):
-                on_api.time(raw),
-            f"{case}: MCP tool (agent-memory mcp)": lambda raw=standalone.prepare(
-                tool, arguments): standalone.time(raw),
+            f"{case}: MCP tool (API port)": lambda raw=api_raw: on_api.time(raw),
+            f"{case}: MCP tool (agent-memory mcp)": lambda raw=standalone_raw:
+                standalone.time(raw),
         }
         for timer in targets.values():  # warm up every path
             for _ in range(50):
@@ -212,9 +213,9 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
-    with temporary_redis(prefix="am-bench-mcp-") as redis:
-        with api_process(redis.url, MCP_ON_API="true") as api, mcp_process(redis.url) as mcp:
-            figures = asyncio.run(run(api, mcp, args.rounds, args.per_round))
+    with (temporary_redis(prefix="am-bench-mcp-") as redis,
+          api_process(redis.url, MCP_ON_API="true") as api, mcp_process(redis.url) as mcp):
+        figures = asyncio.run(run(api, mcp, args.rounds, args.per_round))
     if args.json:
         print(json.dumps(figures, indent=2))
 
