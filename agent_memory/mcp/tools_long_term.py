@@ -105,13 +105,20 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             description="Rewrite the query with the model first (semantic mode).")] = False,
         recency_boost: Opt[bool | None, Field(
             description="Re-rank by recency as well as relevance.")] = None,
-        recency_semantic_weight: float | None = None,
-        recency_recency_weight: float | None = None,
-        recency_freshness_weight: float | None = None,
-        recency_novelty_weight: float | None = None,
-        recency_half_life_last_access_days: float | None = None,
-        recency_half_life_created_days: float | None = None,
-        server_side_recency: bool | None = None,
+        recency_semantic_weight: Opt[float | None, Field(
+            description="Recency re-rank: weight of relevance (0.8).")] = None,
+        recency_recency_weight: Opt[float | None, Field(
+            description="Recency re-rank: weight of recency (0.2).")] = None,
+        recency_freshness_weight: Opt[float | None, Field(
+            description="Recency: share of last access in recency (0.6).")] = None,
+        recency_novelty_weight: Opt[float | None, Field(
+            description="Recency: share of creation time in recency (0.4).")] = None,
+        recency_half_life_last_access_days: Opt[float | None, Field(
+            description="Days for last-access recency to halve (7).")] = None,
+        recency_half_life_created_days: Opt[float | None, Field(
+            description="Days for creation recency to halve (30).")] = None,
+        server_side_recency: Opt[bool | None, Field(
+            description="Accepted for AMS clients; same ranking.")] = None,
     ) -> MemoryRecordResultsResponse:
         async with runtime.call(ctx) as call:
             if namespace is None and call.namespace is not None:

@@ -24,8 +24,9 @@ async def test_tools_round_trip_over_stdio(redis_url: str, redis: Redis) -> None
 
 async def test_stdio_acts_as_the_configured_token(redis_url: str, redis: Redis) -> None:
     """With AUTH_MODE=token the session is MCP_TOKEN's principal: its namespace is filled
-    in, another namespace is refused."""
-    secret, _ = await issue_token(TokenStore(redis), description="desk", namespaces=["home"])
+    in, another namespace is refused, and revoking the token stops the session."""
+    store = TokenStore(redis)
+    secret, record = await issue_token(store, description="desk", namespaces=["home"])
     async with stdio_client(redis_url, AUTH_MODE="token", MCP_TOKEN=secret) as client:
         created = result(await client.call_tool("create_long_term_memories", {"memories": [
             {"id": "m1", "text": "The spare key is under the blue pot"}]}))
@@ -35,6 +36,9 @@ async def test_stdio_acts_as_the_configured_token(redis_url: str, redis: Redis) 
         refused = error(await client.call_tool("search_long_term_memory", {
             "text": "key", "namespace": {"eq": "office"}}))
         assert refused["status"] == 403
+        await store.remove(record.digest)  # revoked: the very next call is refused
+        revoked = error(await client.call_tool("get_long_term_memory", {"memory_id": "m1"}))
+        assert revoked["status"] == 401
 
 
 async def test_stdio_refuses_to_start_without_a_valid_token(redis_url: str, redis: Redis) -> None:
