@@ -9,7 +9,9 @@ rounds that alternate the targets so machine noise hits them alike:
 - ``POST /v1/long-term-memory/search`` vs the ``search_long_term_memory`` tool;
 - ``POST /v1/memory/prompt`` (session + long-term search) vs the ``memory_prompt`` tool.
 
-MCP calls are JSON-RPC ``tools/call`` POSTs in an initialized session (JSON responses);
+MCP calls are JSON-RPC ``tools/call`` POSTs, in an initialized session (protocol
+2025-06-18) and as self-contained 2026-07-28 requests (what the SDK's client sends by
+default); answers are JSON;
 both sides use the same minimal HTTP client, so the figures compare servers, not client
 libraries. The difference is the MCP layer's cost: JSON-RPC framing, argument validation
 against the tool schema, and the structured plus text result.
@@ -36,12 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent_memory.embedded_redis import free_port, temporary_redis
-from scripts._bench.harness import api_process, percentile
+from scripts._bench.cpu import children, cpu_seconds
+from scripts._bench.harness import ApiUrl, api_process, percentile
 from scripts._bench.http import Connection
 
 TOPICS = ["flights to Lisbon", "green tea", "chess openings", "sailing knots", "bread baking",
           "jazz records", "hiking trails", "tax forms", "piano lessons", "garden tomatoes"]
-PROTOCOL = "2025-06-18"
+PROTOCOL = "2025-06-18"  # the session protocol most clients speak today
+MODERN = "2026-07-28"
 SEARCH = {"text": "green tea", "namespace": {"eq": "bench"}, "limit": 10}
 PROMPT_REST = {"query": "what tea do I like?",
                "session": {"session_id": "chat", "namespace": "bench"},
@@ -52,7 +56,7 @@ PROMPT_MCP = {"query": "what tea do I like?", "session_id": {"eq": "chat"},
 
 
 @contextlib.contextmanager
-def mcp_process(redis_url: str) -> Iterator[str]:
+def mcp_process(redis_url: str) -> Iterator[ApiUrl]:
     """Run ``agent-memory mcp --transport streamable-http``; yield its base URL."""
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "MCP_PORT": str(port),
@@ -60,7 +64,8 @@ def mcp_process(redis_url: str) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "agent_memory", "mcp", "--transport",
                              "streamable-http", "--no-worker"], env=env,
                             stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    url = ApiUrl(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -106,9 +111,7 @@ class McpTarget:
             "protocolVersion": PROTOCOL, "capabilities": {},
             "clientInfo": {"name": "bench", "version": "0"}}}
         raw = self.conn.prepare("POST", "/mcp", init, self.headers)
-        status, _ = await self.conn.send(raw)
-        assert status == 200, status
-        # The session id comes back as a header: read it with a second, tiny request.
+        # The session id comes back as a header, which Connection does not keep.
         self.headers["mcp-session-id"] = await self._session_id(raw)
         note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         await self.conn.request("POST", "/mcp", note, self.headers)
@@ -138,6 +141,24 @@ class McpTarget:
         return elapsed
 
 
+class ModernTarget(McpTarget):
+    """Protocol 2026-07-28, as the SDK's own client speaks by default: every call a
+    self-contained POST (no session, no initialize)."""
+
+    async def open(self) -> None:
+        self.headers = {"accept": "application/json, text/event-stream",
+                        "mcp-protocol-version": MODERN}
+
+    def prepare(self, tool: str, arguments: dict) -> bytes:
+        meta = {"io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {}}
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments, "_meta": meta}}
+        headers = {**self.headers, "mcp-method": "tools/call", "mcp-name": tool}
+        return self.conn.prepare("POST", "/mcp", call, headers)
+
+
 async def time_rest(conn: Connection, raw: bytes) -> float:
     started = time.perf_counter()
     status, body = await conn.send(raw)
@@ -163,13 +184,14 @@ async def seed(conn: Connection) -> None:
         assert status == 200, body
 
 
-async def run(api: str, mcp: str, rounds: int, per_round: int) -> dict[str, dict[str, float]]:
+async def run(api: ApiUrl, mcp: ApiUrl, rounds: int,
+              per_round: int) -> dict[str, dict[str, float]]:
     host, port = api.removeprefix("http://").split(":")
     rest = Connection(host, int(port))
     await seed(rest)
-    on_api, standalone = McpTarget(api), McpTarget(mcp)
-    await on_api.open()
-    await standalone.open()
+    on_api, modern, standalone = McpTarget(api), ModernTarget(api), McpTarget(mcp)
+    for target in (on_api, modern, standalone):
+        await target.open()
     cases = {
         "search": (rest.prepare("POST", "/v1/long-term-memory/search", SEARCH),
                    "search_long_term_memory", SEARCH),
@@ -177,12 +199,17 @@ async def run(api: str, mcp: str, rounds: int, per_round: int) -> dict[str, dict
                    "memory_prompt", PROMPT_MCP),
     }
     samples: dict[str, list[float]] = {}
+    cpu: dict[str, float] = {}
     for case, (rest_raw, tool, arguments) in cases.items():
-        api_raw, standalone_raw = on_api.prepare(tool, arguments), standalone.prepare(
-            tool, arguments)
+        api_raw, modern_raw, standalone_raw = (
+            on_api.prepare(tool, arguments), modern.prepare(tool, arguments),
+            standalone.prepare(tool, arguments))
+        api_pids, mcp_pids = children(api.pid), children(mcp.pid)
+        pids = {f"{case}: MCP tool (agent-memory mcp)": mcp_pids}
         targets = {
             f"{case}: REST route": lambda raw=rest_raw: time_rest(rest, raw),
             f"{case}: MCP tool (API port)": lambda raw=api_raw: on_api.time(raw),
+            f"{case}: MCP tool (API port, {MODERN})": lambda raw=modern_raw: modern.time(raw),
             f"{case}: MCP tool (agent-memory mcp)": lambda raw=standalone_raw:
                 standalone.time(raw),
         }
@@ -191,19 +218,29 @@ async def run(api: str, mcp: str, rounds: int, per_round: int) -> dict[str, dict
                 await timer()
         for _ in range(rounds):
             for name, timer in targets.items():
+                # Server CPU per call: wall time on a shared machine mostly measures the
+                # neighbours; the server's own CPU time does not.
+                before = cpu_seconds(pids.get(name, api_pids))
                 for _ in range(per_round):
                     samples.setdefault(name, []).append(await timer())
+                cpu[name] = cpu.get(name, 0.0) + cpu_seconds(pids.get(name, api_pids)) - before
     figures = {}
     for name, values in samples.items():
         figures[name] = {"p50_ms": statistics.median(values) * 1000,
-                         "p95_ms": percentile(values, 95) * 1000, "n": len(values)}
-        print(f"{name:<38} n={len(values):<5} p50={figures[name]['p50_ms']:7.3f} ms  "
-              f"p95={figures[name]['p95_ms']:7.3f} ms")
+                         "p95_ms": percentile(values, 95) * 1000, "n": len(values),
+                         "server_cpu_ms": cpu[name] / len(values) * 1000}
+        print(f"{name:<44} n={len(values):<5} p50={figures[name]['p50_ms']:7.3f} ms  "
+              f"p95={figures[name]['p95_ms']:7.3f} ms  "
+              f"server CPU={figures[name]['server_cpu_ms']:6.3f} ms/call")
     for case in cases:
         base = figures[f"{case}: REST route"]["p50_ms"]
-        for where in ("API port", "agent-memory mcp"):
-            extra = figures[f"{case}: MCP tool ({where})"]["p50_ms"] - base
-            print(f"{case}: MCP ({where}) - REST p50 = {extra:+.3f} ms")
+        for where in ("API port", f"API port, {MODERN}", "agent-memory mcp"):
+            mcp_figures = figures[f"{case}: MCP tool ({where})"]
+            extra = mcp_figures["p50_ms"] - base
+            extra_cpu = mcp_figures["server_cpu_ms"] - figures[f"{case}: REST route"][
+                "server_cpu_ms"]
+            print(f"{case}: MCP ({where}) - REST: p50 {extra:+.3f} ms, "
+                  f"server CPU {extra_cpu:+.3f} ms/call")
     return figures
 
 
