@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +46,9 @@ from agent_memory.settings import AuthMode, Settings
 from agent_memory.storage.auth_tokens import TokenStore
 
 log = logging.getLogger(__name__)
+
+Invalid = Callable[[ValidationFailed], MemoryServerError]
+"""A door's own 422 (e.g. ``invalid_request``) built from the generic one."""
 
 
 def within_path_namespace(principal: Principal, namespace: str | None) -> Principal:
@@ -151,11 +154,17 @@ class Runtime:
         return await self.stdio.principal(services), None
 
     @asynccontextmanager
-    async def call(self, ctx: Context[Any, Any]) -> AsyncIterator[Call]:
+    async def call(self, ctx: Context[Any, Any],
+                   invalid: Invalid | None = None) -> AsyncIterator[Call]:
         """Resolve this call's caller; turn our errors into MCP tool errors.
 
         A client error becomes a tool error whose text is the REST error body (``detail``
         and ``error``), so a model reads the same message a REST client would.
+
+        Args:
+            ctx: The SDK's context of this call.
+            invalid: How the door renders arguments that do not validate, when its REST
+                routes use their own error (as their ``endpoint(invalid=...)``).
         """
         try:
             if self.services is None:
@@ -165,7 +174,7 @@ class Runtime:
                        namespace=path_namespace or self.settings.default_mcp_namespace,
                        user_id=self.settings.default_mcp_user_id)
         except ValidationError as exc:
-            raise ToolError(invalid_arguments(exc)) from None
+            raise ToolError(invalid_arguments(exc, invalid)) from None
         except MemoryServerError as exc:
             if exc.status_code >= 500:
                 log.warning("MCP tool call failed: %s", exc)
@@ -175,10 +184,12 @@ class Runtime:
             raise ToolError(_render(StorageError("Redis is unavailable; retry shortly"))) from None
 
 
-def invalid_arguments(exc: ValidationError) -> str:
-    """A tool error's text for arguments that do not validate (REST's 422 body)."""
+def invalid_arguments(exc: ValidationError, invalid: Invalid | None = None) -> str:
+    """A tool error's text for arguments that do not validate (REST's 422 body, or the
+    door's own rendering of it)."""
     details = _without_inputs(validation_details(exc, "arguments"))
-    return _render(ValidationFailed("invalid arguments", details=details))
+    failed = ValidationFailed("invalid arguments", details=details)
+    return _render(invalid(failed) if invalid is not None else failed)
 
 
 def _without_inputs(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
