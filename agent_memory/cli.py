@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 import signal
 import socket
 import sys
@@ -23,19 +24,31 @@ T = TypeVar("T")
 @contextlib.contextmanager
 def _redis_for(settings: Settings) -> Iterator[Settings]:
     """Start the embedded Redis when no REDIS_URL is configured; yield settings that point
-    at whichever Redis is in use."""
+    at whichever Redis is in use.
+
+    Exits non-zero, touching nothing, when another live process owns the data folder; and
+    when the Redis kept dying and its watcher gave up (this process is then stopped as by
+    SIGTERM, so the API shuts down cleanly first)."""
     if not settings.embedded_redis:
         yield settings
         return
     from agent_memory.embedded_redis import EmbeddedRedis
+    from agent_memory.ownership import DataDirBusy
 
-    server = EmbeddedRedis(settings.data_dir / "redis", settings.embedded_redis_port)
-    server.start()
+    server = EmbeddedRedis(settings.data_dir / "redis", settings.embedded_redis_port,
+                           restart_attempts=settings.supervisor_restart_attempts,
+                           on_give_up=lambda _why: os.kill(os.getpid(), signal.SIGTERM))
+    try:
+        server.start()
+    except DataDirBusy as exc:
+        sys.exit(f"agent-memory: refusing to start: {exc}")
     print(f"agent-memory: embedded Redis at {server.url}; data in {server.data_dir}", file=sys.stderr)
     try:
         yield settings.model_copy(update={"redis_url": server.url})
     finally:
         server.stop()
+        if server.failure:
+            sys.exit(f"agent-memory: stopping: {server.failure}")  # replaces the SIGTERM exit
 
 
 def run_fast(coro: Coroutine[Any, Any, T]) -> T:
@@ -79,8 +92,14 @@ async def serve(settings: Settings, *, with_worker: bool, sock: socket.socket | 
 
     async def serve_api() -> None:
         # uvicorn re-raises the signal that stopped it; here that means "shut down cleanly".
-        with contextlib.suppress(SystemExit, KeyboardInterrupt):
+        # Its own sys.exit on a failed start-up (say, the port is in use) stays an error.
+        try:
             await server.serve(sockets=[sock] if sock is not None else None)
+        except KeyboardInterrupt:
+            pass
+        except SystemExit as exc:
+            if exc.code not in (None, 0, 128 + signal.SIGTERM):
+                raise
 
     tasks = [asyncio.create_task(serve_api())]
     if with_worker:

@@ -18,9 +18,11 @@ import tempfile
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent_memory.ownership import DataDirLock, RestartBudget
 
 log = logging.getLogger(__name__)
 
@@ -96,20 +98,32 @@ def free_port() -> int:
 class EmbeddedRedis:
     """Runs, watches and stops one local redis-server process.
 
+    While it runs, this object holds an OS lock on the data folder (:mod:`ownership`): a
+    second owner of the same folder is refused, and a Redis found on the port with a free lock
+    is an orphan.
+
     Args:
         data_dir: Folder for the append-only file and the log.
         port: Loopback port to listen on.
         persistent: Append-only persistence (the server's default); tests turn it off.
+        restart_attempts: Restarts in a row the watcher tries before giving up.
+        on_give_up: Called (from the watcher thread) with :attr:`failure` when it gives up.
     """
 
-    def __init__(self, data_dir: Path, port: int, *, persistent: bool = True) -> None:
+    def __init__(self, data_dir: Path, port: int, *, persistent: bool = True,
+                 restart_attempts: int = 5,
+                 on_give_up: Callable[[str], None] | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
         self.persistent = persistent
+        self.restart_attempts = restart_attempts
+        self.on_give_up = on_give_up
+        self._lock = DataDirLock(self.data_dir)
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
         self.restarts = 0
+        self.failure: str | None = None  # why the watcher gave up, if it did
 
     @property
     def url(self) -> str:
@@ -185,12 +199,26 @@ class EmbeddedRedis:
         return reply[4] if len(reply) > 4 else ""
 
     def start(self, *, supervise: bool = True) -> None:
-        """Start the server and, by default, a watcher thread that restarts it if it dies.
+        """Take the data folder's lock, start the server and, by default, a watcher thread
+        that restarts it (a bounded number of times) if it dies.
 
-        A server left running on our port with our data folder (the parent was killed) is
-        stopped and replaced; any other server on the port is a clear error.
+        A server left running on our port with our data folder while nobody holds the lock
+        (its owner died) is stopped and replaced; any other server on the port is a clear error.
+
+        Raises:
+            agent_memory.ownership.DataDirBusy: a live process owns the data folder (nothing
+                was touched).
         """
+        self._lock.acquire()
+        try:
+            self._start(supervise)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _start(self, supervise: bool) -> None:
         self._stopping.clear()
+        self.failure = None
         running = self._running_dir()
         if running is not None:
             if Path(running).resolve() != self.data_dir.resolve():
@@ -198,7 +226,8 @@ class EmbeddedRedis:
                     f"port {self.port} is taken by another Redis (data in {running!r}); "
                     "set EMBEDDED_REDIS_PORT or REDIS_URL"
                 )
-            log.warning("stopping an orphaned embedded Redis on port %s", self.port)
+            log.warning("stopping an orphaned embedded Redis on port %s (data in %s; no "
+                        "process holds the folder's lock)", self.port, self.data_dir)
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
                 sock.sendall(b"*1\r\n$8\r\nSHUTDOWN\r\n")
                 with contextlib.suppress(OSError):
@@ -214,18 +243,38 @@ class EmbeddedRedis:
             self._watcher.start()
 
     def _watch(self) -> None:
+        budget = RestartBudget(self.restart_attempts)
         while not self._stopping.wait(0.25):
             proc = self._proc
             if proc is None or proc.poll() is None:
                 continue
-            log.warning("embedded Redis exited with %s; restarting", proc.returncode)
+            pause = budget.next_pause()
+            if pause is None:
+                self._give_up(budget.used)
+                return
+            log.warning("embedded Redis exited with %s; restart %d of at most %d in %.1f s",
+                        proc.returncode, budget.used, budget.attempts, pause)
+            if self._stopping.wait(pause):
+                return
             try:
                 self._spawn()
                 self.wait_ready()
-                self.restarts += 1
-            except Exception:  # keep trying: the port may still be held for a moment
-                log.exception("embedded Redis restart failed; retrying")
-                time.sleep(1.0)
+            except Exception as exc:  # counted: the next pass tries again or gives up
+                log.warning("embedded Redis restart failed: %s", str(exc).splitlines()[0])
+                if self._proc is not None and self._proc.poll() is None:
+                    self._proc.kill()  # started but never answered: treat it as dead
+                    self._proc.wait()
+                continue
+            self.restarts += 1
+            budget.started()
+
+    def _give_up(self, attempts: int) -> None:
+        self.failure = (f"embedded Redis on port {self.port} (data in {self.data_dir}) kept "
+                        f"exiting; gave up after {attempts} restarts in a row. Its log: "
+                        f"{self.data_dir / 'redis.log'}")
+        log.error("%s", self.failure)
+        if self.on_give_up is not None:
+            self.on_give_up(self.failure)
 
     def kill(self) -> None:
         """SIGKILL the server (fault tests); the watcher brings it back if supervising."""
@@ -234,16 +283,19 @@ class EmbeddedRedis:
             self._proc.wait()
 
     def stop(self) -> None:
-        """Stop watching, then shut the server down cleanly (flushing the AOF)."""
+        """Stop watching, shut the server down cleanly (flushing the AOF), free the folder."""
         self._stopping.set()
-        if self._watcher is not None:
+        if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=5)
         proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()  # SIGTERM: Redis fsyncs the AOF and exits
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if proc is None or proc.poll() is not None:
+                return
+            proc.terminate()  # SIGTERM: Redis fsyncs the AOF and exits
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        finally:
+            self._lock.release()

@@ -6,6 +6,13 @@ defaults apply). The whole file is validated first, so nothing is written when a
 bad (unless ``--skip-invalid``); then records go through the long-term service, exactly as
 the API stores them (embedding, deduplication, tenant fields), ``--batch-size`` at a time.
 Re-running an import is safe: a repeated id overwrites the stored memory.
+
+The report counts a line as imported only when its own record is what is stored: the
+long-term service answers, per record, the id it is stored under, so a line stored under
+another id was skipped as a duplicate of that memory (``duplicate`` when the content hash
+matches, ``near-duplicate`` otherwise); a line whose id comes again later in the file is
+``repeated id`` (the later line replaces it); ``invalid`` lines are those ``--skip-invalid``
+passed over.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +33,11 @@ from pydantic import ValidationError
 from agent_memory.models.long_term import ExtractedMemoryRecord
 from agent_memory.principal import LOCAL_ADMIN
 from agent_memory.progress import Progress
+from agent_memory.services.dedup import memory_hash
 from agent_memory.settings import Settings
+
+SKIP_KINDS = ("duplicate", "near-duplicate", "repeated id", "invalid")
+SKIP_DETAILS_SHOWN = 50  # per-line reasons printed by the command; the counts cover all
 
 
 class ImportFailed(Exception):
@@ -37,9 +49,23 @@ class ImportReport:
     """What one import did."""
 
     read: int = 0
-    stored: int = 0
+    stored: int = 0  # lines whose own record is stored
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
+    reasons: Counter[str] = field(default_factory=Counter)  # skipped lines by kind
     seconds: float = 0.0
+
+    def skip(self, number: int, kind: str, detail: str) -> None:
+        """Count line ``number`` as skipped for ``kind`` (invalid, duplicate, ...)."""
+        self.skipped.append(f"line {number}: {detail}")
+        self.reasons[kind] += 1
+
+    def summary(self) -> str:
+        """``"9 skipped: 8 duplicate, 1 invalid"`` (``"0 skipped"`` when none were)."""
+        if not self.skipped:
+            return "0 skipped"
+        kinds = ", ".join(f"{self.reasons[kind]} {kind}" for kind in SKIP_KINDS
+                          if self.reasons[kind])
+        return f"{len(self.skipped)} skipped: {kinds}"
 
 
 def parse_line(line: str, overrides: dict[str, str]) -> ExtractedMemoryRecord:
@@ -82,41 +108,63 @@ async def import_jsonl(settings: Settings, path: Path, *, batch_size: int = 500,
     overrides = {k: v for k, v in (("namespace", namespace), ("user_id", user_id)) if v}
     report = ImportReport()
     valid = 0
+    last_line: dict[str, int] = {}  # explicit id -> the last line that carries it
     for number, record, error in read_records(path, overrides):
         report.read += 1
         if error is not None:
             if not skip_invalid:
                 raise ImportFailed(f"{path}:{number}: {error} (nothing was imported)")
-            report.skipped.append(f"line {number}: {error}")
+            report.skip(number, "invalid", error)
         elif record is not None:
             valid += 1
+            if "id" in record.model_fields_set:
+                last_line[record.id] = number
     services = await build_services(settings.model_copy(update={"use_docket": False}))
     try:
         long_term = getattr(services, "long_term", None)
         if long_term is None:
             raise ImportFailed("long-term memory is disabled (LONG_TERM_MEMORY=false)")
-        batch: list[ExtractedMemoryRecord] = []
+        batch: list[tuple[int, ExtractedMemoryRecord]] = []
         with Progress(valid, label="importing", stream=stream) as progress:
-            for _, record, _ in read_records(path, overrides):
+            for number, record, _ in read_records(path, overrides):
                 if record is None:
                     continue
-                batch.append(record)
+                batch.append((number, record))
                 if len(batch) >= batch_size:
-                    report.stored += await _store(long_term, batch, deduplicate, progress)
+                    await _store(long_term, batch, deduplicate, last_line, report)
+                    progress.update(len(batch))
                     batch = []
             if batch:
-                report.stored += await _store(long_term, batch, deduplicate, progress)
+                await _store(long_term, batch, deduplicate, last_line, report)
+                progress.update(len(batch))
     finally:
         await services.aclose()
     report.seconds = time.monotonic() - started
     return report
 
 
-async def _store(long_term: Any, batch: list[ExtractedMemoryRecord], deduplicate: bool,
-                 progress: Progress) -> int:
-    ids = await long_term.create(LOCAL_ADMIN, batch, deduplicate)
-    progress.update(len(batch))
-    return len(ids)
+async def _store(long_term: Any, batch: list[tuple[int, ExtractedMemoryRecord]],
+                 deduplicate: bool, last_line: dict[str, int], report: ImportReport) -> None:
+    """Store one batch and account for every line of it in ``report``."""
+    records = [record for _, record in batch]
+    stored_as = await long_term.create(LOCAL_ADMIN, records, deduplicate)
+    others = sorted({sid for record, sid in zip(records, stored_as, strict=True)
+                     if sid != record.id})
+    # Which kind of duplicate: the stored memory's content hash says (one read per batch).
+    hashes = {found.id: found.memory_hash
+              for found in await long_term.store.get_many(others) if found is not None} \
+        if others else {}
+    for (number, record), sid in zip(batch, stored_as, strict=True):
+        if sid != record.id:
+            if hashes.get(sid) == memory_hash(record):
+                report.skip(number, "duplicate", f"duplicate of memory {sid} (same content)")
+            else:
+                report.skip(number, "near-duplicate", f"near-duplicate of memory {sid}")
+        elif last_line.get(record.id, number) != number:
+            report.skip(number, "repeated id", f"id {record.id!r} comes again on line "
+                        f"{last_line[record.id]}, which replaces it")
+        else:
+            report.stored += 1
 
 
 def register(sub: Any) -> None:
@@ -157,7 +205,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
                 skip_invalid=args.skip_invalid, namespace=args.namespace, user_id=args.user_id))
         except ImportFailed as exc:
             sys.exit(f"agent-memory import: {exc}")
-    for line in report.skipped:
+    for line in report.skipped[:SKIP_DETAILS_SHOWN]:
         print(f"skipped {line}", file=sys.stderr)
+    if len(report.skipped) > SKIP_DETAILS_SHOWN:
+        print(f"... and {len(report.skipped) - SKIP_DETAILS_SHOWN} more skipped lines",
+              file=sys.stderr)
+    hint = ("; --no-dedup keeps duplicates" if report.reasons["duplicate"]
+            + report.reasons["near-duplicate"] else "")
     print(f"imported {report.stored} of {report.read} lines from {args.file} in "
-          f"{report.seconds:.1f} s ({len(report.skipped)} skipped)")
+          f"{report.seconds:.1f} s ({report.summary()}{hint})")

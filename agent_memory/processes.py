@@ -4,7 +4,8 @@ uvicorn's own workers share one listening socket, and whichever process wakes fi
 accepts: under keep-alive load most connections stuck to one process and a second one
 added nothing (docs/benchmarks.md). Here every process binds its own socket with
 SO_REUSEPORT, so the kernel spreads new connections across them by hash. The parent only
-supervises: it restarts a process that dies and stops them all on SIGINT/SIGTERM.
+supervises: it restarts a process that dies (a bounded number of times in a row, with
+growing pauses, then gives up and exits non-zero) and stops them all on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import sys
 import time
 from multiprocessing.process import BaseProcess
 
+from agent_memory.ownership import RestartBudget
 from agent_memory.settings import Settings
-
-RESTART_PAUSE_SECONDS = 1.0
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -61,16 +61,30 @@ def serve_processes(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     procs = [start() for _ in range(settings.api_workers)]
+    attempts = settings.supervisor_restart_attempts  # in a row, per process slot
+    budgets = [RestartBudget(attempts) for _ in procs]
+    failure = ""
     print(f"agent-memory: API on http://{settings.host}:{settings.port} "
           f"with {settings.api_workers} processes", file=sys.stderr)
     try:
-        while not stopping:
+        while not stopping and not failure:
             for i, proc in enumerate(procs):
-                if not proc.is_alive() and not stopping:
-                    print(f"agent-memory: API process {proc.pid} exited ({proc.exitcode}); "
-                          "restarting it", file=sys.stderr)
-                    time.sleep(RESTART_PAUSE_SECONDS)
+                if proc.is_alive() or stopping or failure:
+                    continue
+                pause = budgets[i].next_pause()
+                if pause is None:
+                    failure = (f"API process {proc.pid} exited ({proc.exitcode}) after "
+                               f"{attempts} restarts in a row; giving up")
+                    break
+                print(f"agent-memory: API process {proc.pid} exited ({proc.exitcode}); "
+                      f"restart {budgets[i].used} of at most {attempts} in {pause:.1f} s",
+                      file=sys.stderr)
+                resume = time.monotonic() + pause
+                while not stopping and time.monotonic() < resume:  # SIGTERM stays prompt
+                    time.sleep(0.1)
+                if not stopping:
                     procs[i] = start()
+                    budgets[i].started()
             time.sleep(0.2)
     finally:
         for proc in procs:
@@ -80,3 +94,5 @@ def serve_processes(settings: Settings) -> None:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
+    if failure:
+        sys.exit(f"agent-memory: {failure}")

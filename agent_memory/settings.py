@@ -192,6 +192,14 @@ class Settings(BaseSettings):
         description="Days audit events are kept; the stream is trimmed by age, never by count.",
     )
 
+    # --- start-up (issue 12) ---
+    supervisor_restart_attempts: int = Field(
+        default=5, ge=0,
+        description="Restarts in a row a supervisor gives a dying embedded Redis or API "
+        "process (pauses 0.5 s, 1 s, 2 s, ... up to 8 s; 30 s of uptime resets the count) "
+        "before it gives up and the command exits non-zero.",
+    )
+
     # --- MCP server (issue 18) ---
     mcp_host: str = Field(default="127.0.0.1",
                           description="Address `agent-memory mcp` binds to over HTTP.")

@@ -104,6 +104,49 @@ async def test_an_invalid_line_stops_the_import_before_any_write(
     assert (await client.get("/v1/long-term-memory/ok2")).status_code == 200
 
 
+async def test_import_counts_every_skipped_line_and_why(
+        settings: Settings, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Lines stored under another id (the service's answer) are duplicates, by content hash
+    or by nearness; an id repeated later in the file is replaced; invalid lines are counted;
+    only lines whose own record is stored count as imported (issue 12)."""
+    before = await client.post("/v1/long-term-memory/", json={"memories": [
+        {"id": "old", "text": "Pat owns a red bicycle", "namespace": "imp"}]})
+    assert before.status_code == 200
+    path = _write(tmp_path / "dups.jsonl", [
+        {"id": "a", "text": "Pat likes green tea"},
+        {"id": "b", "text": "Pat likes green tea"},  # same content as line 1
+        {"id": "c", "text": "Pat owns a red bicycle"},  # same content as a stored memory
+        {"id": "d", "text": "Pat lives in Lisbon"},
+        {"id": "e", "text": "pat lives in lisbon!"},  # same words: a near-duplicate of d
+        {"id": "f", "text": "first version of f"},
+        "not json",
+        {"id": "f", "text": "Pat works as a nurse"},  # replaces line 6
+        {"id": "g", "text": "Pat has two cats"},
+    ])
+    report = await import_jsonl(settings, path, batch_size=4, namespace="imp",
+                                skip_invalid=True, stream=io.StringIO())
+    assert report.read == 9
+    assert report.stored == 4  # a, d, f (line 8), g
+    assert dict(report.reasons) == {"duplicate": 2, "near-duplicate": 1, "repeated id": 1,
+                                    "invalid": 1}
+    assert report.summary() == ("5 skipped: 2 duplicate, 1 near-duplicate, 1 repeated id, "
+                                "1 invalid")
+    details = sorted(report.skipped)
+    assert "line 2: duplicate of memory a (same content)" in details
+    assert "line 3: duplicate of memory old (same content)" in details
+    assert "line 5: near-duplicate of memory d" in details
+    assert any(d.startswith("line 6: id 'f' comes again on line 8") for d in details)
+    assert any(d.startswith("line 7:") for d in details)
+    for memory_id, status in (("a", 200), ("b", 404), ("c", 404), ("d", 200), ("e", 404),
+                              ("g", 200)):
+        assert (await client.get(f"/v1/long-term-memory/{memory_id}")).status_code == status
+    assert (await client.get("/v1/long-term-memory/f")).json()["text"] == "Pat works as a nurse"
+
+    again = await import_jsonl(settings, path, namespace="imp", skip_invalid=True,
+                               deduplicate=False, stream=io.StringIO())
+    assert again.stored == 7 and dict(again.reasons) == {"repeated id": 1, "invalid": 1}
+
+
 async def test_forget_previews_as_a_table_and_deletes_only_with_apply(
         settings: Settings, client: httpx.AsyncClient) -> None:
     """``agent-memory forget``: the dry run lists the old memories and deletes nothing;
@@ -172,3 +215,24 @@ def test_import_then_forget_as_commands(redis_url: str, redis: object, tmp_path:
     applied = run("forget", "--max-age-days", "365", "--apply")
     assert "deleted 1 of 2" in applied.stdout, applied.stderr
     assert "would delete 0 of 1" in run("forget", "--max-age-days", "365").stdout
+
+
+def test_import_command_prints_what_it_skipped(redis_url: str, redis: object,
+                                               tmp_path: Path) -> None:
+    """The command's summary line counts the skipped lines by reason, and lists them."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_API_KEY", "OPENAI_API_BASE")}
+    env.update(REDIS_URL=redis_url, EMBEDDING_PROVIDER="hashing")
+    rows: list[object] = [{"id": f"n{i}", "text": f"note {i} about pears and plums"}
+                          for i in range(4)]
+    rows += [{"id": "dup", "text": "note 2 about pears and plums"}, "{broken"]
+    path = _write(tmp_path / "cmd.jsonl", rows)
+    done = subprocess.run([sys.executable, "-m", "agent_memory", "import", "--skip-invalid",
+                           str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "imported 4 of 6 lines" in done.stdout
+    assert "(2 skipped: 1 duplicate, 1 invalid; --no-dedup keeps duplicates)" in done.stdout
+    assert "skipped line 5: duplicate of memory n2 (same content)" in done.stderr
+    assert "skipped line 6:" in done.stderr
