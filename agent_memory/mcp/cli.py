@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import sys
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 from agent_memory.settings import Settings
@@ -37,15 +38,19 @@ def register(sub: Any) -> None:
 
 @contextlib.contextmanager
 def _redis(settings: Settings) -> Iterator[Settings]:
-    """The configured Redis, or the local one: a local Redis already serving our data
-    folder (a running ``agent-memory api``) is shared, never restarted."""
+    """The configured Redis, or the local one. A local Redis that a live process (a running
+    ``agent-memory api``) owns and serves is shared: a desktop client starting and stopping
+    this command never takes it away. Otherwise the local Redis is started as ``api`` does."""
     if settings.embedded_redis:
         from agent_memory.embedded_redis import EmbeddedRedis
+        from agent_memory.ownership import owner_pid
 
         local = EmbeddedRedis(settings.data_dir / "redis", settings.embedded_redis_port)
-        running = local._running_dir()
-        if running is not None and local.data_dir.resolve().samefile(running):
-            print(f"agent-memory: using the running local Redis at {local.url}", file=sys.stderr)
+        owner = owner_pid(local.data_dir)
+        running = local._running_dir() if owner is not None else None  # start()'s own probe
+        if running and Path(running).resolve() == local.data_dir.resolve():
+            print(f"agent-memory: sharing the local Redis at {local.url} (run by pid {owner})",
+                  file=sys.stderr)
             yield settings.model_copy(update={"redis_url": local.url})
             return
     from agent_memory.cli import _redis_for
