@@ -18,9 +18,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import ValidationError
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 from starlette.requests import Request
 
@@ -209,3 +211,15 @@ def _render(exc: MemoryServerError) -> str:
         summary = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:]) or 'arguments'}: "
                             f"{d.get('msg')}" for d in exc.details)
     return f"{exc.code}: {summary}\n" + json.dumps({**exc.body(), "status": exc.status_code})
+
+
+def reply(value: BaseModel | dict[str, Any]) -> CallToolResult:
+    """A tool's answer: the REST response as structured content and as compact JSON text.
+
+    No output schema is declared: the SDK's Python client validates every result against
+    one with ``jsonschema``, which cost more than the search itself on our machine
+    (about 15 ms for ten memories, see docs/benchmarks.md).
+    """
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    text = pydantic_core.to_json(data).decode()
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
 from pydantic import Field
 
 from agent_memory.errors import ValidationFailed
-from agent_memory.mcp.runtime import Runtime
+from agent_memory.mcp.runtime import Runtime, reply
 from agent_memory.models.common import AckResponse
 from agent_memory.models.filters import (
     CreatedAt,
@@ -30,11 +31,10 @@ from agent_memory.models.long_term import (
     DeleteMemoriesQuery,
     EditMemoryRecordRequest,
     ExtractedMemoryRecord,
-    MemoryRecordResultsResponse,
     SearchMode,
     SearchRequest,
 )
-from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.records import MemoryTypeEnum
 
 Opt = Annotated  # readability: ``Opt[T | None, Field(description=...)] = None``
 
@@ -53,7 +53,7 @@ def search_request(text: str | None, args: dict[str, Any]) -> SearchRequest:
 def register(server: MCPServer, runtime: Runtime) -> None:
     """Add the long-term memory tools to ``server``."""
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Save facts worth remembering across conversations (preferences, decisions, events). "
         "Write each memory as one self-contained sentence: replace pronouns with names and "
         "relative dates with absolute ones (call get_current_datetime first). Use "
@@ -64,7 +64,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             description="Memories: text (required), and optionally id, memory_type, topics, "
             "entities, namespace, user_id, session_id, event_date, pinned.")],
         ctx: Context,
-    ) -> CreateMemoryResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             records = [m if m.namespace or not call.namespace else
                        m.model_copy(update={"namespace": call.namespace}) for m in memories]
@@ -72,9 +72,9 @@ def register(server: MCPServer, runtime: Runtime) -> None:
                        m.model_copy(update={"user_id": call.user_id}) for m in records]
             body = CreateMemoryRecordRequest(memories=records)
             ids = await call.long_term.create(call.principal, body.memories, body.deduplicate)
-            return CreateMemoryResponse(status="ok", ids=ids)
+            return reply(CreateMemoryResponse(status="ok", ids=ids))
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Search long-term memory before answering anything about the user, their history or "
         "preferences. text is the query (empty to list what is stored). " + FILTER_HELP +
         " Never invent a session_id filter. Results come best first with a real total; "
@@ -119,7 +119,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             description="Days for creation recency to halve (30).")] = None,
         server_side_recency: Opt[bool | None, Field(
             description="Accepted for AMS clients; same ranking.")] = None,
-    ) -> MemoryRecordResultsResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             if namespace is None and call.namespace is not None:
                 namespace = Namespace(eq=call.namespace)
@@ -138,16 +138,17 @@ def register(server: MCPServer, runtime: Runtime) -> None:
                 "recency_half_life_last_access_days": recency_half_life_last_access_days,
                 "recency_half_life_created_days": recency_half_life_created_days,
                 "server_side_recency": server_side_recency})
-            return await call.long_term.search(call.principal, request, optimize_query)
+            return reply(await call.long_term.search(call.principal, request, optimize_query))
 
-    @server.tool(description="Read one long-term memory by its id (from a search or create).")
+    @server.tool(structured_output=False,
+                 description="Read one long-term memory by its id (from a search or create).")
     async def get_long_term_memory(
         memory_id: Annotated[str, Field(description="The memory's id.")], ctx: Context,
-    ) -> MemoryRecord:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
-            return await call.long_term.get(call.principal, memory_id)
+            return reply(await call.long_term.get(call.principal, memory_id))
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Correct or update a stored memory when the user gives new information. Only the "
         "arguments you pass change. For an event, set event_date (ISO 8601) and put the "
         "absolute date in text too."))
@@ -166,27 +167,27 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             description="When the event happened, ISO 8601 (e.g. 2025-01-15T14:30:00Z).")] = None,
         pinned: Opt[bool | None, Field(
             description="Pinned memories are never forgotten automatically.")] = None,
-    ) -> MemoryRecord:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             edit = EditMemoryRecordRequest.model_validate({k: v for k, v in {
                 "text": text, "topics": topics, "entities": entities, "memory_type": memory_type,
                 "namespace": namespace, "user_id": user_id, "session_id": session_id,
                 "event_date": event_date, "pinned": pinned}.items() if v is not None})
-            return await call.long_term.update(call.principal, memory_id, edit)
+            return reply(await call.long_term.update(call.principal, memory_id, edit))
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Permanently delete long-term memories by id (when the user asks you to forget "
         "something). Unknown ids are ignored; the answer says how many were deleted."))
     async def delete_long_term_memories(
         memory_ids: Annotated[list[str], Field(description="Ids to delete (at most 1000).")],
         ctx: Context,
-    ) -> AckResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             query = DeleteMemoriesQuery(memory_ids=memory_ids)
             deleted = await call.long_term.delete(call.principal, query.memory_ids)
-            return AckResponse(status=f"ok, deleted {deleted} memories")
+            return reply(AckResponse(status=f"ok, deleted {deleted} memories"))
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Remove exact duplicate memories (keeping the oldest) in a namespace and user. "
         "Rarely needed: the server also compacts on a schedule."))
     async def compact_long_term_memories(
@@ -195,7 +196,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
         user_id: Opt[str | None, Field(description="User to compact.")] = None,
         session_id: Opt[str | None, Field(
             description="Not supported: compaction runs per namespace and user.")] = None,
-    ) -> AckResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             if session_id is not None:
                 raise ValidationFailed("session_id is not supported: compaction runs per "
@@ -206,4 +207,4 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             query = CompactQuery(namespace=namespace or call.namespace, user_id=user_id)
             remaining = await call.long_term.compact(call.principal, query.namespace,
                                                      query.user_id)
-            return AckResponse(status=f"ok, {remaining} memories remaining after compaction")
+            return reply(AckResponse(status=f"ok, {remaining} memories remaining after compaction"))

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
 from pydantic import Field
 
-from agent_memory.mcp.runtime import Runtime
+from agent_memory.mcp.runtime import Runtime, reply
 from agent_memory.mcp.tools_long_term import FILTER_HELP, Opt, search_request
 from agent_memory.models.filters import (
     CreatedAt,
@@ -25,7 +26,6 @@ from agent_memory.models.filters import (
 from agent_memory.models.long_term import SearchMode
 from agent_memory.models.prompt import (
     MemoryPromptRequest,
-    MemoryPromptResponse,
     WorkingMemoryRequest,
 )
 from agent_memory.models.records import WorkingMemoryRecord
@@ -37,13 +37,12 @@ from agent_memory.models.working_memory import (
     MemoryStrategyConfig,
     PutSessionQuery,
     UpdateWorkingMemory,
-    WorkingMemoryResponse,
 )
 
 _MESSAGES = "Messages: role ('user', 'assistant', ...) and content; id optional."
 
 
-def now_utc() -> dict[str, str | int]:
+def now_utc() -> CallToolResult:
     """The current time: ISO 8601 with ``Z``, and Unix seconds (from an aware clock, so
     right whatever the host's timezone)."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -53,13 +52,13 @@ def now_utc() -> dict[str, str | int]:
 def register(server: MCPServer, runtime: Runtime) -> None:
     """Add the session and prompt tools to ``server``."""
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "The current date and time in UTC. Call it whenever the user says 'today', "
         "'yesterday', 'last week'... and before writing a date into a memory."))
-    async def get_current_datetime() -> dict[str, str | int]:
-        return now_utc()
+    async def get_current_datetime() -> CallToolResult:
+        return reply(now_utc())
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Replace a session's working memory: its messages, memories (facts kept with the "
         "session, promoted to long-term memory later), free-form data and summary context. "
         "Replaces everything; to add chat turns use append_messages instead. No expiry "
@@ -80,7 +79,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
         long_term_memory_strategy: Opt[MemoryStrategyConfig | None, Field(
             description="How memories are extracted on promotion (discrete, summary, "
             "preferences, custom).")] = None,
-    ) -> WorkingMemoryResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             body = UpdateWorkingMemory.model_validate({k: v for k, v in {
                 "memories": memories, "messages": messages, "context": context, "data": data,
@@ -89,9 +88,9 @@ def register(server: MCPServer, runtime: Runtime) -> None:
                 "long_term_memory_strategy": long_term_memory_strategy}.items() if v is not None})
             memory, _ = await call.services.working_memory.put(
                 call.principal, session_id, body, PutSessionQuery(), None)
-            return memory
+            return reply(memory)
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Read a session's working memory: messages (oldest first), memories, data and "
         "summary context. An unknown session is an error."))
     async def get_working_memory(
@@ -101,15 +100,15 @@ def register(server: MCPServer, runtime: Runtime) -> None:
         namespace: Opt[str | None, Field(description="Namespace of the session.")] = None,
         recent_messages_limit: Opt[int | None, Field(
             description="Only the newest N messages.")] = None,
-    ) -> WorkingMemoryResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             query = GetSessionQuery(namespace=namespace or call.namespace,
                                     user_id=user_id or call.user_id,
                                     recent_messages_limit=recent_messages_limit)
             memory, _ = await call.services.working_memory.get(call.principal, session_id, query)
-            return memory
+            return reply(memory)
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Add chat messages to the end of a session (created if new). Safe when several "
         "writers append at once, and a re-sent message id is stored once. Prefer this to "
         "set_working_memory for recording turns."))
@@ -123,7 +122,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             description="Expire the session after this many seconds.")] = None,
         recent_messages_limit: Opt[int | None, Field(
             description="Return only the newest N messages.")] = None,
-    ) -> WorkingMemoryResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             body = AppendMessages.model_validate({k: v for k, v in {
                 "messages": messages, "namespace": namespace or call.namespace,
@@ -132,9 +131,9 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             query = AppendQuery(recent_messages_limit=recent_messages_limit)
             memory, _ = await call.services.working_memory.append(
                 call.principal, session_id, body, query)
-            return memory
+            return reply(memory)
 
-    @server.tool(description=(
+    @server.tool(structured_output=False, description=(
         "Build a ready-to-send prompt for the user's query: the session's summary and recent "
         "messages (when session_id is given) plus relevant long-term memories, within a "
         "token budget. Call it at the start of a turn. " + FILTER_HELP))
@@ -173,7 +172,7 @@ def register(server: MCPServer, runtime: Runtime) -> None:
         server_side_recency: bool | None = None,
         include_long_term_search: Opt[bool, Field(
             description="False for session messages only.")] = True,
-    ) -> MemoryPromptResponse:
+    ) -> CallToolResult:
         async with runtime.call(ctx) as call:
             if namespace is None and call.namespace is not None:
                 namespace = Namespace(eq=call.namespace)
@@ -202,4 +201,4 @@ def register(server: MCPServer, runtime: Runtime) -> None:
                     "recency_half_life_created_days": recency_half_life_created_days,
                     "server_side_recency": server_side_recency})
             request = MemoryPromptRequest(query=query, session=session, long_term_search=search)
-            return await call.services.prompt.prompt(call.principal, request, optimize_query)
+            return reply(await call.services.prompt.prompt(call.principal, request, optimize_query))

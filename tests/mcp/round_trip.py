@@ -25,6 +25,9 @@ async def check_tool_list(client: Client) -> dict[str, Any]:
     for tool in listed.values():
         assert tool.description and len(tool.description) < 600, tool.name
         assert tool.input_schema["type"] == "object"
+        # Results carry structured content without an output schema: the SDK's client
+        # would validate each result against it with jsonschema (see runtime.reply).
+        assert tool.output_schema is None
     search = listed["search_long_term_memory"].input_schema
     assert {"text", "search_mode", "session_id", "namespace", "topics", "entities",
             "created_at", "last_accessed", "user_id", "memory_type", "event_date",
