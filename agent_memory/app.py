@@ -15,7 +15,10 @@ from agent_memory.api import health, long_term_memory, prompt, working_memory
 from agent_memory.api._errors import exception_handlers
 from agent_memory.api._middleware import BodySizeLimit
 from agent_memory.api.docs import docs_routes
+from agent_memory.api import audit as audit_api
+from agent_memory.api import erase as erase_api
 from agent_memory.api import forget as forget_api
+from agent_memory.api import forgetting as forgetting_api
 from agent_memory.api import summary_views as summary_views_api
 from agent_memory.api import tasks as tasks_api
 from agent_memory.auth import AuthMiddleware
@@ -37,7 +40,8 @@ class State(TypedDict):
 def api_routes() -> list[Route]:
     """Every ``/v1`` route, as declared by the API modules."""
     return [*health.routes, *tasks_api.routes, *forget_api.routes, *working_memory.routes,
-            *prompt.routes, *long_term_memory.routes, *summary_views_api.routes]
+            *prompt.routes, *long_term_memory.routes, *summary_views_api.routes,
+            *forgetting_api.routes, *audit_api.routes, *erase_api.routes]
 
 
 def public_paths() -> list[str]:

@@ -131,3 +131,17 @@ class IndexMismatch(MemoryServerError):
     """The index was built with another embedding model or dimension."""
 
     code = "index_mismatch"
+
+
+class Gone(ClientError):
+    """The resource existed but can no longer be served (e.g. a grace period ended) (410)."""
+
+    code = "gone"
+    status_code = 410
+
+
+class IdInUse(ClientError):
+    """The id is taken by another resource (e.g. restoring over a newer memory) (409)."""
+
+    code = "conflict"
+    status_code = 409

@@ -191,6 +191,19 @@ class Settings(BaseSettings):
         default=400, gt=0,
         description="Days audit events are kept; the stream is trimmed by age, never by count.",
     )
+    soft_delete_grace_days: float = Field(
+        default=7, ge=0,
+        description="Days a forgotten or deleted long-term memory stays restorable in the trash "
+        "before the scheduled purge removes it for good.",
+    )
+    trash_purge_every_minutes: float = Field(
+        default=60, gt=0, description="Minutes between runs of the scheduled trash purge.",
+    )
+    erase_aof_rewrite_timeout_seconds: float = Field(
+        default=300, gt=0,
+        description="How long an erase waits for Redis to finish rewriting its append-only "
+        "file (so erased text leaves the disk) before reporting the rewrite as pending.",
+    )
 
     # --- start-up (issue 12) ---
     supervisor_restart_attempts: int = Field(

@@ -21,7 +21,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent_memory.errors import ValidationFailed
+from agent_memory.principal import Principal
+from agent_memory.services.audit import AuditTrail
 from agent_memory.settings import Settings
+from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.auth_tokens import TokenRecord, TokenStore
 
 from .tokens import issue_token
@@ -69,7 +72,7 @@ def _command(action: Any) -> Any:
     def run(args: argparse.Namespace, settings: Settings) -> None:
         with _redis_url(settings) as url:
             try:
-                asyncio.run(_with_store(url, action, args))
+                asyncio.run(_with_store(url, action, args, settings))
             except (LookupError, ValidationFailed) as exc:
                 sys.exit(f"agent-memory token: {exc}")
             except RedisError as exc:
@@ -77,12 +80,24 @@ def _command(action: Any) -> Any:
     return run
 
 
-async def _with_store(url: str, action: Any, args: argparse.Namespace) -> None:
+async def _with_store(url: str, action: Any, args: argparse.Namespace,
+                      settings: Settings) -> None:
     redis = Redis.from_url(url)
     try:
-        await action(TokenStore(redis), args)
+        # Token changes are audit events (issue 16): which token, its bounds, never a secret.
+        trail = AuditTrail(AuditStore(redis, settings.audit_retention_days))
+        await action(TokenStore(redis), args, trail)
     finally:
         await redis.aclose()
+
+
+async def _audit(trail: AuditTrail, action: str, record: TokenRecord) -> None:
+    namespaces = list(record.namespaces or [])
+    await trail.record(action, principal=Principal(subject="cli"),
+                       namespace=namespaces[0] if len(namespaces) == 1 else None,
+                       user_id=record.user_id, ids=[record.digest[:16]],
+                       details={"admin": record.admin, "namespaces": namespaces,
+                                "description": record.description})
 
 
 @contextlib.contextmanager
@@ -109,12 +124,13 @@ def _answers(url: str) -> bool:
     return asyncio.run(ping())
 
 
-async def _add(store: TokenStore, args: argparse.Namespace) -> None:
+async def _add(store: TokenStore, args: argparse.Namespace, trail: AuditTrail) -> None:
     expires = None if args.expires_days is None else args.expires_days * 86400
     secret, record = await issue_token(
         store, description=args.description, namespaces=args.namespaces, user_id=args.user_id,
         admin=args.admin, expires_in_seconds=expires, secret=args.token,
     )
+    await _audit(trail, "token.add", record)
     if args.format == "json":
         print(json.dumps({"token": secret, **record.to_json()}))
         return
@@ -123,7 +139,7 @@ async def _add(store: TokenStore, args: argparse.Namespace) -> None:
     print(_describe(record))
 
 
-async def _list(store: TokenStore, args: argparse.Namespace) -> None:
+async def _list(store: TokenStore, args: argparse.Namespace, trail: AuditTrail) -> None:
     records = await store.all()
     if args.format == "json":
         print(json.dumps([r.to_json() for r in records]))
@@ -135,14 +151,15 @@ async def _list(store: TokenStore, args: argparse.Namespace) -> None:
               f"{record.description}")
 
 
-async def _show(store: TokenStore, args: argparse.Namespace) -> None:
+async def _show(store: TokenStore, args: argparse.Namespace, trail: AuditTrail) -> None:
     record = await store.resolve(args.token_id)
     print(json.dumps(record.to_json()) if args.format == "json" else _describe(record))
 
 
-async def _remove(store: TokenStore, args: argparse.Namespace) -> None:
+async def _remove(store: TokenStore, args: argparse.Namespace, trail: AuditTrail) -> None:
     record = await store.resolve(args.token_id)
     await store.remove(record.digest)
+    await _audit(trail, "token.remove", record)
     print(f"removed token {record.digest[:16]} ({record.description})")
 
 

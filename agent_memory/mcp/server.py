@@ -11,7 +11,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from agent_memory import __version__
-from agent_memory.mcp import tools_long_term, tools_session
+from agent_memory.mcp import tools_forgetting, tools_long_term, tools_session
 from agent_memory.mcp.runtime import Runtime, invalid_arguments
 
 INSTRUCTIONS = (
@@ -23,7 +23,8 @@ INSTRUCTIONS = (
 
 Register = Callable[[MCPServer, Runtime], None]
 
-TOOL_MODULES: list[Register] = [tools_session.register, tools_long_term.register]
+TOOL_MODULES: list[Register] = [tools_session.register, tools_long_term.register,
+                                tools_forgetting.register]
 """Each adds its tools; a door that lands later adds one small module here."""
 
 

@@ -176,8 +176,10 @@ def register(server: MCPServer, runtime: Runtime) -> None:
             return reply(await call.long_term.update(call.principal, memory_id, edit))
 
     @server.tool(structured_output=False, description=(
-        "Permanently delete long-term memories by id (when the user asks you to forget "
-        "something). Unknown ids are ignored; the answer says how many were deleted."))
+        "Delete long-term memories by id: they leave every search at once and are purged "
+        "after the grace period. When the user asks you to forget something, prefer "
+        "forget_memories, which records why. Unknown ids are ignored; the answer says how "
+        "many were deleted."))
     async def delete_long_term_memories(
         memory_ids: Annotated[list[str], Field(description="Ids to delete (at most 1000).")],
         ctx: Context,

@@ -25,6 +25,7 @@ class TaskType(str, Enum):
     forget = "forget"
     compact = "compact"
     promotion = "promotion"
+    erase = "erase"  # issue 16: erase a person
 
 
 class Task(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent_memory.models.audit import AuditEvent, AuditPage, AuditQueryParams
 from agent_memory.principal import Principal
 from agent_memory.storage.audit import AuditStore
 
@@ -101,3 +102,27 @@ class AuditTrail:
         wanted = {"user_id": query.user_id, "namespace": query.namespace,
                   "method": query.method, "action": query.action}
         return all(v is None or event.get(k) == v for k, v in wanted.items())
+
+
+async def audit_page(trail: AuditTrail, principal: Principal, params: AuditQueryParams
+                     ) -> AuditPage:
+    """One page of ``GET /v1/audit`` (and of ``agent-memory audit``)."""
+    from datetime import UTC, datetime
+
+    def ms(value: datetime | None) -> int | None:
+        # Stream ids start at 0: a time before 1970 means "from the start".
+        return None if value is None else max(0, int(value.timestamp() * 1000))
+
+    if params.until is not None and params.until.timestamp() < 0:
+        return AuditPage(events=[], next_cursor=None)  # nothing was recorded before 1970
+
+    query = AuditQuery(user_id=params.user_id, namespace=params.namespace,
+                       method=params.method, action=params.action, since_ms=ms(params.since),
+                       until_ms=ms(params.until), after=params.cursor, limit=params.limit)
+    events, cursor = await trail.list(principal, query)
+    out = []
+    for event in events:
+        at = datetime.fromtimestamp(event["at_ms"] / 1000, UTC).isoformat()
+        out.append(AuditEvent.model_validate(
+            {k: v for k, v in event.items() if k != "at_ms"} | {"at": at}))
+    return AuditPage(events=out, next_cursor=cursor)

@@ -31,6 +31,7 @@ from agent_memory.models.tasks import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.compaction import CompactionService
+from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.services.extraction import Extractor
 from agent_memory.services.forgetting import ForgetScope, ForgettingService
 from agent_memory.services.promotion import PromotionService
@@ -155,13 +156,16 @@ class Background:
             payload = {"policy": body.policy.model_dump(mode="json"),
                        "pinned_ids": body.pinned_ids or [],
                        "scope": [scope.namespace, scope.user_id, scope.session_id],
-                       "limit": query.limit, "dry_run": query.dry_run}
+                       "limit": query.limit, "dry_run": query.dry_run,
+                       "subject": principal.subject}
             await self.docket.add(FORGET_TASK, key=f"task:{record.id}")(record.id,
                                                                         json.dumps(payload))
             return ForgetResponse(scanned=0, deleted=0, deleted_ids=[], dry_run=query.dry_run,
                                   task_id=record.id)
         return await forgetting.forget(body.policy, scope, pinned_ids=body.pinned_ids or (),
-                                       limit=query.limit, dry_run=query.dry_run)
+                                       limit=query.limit, dry_run=query.dry_run,
+                                       deletion=Deletion(POLICY, reason="forgetting policy",
+                                                         principal=principal))
 
     async def run_forget_task(self, task_id: str, payload: str) -> None:
         """The body of the ``forget_memories`` task: run, and record the outcome."""
@@ -172,7 +176,10 @@ class Background:
             result = await self._forgetting().forget(
                 ForgetPolicy.model_validate(doc["policy"]),
                 ForgetScope(namespace, user_id, session_id),
-                pinned_ids=doc["pinned_ids"], limit=doc["limit"], dry_run=doc["dry_run"])
+                pinned_ids=doc["pinned_ids"], limit=doc["limit"], dry_run=doc["dry_run"],
+                deletion=Deletion(POLICY, reason="forgetting policy",
+                                  principal=Principal(subject=doc.get("subject", "system")),
+                                  details={"task_id": task_id}))
             return result.model_dump(mode="json")
 
         await self._run_recorded(task_id, work)

@@ -22,6 +22,7 @@ import numpy as np
 from redis.asyncio import Redis
 from redisvl.query.filter import Num
 
+from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in, tag_not_in
 from agent_memory.storage.maintenance import CompactionWatermark
@@ -89,7 +90,8 @@ class CompactionService:
                 members.sort()
                 doomed += [m[1] for m in members[1:] if not m[2]]
         if doomed:
-            await self.long_term.delete_ids(doomed)
+            await self.long_term.delete_ids(
+                doomed, Deletion(POLICY, reason="compaction: exact duplicate"))
         return doomed
 
     async def _semantic_duplicates(self, ids: list[str]) -> list[str]:
@@ -113,5 +115,6 @@ class CompactionService:
                        for h in hits if h.memory_id not in doomed):
                     doomed.append(record.id)
         if doomed:
-            await self.long_term.delete_ids(doomed)
+            await self.long_term.delete_ids(
+                doomed, Deletion(POLICY, reason="compaction: semantic duplicate"))
         return doomed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from docket import Docket
 from redis.asyncio import Redis
@@ -14,13 +14,24 @@ from agent_memory.llm import ChatModel, create_chat_model
 from agent_memory.models.common import ReadinessResponse
 from agent_memory.services.audit import AuditTrail
 from agent_memory.services.background import Background, open_background
+from agent_memory.services.deletion import DeletionTrail
+from agent_memory.services.erase import (
+    ERASE_TASK,
+    LONG_TERM,
+    EraseRegistry,
+    EraseService,
+    LongTermEraser,
+    WorkingMemoryEraser,
+)
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.prompt import PromptService
 from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.summary_views import SummaryViewService
+from agent_memory.services.trash import TrashService
 from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.audit import AuditStore
+from agent_memory.storage.erase import UserDataStore
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.provenance import ProvenanceStore
 from agent_memory.storage.redis import close_redis, create_redis
@@ -43,6 +54,10 @@ class Services:
     embedder: Embedder | None = None
     long_term: LongTermService | None = None  # None when LONG_TERM_MEMORY is off
     summary_views: SummaryViewService | None = None
+    # --- accountable forgetting (issue 16) ---
+    trash: TrashService | None = None  # forget with a reason, restore, purge
+    erase: EraseService | None = None  # erase a person (runs ``erasable`` in order)
+    erasable: EraseRegistry = field(default_factory=EraseRegistry)
 
     async def readiness(self) -> ReadinessResponse:
         """Whether Redis and each index answer."""
@@ -94,9 +109,43 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     prompt = PromptService(working_memory, long_term, settings)
     summary_views = SummaryViewService(SummaryViewStore(redis), long_term, llm, settings,
                                        background)
-    return Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
-                    audit=AuditTrail(AuditStore(redis, settings.audit_retention_days)),
-                    provenance=ProvenanceLog(ProvenanceStore(redis)),
-                    background=background,
-                    prompt=prompt, embedder=embedder, long_term=long_term,
-                    summary_views=summary_views)
+    audit = AuditTrail(AuditStore(redis, settings.audit_retention_days))
+    provenance = ProvenanceLog(ProvenanceStore(redis))
+    services = Services(settings=settings, redis=redis, llm=llm, working_memory=working_memory,
+                        audit=audit, provenance=provenance, background=background,
+                        prompt=prompt, embedder=embedder, long_term=long_term,
+                        summary_views=summary_views)
+    _wire_forgetting(services, background)
+    return services
+
+
+def _wire_forgetting(services: Services, background: Background) -> None:
+    """Soft delete, provenance, erase (issue 16). Other stores holding per-user data
+    register on ``services.erasable`` after this (see services/erase.py)."""
+    trail = DeletionTrail(services.audit, services.provenance)
+    if services.long_term is not None:
+        services.long_term.trail = trail
+        services.long_term.provenance = services.provenance
+    background.promotion.provenance = services.provenance
+    services.working_memory.audit = services.audit
+    services.trash = TrashService(services.long_term, trail, services.settings)
+    user_data = UserDataStore(services.redis)
+    docket = background.docket
+    cancel = docket.cancel if docket is not None else None
+    services.erasable.register("working_memory", WorkingMemoryEraser(user_data, cancel))
+    if services.summary_views is not None:
+        services.erasable.register("summary_views", services.summary_views.store)
+    if services.long_term is not None:
+        services.erasable.register(LONG_TERM, LongTermEraser(services.long_term,
+                                                             services.provenance, user_data))
+    enqueue = None
+    if docket is not None:
+        active = docket
+
+        async def enqueue(task_id: str, namespace: str | None, user_id: str, subject: str,
+                          reason: str | None) -> None:
+            await active.add(ERASE_TASK, key=f"task:{task_id}")(task_id, namespace, user_id,
+                                                                 subject, reason)
+
+    services.erase = EraseService(services.erasable, user_data, services.audit,
+                                  background.task_status, services.settings, enqueue)

@@ -26,6 +26,7 @@ from typing import Protocol
 from agent_memory.models._types import utcnow
 from agent_memory.models.records import MemoryRecord
 from agent_memory.models.tasks import ForgetPolicy, ForgetResponse
+from agent_memory.services.deletion import POLICY, Deletion
 
 SCAN_BATCH = 500
 DELETE_BATCH = 500
@@ -38,7 +39,7 @@ class ForgettableStore(Protocol):
     def iter_scope(self, namespace: str | None, user_id: str | None, session_id: str | None,
                    batch: int) -> AsyncIterator[list[MemoryRecord]]: ...
 
-    async def delete_ids(self, ids: list[str]) -> int: ...
+    async def delete_ids(self, ids: list[str], deletion: Deletion | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,10 @@ class ForgettingService:
 
     async def forget(self, policy: ForgetPolicy, scope: ForgetScope, *,
                      pinned_ids: Collection[str] = (), limit: int | None = None,
-                     dry_run: bool = True, now: datetime | None = None) -> ForgetResponse:
-        """One exhaustive pass over ``scope``; deletes unless ``dry_run``."""
+                     dry_run: bool = True, now: datetime | None = None,
+                     deletion: Deletion | None = None) -> ForgetResponse:
+        """One exhaustive pass over ``scope``; deletes unless ``dry_run`` (soft deletes,
+        recorded as ``policy``; ``deletion`` names who asked)."""
         selection = Selection(policy, pinned_ids, now or utcnow(), scope.exclude_namespaces)
         if not policy.empty:
             async for batch in self.store.iter_scope(scope.namespace, scope.user_id,
@@ -136,7 +139,9 @@ class ForgettingService:
         deleted = len(ids)
         if not dry_run:
             deleted = 0
+            deletion = deletion or Deletion(POLICY, reason="forgetting policy")
             for start in range(0, len(ids), DELETE_BATCH):
-                deleted += await self.store.delete_ids(ids[start:start + DELETE_BATCH])
+                deleted += await self.store.delete_ids(ids[start:start + DELETE_BATCH],
+                                                       deletion)
         return ForgetResponse(scanned=selection.scanned, deleted=deleted, deleted_ids=ids,
                               dry_run=dry_run)

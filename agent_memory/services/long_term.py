@@ -8,6 +8,7 @@ background tasks, whose records already carry their namespace, user and session.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import numpy as np
@@ -27,11 +28,14 @@ from agent_memory.models.long_term import (
 from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services import dedup
+from agent_memory.services.deletion import API_DELETE, POLICY, Deletion, DeletionTrail
 from agent_memory.services.ltm_search import Searcher, scoped_filter
+from agent_memory.services.provenance import ProvenanceLog
 from agent_memory.services.session_context import link_sessions, unlink_sessions
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.trash import TrashStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,10 @@ class LongTermService:
         self.llm = llm
         self.on_accessed = on_accessed
         self.searcher = Searcher(store, embedder, settings.default_search_mode)
+        self.trash = TrashStore(store.redis, store.prefix)
+        # Set by build_services: where deletes and creates are reported (audit, provenance).
+        self.trail: DeletionTrail | None = None
+        self.provenance: ProvenanceLog | None = None
 
     # -- create -------------------------------------------------------------------------
 
@@ -86,7 +94,10 @@ class LongTermService:
             for existing in await self.store.scope_of([r.id for r in scoped]):
                 if existing is not None and not principal.allows(existing[0], existing[1]):
                     raise Forbidden("a memory with this id exists outside this token's bounds")
-        return await self.index_records(scoped, deduplicate=deduplicate)
+        final = await self.index_records(scoped, deduplicate=deduplicate)
+        if self.provenance is not None:
+            await self.provenance.record_created(scoped, final, door="ams")
+        return final
 
     async def index_records(self, records: Sequence[MemoryRecord],
                             deduplicate: bool = True) -> list[str]:
@@ -248,34 +259,52 @@ class LongTermService:
             vector = await self.store.vector_of(memory_id)
         await self.store.write([updated], [vector])  # type: ignore[list-item]
         await link_sessions(self.searcher.ranker.store, [updated])  # the rewrite dropped them
+        if self.provenance is not None:  # which fields changed, never their values
+            await self.provenance.record(memory_id, "edited", door="ams",
+                                         fields=sorted(k for k in changes if k != "updated_at"))
         return updated
 
-    async def delete(self, principal: Principal, ids: Sequence[str]) -> int:
-        """Delete the caller's memories among ``ids``; returns how many were deleted."""
+    async def delete(self, principal: Principal, ids: Sequence[str],
+                     deletion: Deletion | None = None) -> int:
+        """Delete the caller's memories among ``ids``; returns how many were deleted.
+
+        A soft delete (see ``services/deletion.py``): recorded as ``api_delete`` by this
+        caller unless ``deletion`` says otherwise.
+        """
         ids = list(dict.fromkeys(i for i in ids if i))
         if not principal.unbounded:
             scopes = await self.store.scope_of(ids)
             ids = [i for i, s in zip(ids, scopes, strict=True)
                    if s is not None and principal.allows(s[0], s[1])]
-        return await self._delete(ids)
+        return len(await self.soft_delete(ids, deletion or Deletion(API_DELETE,
+                                                                   principal=principal)))
 
-    async def delete_ids(self, ids: Sequence[str]) -> int:
-        """Delete by id with no tenant check (background tasks)."""
-        return await self._delete(list(dict.fromkeys(ids)))
+    async def delete_ids(self, ids: Sequence[str], deletion: Deletion | None = None) -> int:
+        """Delete by id with no tenant check (background tasks; ``policy`` by default)."""
+        return len(await self.soft_delete(list(dict.fromkeys(ids)), deletion or Deletion(POLICY)))
 
-    async def _delete(self, ids: list[str]) -> int:
-        """Delete, then relink the session neighbours of deleted messages, so no deleted
-        text stays in another memory's context fields."""
+    def purge_after(self, at: float) -> str:
+        """When a memory soft-deleted at ``at`` is purged for good (ISO 8601)."""
+        return from_epoch(at + self.settings.soft_delete_grace_days * 86400).isoformat()  # type: ignore[union-attr]
+
+    async def soft_delete(self, ids: list[str], deletion: Deletion) -> list[str]:
+        """The one delete path (no tenant check): move to the trash (out of the index),
+        relink the session neighbours of deleted messages so no deleted text stays in
+        another memory's context fields, and leave the trail. Returns the ids moved."""
         if not ids:
-            return 0
+            return []
         try:
             records = [r for r in await self.store.get_many(ids) if r is not None]
         except ValidationError:  # a record too damaged to read: delete it all the same
             log.warning("could not read memories before deleting them; neighbours not relinked")
             records = []
-        deleted = await self.store.delete(ids)
-        await unlink_sessions(self.searcher.ranker.store, records)
-        return deleted
+        at = time.time()
+        subject = deletion.principal.subject if deletion.principal is not None else "system"
+        moved = await self.trash.move_in(ids, at=at, method=deletion.method, subject=subject)
+        await unlink_sessions(self.searcher.ranker.store, [r for r in records if r.id in moved])
+        if self.trail is not None:
+            await self.trail.deleted(moved, deletion, self.purge_after(at))
+        return list(moved)
 
     # -- maintenance --------------------------------------------------------------------
 
@@ -310,8 +339,9 @@ class LongTermService:
                     keep[h] = candidate
                 else:
                     doomed.append(memory_id)
+        deletion = Deletion(POLICY, reason="compaction: exact duplicate", principal=principal)
         for i in range(0, len(doomed), 1000):
-            await self._delete(doomed[i:i + 1000])
+            await self.soft_delete(doomed[i:i + 1000], deletion)
         return await self.store.count(where)  # type: ignore[arg-type]
 
     async def iter_scope(self, namespace: str | None, user_id: str | None,

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -101,6 +101,7 @@ class PromotionService:
                  long_term: LongTermIndex | None, extractor: Extractor | None,
                  schedule: Schedule | None, task_status: TaskStatusStore | None = None) -> None:
         self.task_status = task_status
+        self.provenance: Any = None  # ProvenanceLog, set by build_services (issue 16)
         self.settings = settings
         self.wm_store = wm_store
         self.store = store
@@ -288,6 +289,28 @@ class PromotionService:
         await self.store.drop_folded(namespace, user_id, session_id, [m.id for m in folded])
         return result
 
+    async def _provenance(self, records: list[MemoryRecord], final: list[str],
+                          session_id: str, how: str, batch: str | None = None,
+                          strategy: MemoryStrategyConfig | None = None) -> None:
+        """Record where promoted, indexed or extracted memories came from (issue 16)."""
+        if self.provenance is None:
+            return
+        fields: dict[str, object] = {"door": "working_memory", "how": how,
+                                     "task_id": promotion_task_id(records[0].namespace,
+                                                                  records[0].user_id,
+                                                                  session_id)}
+        if batch is not None and strategy is not None and self.extractor is not None:
+            from agent_memory.services.extraction_prompts import render
+            from agent_memory.services.provenance import prompt_version
+
+            template = render(strategy.strategy, strategy.config,
+                              {"messages": "", "current_datetime": "", "namespace": "",
+                               "user_id": "", "session_id": ""})
+            fields.update(model=self.extractor.model, batch=batch,
+                          prompt_version=prompt_version(template))
+        await self.provenance.record_created(records, final, candidates=batch is not None,
+                                             **fields)
+
     async def _promote_memories(self, session: StoredSession,
                                 strategy: MemoryStrategyConfig) -> list[str]:
         assert self.long_term is not None
@@ -309,7 +332,8 @@ class PromotionService:
             })
             for r in pending
         ]
-        await self.long_term.index_records(records, deduplicate=True)
+        final = await self.long_term.index_records(records, deduplicate=True)
+        await self._provenance(records, final, session.session_id, "promotion")
         await self.wm_store.mark(session.namespace, session.user_id, session.session_id,
                                  persisted_memories=[r.id for r in pending],
                                  persisted_at=now.timestamp())
@@ -332,7 +356,8 @@ class PromotionService:
             )
             for m in todo
         ]
-        await self.long_term.index_records(records, deduplicate=True)
+        final = await self.long_term.index_records(records, deduplicate=True)
+        await self._provenance(records, final, scope.session_id, "message")
         await self.wm_store.mark(scope.namespace, scope.user_id, scope.session_id,
                                  persisted_messages=[m.id for m in todo if m.id in live_ids],
                                  persisted_at=now.timestamp())
@@ -353,7 +378,9 @@ class PromotionService:
                 await self.store.journal(bid, answer)
             records = self.extractor.records(answer, batch, strategy, scope, bid)
             if records:
-                await self.long_term.index_records(records, deduplicate=True)
+                final = await self.long_term.index_records(records, deduplicate=True)
+                await self._provenance(records, final, scope.session_id, "extraction",
+                                       batch=bid, strategy=strategy)
             await self.wm_store.mark(scope.namespace, scope.user_id, scope.session_id,
                                      extracted_messages=[i for i in ids if i in live_ids])
             await self.store.drop_folded(scope.namespace, scope.user_id, scope.session_id,

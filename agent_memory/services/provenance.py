@@ -7,10 +7,12 @@ considered); later events record edits, tier moves, supersession, soft delete an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent_memory.models._types import utcnow
+from agent_memory.models.records import MemoryRecord
 from agent_memory.storage.provenance import ProvenanceStore
 
 
@@ -42,3 +44,39 @@ class ProvenanceLog:
     async def forget(self, memory_ids: Iterable[str]) -> int:
         """Drop the histories of memories purged or erased for good."""
         return await self.store.delete(memory_ids)
+
+    async def record_created(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
+                             *, candidates: bool = False, **fields: Any) -> None:
+        """Note where each of ``records`` (written together) ended up, in one round trip:
+        a ``created`` event for each one stored under its own id, a ``merged`` event on the
+        memory a skipped duplicate matched. ``fields`` are common to all (door, strategy,
+        model, task id).
+
+        Args:
+            candidates: For an extraction batch: every ``created`` event also lists all
+                candidates of the batch (text, category, decision ``created`` or
+                ``merged``, the memory id it ended as). Off for client writes, whose
+                batches can be large and whose only candidate is the memory itself.
+        """
+        listed = [{
+            "extracted_text": r.text, "category": r.memory_type.value,
+            "decision": "created" if fid == r.id else "merged", "memory_id": fid,
+            "created_at": r.created_at.isoformat()}
+            for r, fid in zip(records, final_ids, strict=True)] if candidates else []
+        events: list[tuple[str, dict[str, Any]]] = []
+        for n, (record, fid) in enumerate(zip(records, final_ids, strict=True)):
+            own = {"session_id": record.session_id, "message_ids": record.extracted_from,
+                   "strategy": record.extraction_strategy, **fields}
+            if fid == record.id:
+                events.append((fid, self._event("created", {
+                    **own, "candidates": listed or None})))
+            else:
+                events.append((fid, self._event("merged", {**own, "candidate": listed[n] if listed
+                                                           else {"decision": "merged",
+                                                                 "source_id": record.id}})))
+        await self.store.append_many(events)
+
+
+def prompt_version(template: str) -> str:
+    """A short, stable version of a prompt template (its hash)."""
+    return hashlib.sha256(template.encode()).hexdigest()[:12]

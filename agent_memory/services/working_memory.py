@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agent_memory.errors import Conflict, NotFound
 from agent_memory.llm import ChatModel, model_window
@@ -79,6 +80,7 @@ class WorkingMemoryService:
         self.after_write = after_write
         self.before_fold = before_fold
         self.arm_seconds = arm_seconds
+        self.audit: Any = None  # AuditTrail, set by build_services: session deletes (issue 16)
 
     def window(self, model_name: str | None, context_window_max: int | None) -> Window:
         """The client's window, else the named model's, else the default."""
@@ -208,6 +210,11 @@ class WorkingMemoryService:
         session = await self._load(principal, session_id, namespace, user_id)
         if session is not None:
             await self.store.delete(session.namespace, session.user_id, session_id)
+            if self.audit is not None:
+                await self.audit.record("session.delete", principal=principal,
+                                        namespace=session.namespace, user_id=session.user_id,
+                                        method="api_delete", ids=[session_id],
+                                        counts={"sessions": 1}, outcome="deleted")
 
     # -- rendering ---------------------------------------------------------------------------
 

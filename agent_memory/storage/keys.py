@@ -126,3 +126,17 @@ def provenance_key(memory_id: str) -> str:
     """List of JSON provenance events of one memory (exempt from TTLs: removed with the
     memory when it is purged or erased)."""
     return f"am:prov:{memory_id}"
+
+
+# --- soft delete and erase (issue 16) -----------------------------------------------------
+TRASH_PREFIX = "am:trash:"
+TRASH_DUE_KEY = "am:trash:due"
+"""Sorted set of trashed memory ids scored by deletion time (exempt from TTLs: purge drains
+it)."""
+
+
+def trash_key(record_key: str) -> str:
+    """Where a soft-deleted memory's hash waits for purge: outside the index prefix, so it
+    leaves every search at once. The record key is the hash tag, so the RENAME stays in one
+    cluster slot (exempt from TTLs: purged by the scheduled task after the grace period)."""
+    return f"{TRASH_PREFIX}{{{record_key}}}"

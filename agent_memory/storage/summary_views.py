@@ -78,3 +78,26 @@ class SummaryViewStore:
         except RedisError as exc:
             raise StorageError(f"could not list partitions of {view_id}: {exc}") from exc
         return [SummaryViewPartitionResult.model_validate_json(raw[key]) for key in sorted(raw)]
+
+    async def erase_user(self, namespace: str | None, user_id: str) -> dict[str, int]:
+        """Erase (issue 16): drop every partition result that may summarize this user's
+        memories: those grouped by this user, and those not grouped by user at all within
+        the namespace (they are recomputed without the erased memories on the next run).
+        Partitions of other users stay."""
+        removed = 0
+        try:
+            for view in await self.list():
+                key = summary_partitions_key(view.id)
+                doomed = []
+                for field, raw in (await self.redis.hgetall(key)).items():
+                    group = SummaryViewPartitionResult.model_validate_json(raw).group
+                    if "user_id" in group and group["user_id"] != user_id:
+                        continue
+                    if namespace is not None and group.get("namespace", namespace) != namespace:
+                        continue
+                    doomed.append(field)
+                if doomed:
+                    removed += int(await self.redis.hdel(key, *doomed))
+        except RedisError as exc:
+            raise StorageError(f"could not erase summary partitions: {exc}") from exc
+        return {"partitions": removed}

@@ -19,6 +19,7 @@ from agent_memory.tasks.maintenance import (
     scheduled_forgetting,
     track_access,
 )
+from agent_memory.tasks.forgetting import erase_user, purge_trash
 from agent_memory.tasks.promotion import promote_session
 from agent_memory.tasks.summary_views import refresh_summary_view, scheduled_summary_views
 
@@ -32,6 +33,8 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     track_access,
     refresh_summary_view,
     scheduled_summary_views,
+    erase_user,
+    purge_trash,
 )]
 
 

@@ -15,7 +15,7 @@ AMS_TOOLS = {
     "memory_prompt", "set_working_memory", "get_working_memory", "get_long_term_memory",
     "edit_long_term_memory", "delete_long_term_memories", "compact_long_term_memories",
 }
-OUR_TOOLS = {"append_messages"}
+OUR_TOOLS = {"append_messages", "forget_memories"}
 
 
 async def check_tool_list(client: Client) -> dict[str, Any]:
@@ -102,6 +102,17 @@ async def round_trip(client: Client, namespace: str = "ns") -> None:
     missing = error(await client.call_tool("get_long_term_memory", {"memory_id": "mem-1"}))
     assert missing["status"] == 404 and missing["error"]["code"] == "not_found"
 
+    result(await client.call_tool("create_long_term_memories", {"memories": [
+        {"id": "mem-2", "text": "Alice's old address was 4 Elm Street", "namespace": namespace}]}))
+    forgot = result(await client.call_tool("forget_memories", {
+        "memory_ids": ["mem-2", "never-stored"],
+        "reason": "user invoked the right to be forgotten (GDPR Article 17)"}))
+    assert forgot["forgotten"] == ["mem-2"] and forgot["not_found"] == ["never-stored"]
+    assert forgot["method"] == "gdpr_request"
+    gone = result(await client.call_tool("search_long_term_memory", {
+        "text": "Elm Street", "namespace": {"eq": namespace}}))
+    assert gone["total"] == 0
+
 
 async def bad_arguments(client: Client) -> None:
     """Bad arguments are tool errors with a clear message; the session keeps working."""
@@ -126,6 +137,8 @@ async def bad_arguments(client: Client) -> None:
     unsupported = error(await client.call_tool("compact_long_term_memories", {
         "session_id": "s1"}))
     assert unsupported["status"] == 422
+    no_ids = error(await client.call_tool("forget_memories", {"memory_ids": []}))
+    assert no_ids["status"] == 422
     unknown = await client.call_tool("no_such_tool", {})
     assert unknown.is_error
     # Still serving after all of the above.

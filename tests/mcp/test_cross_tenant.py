@@ -79,6 +79,8 @@ PROBES = [
     ToolProbe("create into A's scope", "create_long_term_memories",
               {"memories": [{"text": "planted", **A_SCOPE}]}, not_ok=True),
     ToolProbe("compact A's scope", "compact_long_term_memories", A_SCOPE),
+    ToolProbe("forget A's memory with a reason", "forget_memories",
+              {"memory_ids": [MEMORY], "reason": "b wants it gone"}, echoes=True),
     # -- prompt -------------------------------------------------------------------------
     ToolProbe("prompt with A's session", "memory_prompt",
               {"query": "tea?", "session_id": {"eq": SESSION}, **A_FILTERS}, not_ok=True),
