@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent_memory.embedded_redis import free_port, temporary_redis
+from agent_memory.models.long_term import MemoryRecordResultsResponse
 from scripts._bench.cpu import children, cpu_seconds
 from scripts._bench.harness import ApiUrl, api_process, percentile
 from scripts._bench.http import Connection
@@ -232,6 +233,11 @@ async def run(api: ApiUrl, mcp: ApiUrl, rounds: int,
         print(f"{name:<44} n={len(values):<5} p50={figures[name]['p50_ms']:7.3f} ms  "
               f"p95={figures[name]['p95_ms']:7.3f} ms  "
               f"server CPU={figures[name]['server_cpu_ms']:6.3f} ms/call")
+    _, body = await rest.send(cases["search"][0])
+    checked = await client_schema_check(json.loads(body))
+    print(f"search result ({len(json.loads(body)['memories'])} memories) checked against an "
+          f"output schema, as the MCP Python client would: {checked:.3f} ms median")
+    figures["client output-schema check"] = {"p50_ms": checked}
     for case in cases:
         base = figures[f"{case}: REST route"]["p50_ms"]
         for where in ("API port", f"API port, {MODERN}", "agent-memory mcp"):
@@ -242,6 +248,32 @@ async def run(api: ApiUrl, mcp: ApiUrl, rounds: int,
             print(f"{case}: MCP ({where}) - REST: p50 {extra:+.3f} ms, "
                   f"server CPU {extra_cpu:+.3f} ms/call")
     return figures
+
+
+async def client_schema_check(search_body: dict) -> float:
+    """Median ms the SDK's Python client would spend checking one search result against an
+    output schema, had the tool declared one (the schema the SDK derives from the REST
+    response model; the client's own validator construction and check)."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+    from mcp.server.mcpserver import MCPServer
+    from referencing import Registry
+
+    probe: MCPServer = MCPServer("schema-probe")
+
+    @probe.tool(structured_output=True)
+    async def search() -> MemoryRecordResultsResponse:  # never called: only its schema
+        raise NotImplementedError
+
+    (tool,) = await probe.list_tools()
+    schema = tool.output_schema
+    validator = validator_for(schema)(schema, registry=Registry())
+    times = []
+    for _ in range(200):
+        started = time.perf_counter()
+        assert best_match(validator.iter_errors(search_body)) is None
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
 
 
 def main() -> None:
