@@ -217,8 +217,8 @@ def reply(value: BaseModel | dict[str, Any]) -> CallToolResult:
     """A tool's answer: the REST response as structured content and as compact JSON text.
 
     No output schema is declared: the SDK's Python client validates every result against
-    one with ``jsonschema``, which cost more than the search itself on our machine
-    (about 15 ms for ten memories, see docs/benchmarks.md).
+    one with ``jsonschema``, which costs more than the server spends on a search (7.5 ms
+    for ten memories on our busy machine; ``scripts/bench_mcp.py``).
     """
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     text = pydantic_core.to_json(data).decode()
