@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,24 @@ TOOL_MODULES: list[Register] = [tools_session.register, tools_long_term.register
                                 tools_forgetting.register]
 """Each adds its tools; a door that lands later adds one small module here."""
 
+DOOR_TOOL_MODULES = {
+    "tools_recall": "agent_memory.models.memories",  # POST /v1/memories/recall
+    "tools_profile": "agent_memory.models.profile",  # POST /memory/read
+    "tools_process": "agent_memory.models.process",  # POST /v1/process
+}
+"""Adapters for doors built beside this one: each is registered when its door's models are
+part of this build, and left out (tool not listed) otherwise."""
+
+
+def door_tool_modules() -> list[Register]:
+    """The ``register`` of every door adapter whose door is in this build."""
+    found: list[Register] = []
+    for module, door in DOOR_TOOL_MODULES.items():
+        if importlib.util.find_spec(door) is None:
+            continue
+        found.append(importlib.import_module(f"agent_memory.mcp.{module}").register)
+    return found
+
 
 class MemoryServer(MCPServer[Any]):
     """The SDK's server, with arguments that fail the tool's schema reported like every
@@ -47,6 +67,6 @@ def build_server(runtime: Runtime) -> MCPServer:
     """A server with every tool, calling the services ``runtime`` holds."""
     server = MemoryServer("agent-memory", instructions=INSTRUCTIONS, version=__version__,
                           log_level="WARNING")
-    for register in TOOL_MODULES:
+    for register in [*TOOL_MODULES, *door_tool_modules()]:
         register(server, runtime)
     return server
