@@ -121,13 +121,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app. Settings are read from the environment when not given."""
     settings = settings or Settings()
 
+    mcp = None
+    if settings.mcp_on_api:  # MCP streamable HTTP at /mcp beside the REST routes (issue 18)
+        from agent_memory.mcp.http import mcp_routes
+
+        # Several API processes share the port: an MCP session would live in one only.
+        mcp = mcp_routes(settings, host=settings.host, stateless=settings.api_workers > 1)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         services = await build_services(settings)
         if settings.gc_tuning:
             tune_for_serving()
         try:
-            yield {"services": services}
+            if mcp is None:
+                yield {"services": services}
+            else:
+                mcp.runtime.services = services
+                async with mcp.run():
+                    yield {"services": services}
         finally:
             await services.aclose()
 
@@ -136,7 +148,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Mount("/v1", routes=_with_slash_variants(api_routes())),
                 # The profile contract's own paths (/memory, /memory/read, ...), beside /v1.
                 *_with_slash_variants(profile_api.root_routes),
-                *ingestion_api.routes, *docs_routes(), *metrics_routes()],
+                *ingestion_api.routes, *docs_routes(), *metrics_routes(),
+                *(mcp.routes if mcp is not None else [])],
         lifespan=lifespan,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[

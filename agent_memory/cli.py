@@ -215,9 +215,11 @@ def _extensions() -> list:  # type: ignore[type-arg]
     from agent_memory.auth.cli import register as register_token
     from agent_memory.forget_cli import register as register_forget
     from agent_memory.importer import register as register_import
+    from agent_memory.mcp.cli import register as register_mcp
     from agent_memory.reembed import register as register_reembed
 
-    return [register_token, register_reembed, register_import, register_forget, register_audit]
+    return [register_token, register_reembed, register_import, register_forget, register_audit,
+            register_mcp]
 
 
 def _exit_on_term(signum: int, frame: object) -> None:

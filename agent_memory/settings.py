@@ -297,6 +297,20 @@ class Settings(BaseSettings):
         description="Vector weight of hybrid search when a request sets no hybrid_alpha "
         "(chosen on tuning folds, docs/search-quality.md section 5).",
     )
+    # --- MCP server (issue 18) ---
+    mcp_host: str = Field(default="127.0.0.1",
+                          description="Address `agent-memory mcp` binds to over HTTP.")
+    mcp_port: int = Field(default=9000, description="Port of `agent-memory mcp` over HTTP.")
+    mcp_token: SecretStr | None = Field(
+        default=None, description="Bearer token (or JWT) a stdio MCP session acts as when "
+        "auth is on; ignored when AUTH_MODE=disabled.")
+    mcp_on_api: bool = Field(
+        default=False, description="Also serve MCP streamable HTTP at /mcp and "
+        "/{namespace}/mcp on the API port.")
+    default_mcp_namespace: str | None = Field(
+        default=None, description="AMS: namespace MCP tools use when a call names none.")
+    default_mcp_user_id: str | None = Field(
+        default=None, description="AMS: user id MCP tools use when a call names none.")
 
     @field_validator("oauth2_algorithms")
     @classmethod

@@ -75,8 +75,7 @@ async def compact_memories(request: Request,
                                task_id=task.id)
     remaining, damaged = await _service(request).compact(principal_of(request), query.namespace,
                                                          query.user_id)
-    skipped = f" ({damaged} damaged records skipped)" if damaged else ""
-    return AckResponse(status=f"ok, {remaining} memories remaining after compaction{skipped}")
+    return AckResponse.compacted(remaining, damaged)
 
 
 @endpoint("GET", "/long-term-memory/{memory_id}", summary="Get a long-term memory",

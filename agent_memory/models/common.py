@@ -10,6 +10,12 @@ class AckResponse(BaseModel):
 
     status: str
 
+    @classmethod
+    def compacted(cls, remaining: int, damaged: int) -> AckResponse:
+        """The answer of a compaction pass (REST and MCP say the same)."""
+        skipped = f" ({damaged} damaged records skipped)" if damaged else ""
+        return cls(status=f"ok, {remaining} memories remaining after compaction{skipped}")
+
 
 class HealthCheckResponse(BaseModel):
     """Liveness: the server's clock in milliseconds since the epoch."""
