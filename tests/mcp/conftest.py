@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from starlette.applications import Starlette
-
-from agent_memory.api._protocol import uvicorn_config
-from agent_memory.embedded_redis import free_port
 
 AGENT_MEMORY = str(Path(sys.executable).with_name("agent-memory"))
 
@@ -48,25 +41,6 @@ async def http_client(url: str, token: str | None = None) -> AsyncIterator[Clien
         async with Client(streamable_http_client(url, http_client=http),
                           read_timeout_seconds=30) as client:
             yield client
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a thread; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, "error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("MCP server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def result(call: Any) -> Any:

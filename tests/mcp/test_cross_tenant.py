@@ -21,8 +21,9 @@ from agent_memory.storage.auth_tokens import TokenStore
 from tests.auth.conftest import serve
 from tests.auth.test_cross_tenant import MARKER, MEMORY, PAIRS, SESSION, World, _resolve, _world
 from tests.conftest import make_settings
-from tests.mcp.conftest import error, http_client, serving
+from tests.mcp.conftest import error, http_client
 from tests.mcp.test_http import ACCEPT, INIT
+from tests.support.live_server import serving
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from agent_memory.app import create_app
 from agent_memory.auth import issue_token
 from agent_memory.storage.auth_tokens import TokenStore
 from tests.conftest import make_settings
-from tests.mcp.conftest import error, http_client, result, serving
+from tests.mcp.conftest import error, http_client, result
+from tests.support.live_server import serving
 
 
 @pytest.fixture

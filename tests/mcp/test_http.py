@@ -18,8 +18,9 @@ from agent_memory.mcp.http import create_mcp_app
 from agent_memory.settings import Settings
 from agent_memory.storage.auth_tokens import TokenStore
 from tests.conftest import make_settings
-from tests.mcp.conftest import error, http_client, result, serving
+from tests.mcp.conftest import error, http_client, result
 from tests.mcp.round_trip import bad_arguments, check_tool_list, round_trip
+from tests.support.live_server import serving
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.applications import Starlette
 
 from agent_memory.api._protocol import uvicorn_config
 from agent_memory.app import create_app
@@ -21,9 +22,15 @@ from agent_memory.settings import Settings
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) of a running server."""
+    with serving(create_app(settings)) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yield its base URL."""
     port = free_port()
-    config = uvicorn_config(create_app(settings), "127.0.0.1", port, "error")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, "error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
