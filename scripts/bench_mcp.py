@@ -25,12 +25,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from agent_memory.embedded_redis import free_port, temporary_redis
 from agent_memory.models.long_term import MemoryRecordResultsResponse
 from scripts._bench.cpu import children, cpu_seconds
-from scripts._bench.harness import ApiUrl, api_process, percentile
+from scripts._bench.harness import ApiUrl, api_process, percentile, server_process
 from scripts._bench.http import Connection
 
 TOPICS = ["flights to Lisbon", "green tea", "chess openings", "sailing knots", "bread baking",
@@ -60,32 +57,10 @@ PROMPT_MCP = {"query": "what tea do I like?", "session_id": {"eq": "chat"},
 def mcp_process(redis_url: str) -> Iterator[ApiUrl]:
     """Run ``agent-memory mcp --transport streamable-http``; yield its base URL."""
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "MCP_PORT": str(port),
-           "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent_memory", "mcp", "--transport",
-                             "streamable-http", "--no-worker"], env=env,
-                            stderr=subprocess.DEVNULL)
-    url = ApiUrl(f"http://127.0.0.1:{port}")
-    url.pid = proc.pid
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/mcp", timeout=1)
-        except urllib.error.HTTPError:
-            break  # answering (a GET without a session is refused)
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("MCP process did not start") from None
-            time.sleep(0.1)
-    try:
+    with server_process(["mcp", "--transport", "streamable-http", "--no-worker"], port,
+                        "/mcp", {"REDIS_URL": redis_url, "MCP_PORT": str(port)},
+                        answers_with_error=True) as url:  # a GET without a session: refused
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class PortedConnection(Connection):

@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -25,21 +26,33 @@ class ApiUrl(str):
 def api_process(redis_url: str, **env: str) -> Iterator[ApiUrl]:
     """Run ``agent-memory api --no-worker`` in a child process; yield its base URL."""
     port = free_port()
-    child_env = {**os.environ, "REDIS_URL": redis_url, "PORT": str(port),
-                 "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "WARNING", **env}
-    proc = subprocess.Popen([sys.executable, "-m", "agent_memory", "api", "--no-worker"],
+    with server_process(["api", "--no-worker"], port, "/v1/health",
+                        {"REDIS_URL": redis_url, "PORT": str(port), **env}) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def server_process(args: list[str], port: int, probe: str, env: dict[str, str],
+                   *, answers_with_error: bool = False) -> Iterator[ApiUrl]:
+    """Run ``agent-memory ARGS`` (hashing embedder) and yield its base URL once ``probe``
+    answers; ``answers_with_error``: an HTTP error status also counts as up (e.g. an MCP
+    endpoint refusing a plain GET)."""
+    child_env = {**os.environ, "EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "agent_memory", *args],
                             env=child_env, stderr=subprocess.DEVNULL)
     url = ApiUrl(f"http://127.0.0.1:{port}")
     url.pid = proc.pid
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"{url}/v1/health", timeout=1).read()
+            urllib.request.urlopen(f"{url}{probe}", timeout=1).read()
             break
-        except OSError:
+        except OSError as exc:  # HTTPError is one: an error status means "not yet" unless
+            if answers_with_error and isinstance(exc, urllib.error.HTTPError):  # it is the answer
+                break
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
-                raise RuntimeError("API process did not start") from None
+                raise RuntimeError(f"agent-memory {args[0]} did not start") from None
             time.sleep(0.1)
     try:
         yield url
