@@ -113,6 +113,15 @@ class Receipt:
     tokens_in: int
 
 
+def _settle(future: asyncio.Future[Any]) -> None:
+    """Cancel an early lookup nobody awaited (an error on the way), or mark its failure
+    as seen."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
+
+
 def unit_hash(*parts: object) -> str:
     """The stable hash of a unit (its identifying parts, JSON-encoded)."""
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -175,22 +184,29 @@ class IngestionService:
                    "units": [{"hash": u.hash, "messages": [
                        [m.id, m.role, m.text, m.at.timestamp()] for m in u.messages]}
                        for u in units]}
-        accepted = await self.store.accept(
-            sub.namespace, sub.user_id, job_id, [u.hash for u in units], sub.containers,
-            {"door": sub.door, "namespace": sub.namespace or "", "user_id": sub.user_id or "",
-             "status": ACCEPTING, "created_at": now, "passive": "1" if sub.passive else "0",
-             "payload": json.dumps(payload, ensure_ascii=False)},
-            now=now, turn_ttl=int(self.settings.ingestion_turn_ttl_days * 86400),
-            job_ttl=self.job_ttl)
-        others = sorted({o for o in accepted.owners if o != job_id})
-        found = await self.jobs.statuses(others) if others else {}
-        if accepted.took:  # else this request's job was never created: nothing to finish
-            found[job_id] = (ACCEPTING, sub.passive)
-        unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
-        todo = [u for u, owner in zip(units, accepted.owners, strict=True) if owner in unfinished]
-        written = await self._write_active(
-            principal, sub, todo, job_id,
-            {u.hash: o for u, o in zip(units, accepted.owners, strict=True)})
+        early = self._look_around(sub, units, job_id)
+        try:
+            accepted = await self.store.accept(
+                sub.namespace, sub.user_id, job_id, [u.hash for u in units], sub.containers,
+                {"door": sub.door, "namespace": sub.namespace or "",
+                 "user_id": sub.user_id or "", "status": ACCEPTING, "created_at": now,
+                 "passive": "1" if sub.passive else "0",
+                 "payload": json.dumps(payload, ensure_ascii=False)},
+                now=now, turn_ttl=int(self.settings.ingestion_turn_ttl_days * 86400),
+                job_ttl=self.job_ttl)
+            others = sorted({o for o in accepted.owners if o != job_id})
+            found = await self.jobs.statuses(others) if others else {}
+            if accepted.took:  # else this request's job was never created: nothing to finish
+                found[job_id] = (ACCEPTING, sub.passive)
+            unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
+            todo = [u for u, o in zip(units, accepted.owners, strict=True) if o in unfinished]
+            written = await self._write_active(
+                principal, sub, todo, job_id,
+                {u.hash: o for u, o in zip(units, accepted.owners, strict=True)},
+                early if accepted.took == len(units) else None)
+        finally:
+            if early is not None:
+                _settle(early[1])
         for job in sorted(unfinished):
             await self._finish_accept(job, found[job][1], written if job == job_id else None)
         mine = [u for u, owner in zip(units, accepted.owners, strict=True) if owner == job_id]
@@ -205,22 +221,43 @@ class IngestionService:
                        passive_job_id=answer_job if passive else None,
                        tokens_in=sum(count_tokens(m.text) for u in mine for m in u.messages))
 
+    def _look_around(self, sub: Submission, units: list[Unit], job_id: str
+                     ) -> tuple[list[MemoryRecord], asyncio.Future[Any]] | None:
+        """The fragments of ``units`` as this job would write them, and their session
+        neighbours' lookup, started now so that it leaves with the accept script (a read:
+        wasted only when a turn turns out to be a duplicate)."""
+        if not sub.write_fragments or self.long_term is None:
+            return None
+        records = self._fragments(sub, units, {}, job_id, utcnow())
+        return records, asyncio.ensure_future(self.long_term.turn_neighbours(records))
+
+    def _fragments(self, sub: Submission, units: list[Unit], owners: dict[str, str],
+                   job_id: str, persisted: datetime | None) -> list[MemoryRecord]:
+        return [self._fragment(sub, cid, u, m, owners.get(u.hash, job_id), persisted)
+                for cid, _ in sub.containers[:1] for u in units for m in u.messages]
+
     async def _write_active(self, principal: Principal, sub: Submission, units: list[Unit],
-                            job_id: str, owners: dict[str, str] | None = None
+                            job_id: str, owners: dict[str, str] | None = None,
+                            early: tuple[list[MemoryRecord], asyncio.Future[Any]] | None = None
                             ) -> dict[str, list[str]]:
         """Session messages and fragments of ``units`` (idempotent: fixed ids), written
-        concurrently: they share the pipelined connection, so the session appends and
-        the fragments' neighbour lookup and provenance leave together, then the fragments.
-        A twin redoing the writes of an unfinished job records no provenance: the job that
-        took the turns did (its ``created`` events go out with the first writes, so a
-        crash before the fragment leaves the event for the retry's fragment, never a
-        fragment without its event)."""
+        concurrently: they share the pipelined connection, so the session appends, the
+        fragments and their provenance leave in one write when the fragments' neighbours
+        were looked up beside the accept script (``early``: this job took every unit);
+        else the lookup goes first, with the appends. A twin redoing the writes of an
+        unfinished job records no provenance: the job that took the turns did."""
         out: dict[str, list[str]] = {"messages": [], "fragments": []}
         if not units:
             return out
         owners = owners or {}
         fragments = sub.write_fragments and self.long_term is not None
-        persisted = utcnow() if fragments else None
+        records: list[MemoryRecord] = []
+        neighbours = None
+        if fragments and early is not None:  # this job took every unit: as looked up
+            records, neighbours = early[0], await early[1]
+        elif fragments:
+            records = self._fragments(sub, units, owners, job_id, utcnow())
+        persisted = records[0].persisted_at if records else None
         writes: list[Awaitable[Any]] = []
         if sub.write_messages:
             messages = [(MemoryMessage.model_construct(
@@ -233,10 +270,8 @@ class IngestionService:
                 out["messages"] += [f"{cid}/{m.id}" for m, _ in messages]
         if fragments:
             assert self.long_term is not None
-            records = [self._fragment(sub, cid, u, m, owners.get(u.hash, job_id), persisted)
-                       for cid, _ in sub.containers[:1] for u in units for m in u.messages]
             # No dedup: a turn is its own fragment even when its words were said before.
-            writes.append(self.long_term.index_turns(records))
+            writes.append(self.long_term.index_turns(records, neighbours))
             events = self._created_events(sub, records, job_id)
             if events and self.provenance is not None:
                 writes.append(self.provenance.store.append_many(events))

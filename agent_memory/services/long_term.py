@@ -40,6 +40,7 @@ from agent_memory.services.session_context import (
 )
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
+from agent_memory.storage.lexical import Neighbour
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.trash import TrashStore
 
@@ -164,7 +165,16 @@ class LongTermService:
             await link_sessions(self.searcher.ranker.store, written)  # messages: neighbours
         return [final[w] for w in where]
 
-    async def index_turns(self, records: Sequence[MemoryRecord]) -> list[str]:
+    async def turn_neighbours(self, records: Sequence[MemoryRecord]
+                              ) -> list[tuple[Neighbour | None, Neighbour | None]]:
+        """The session lookup of :meth:`index_turns` for ``records``, to run beside other
+        work (pass the result to :meth:`index_turns` with the same records)."""
+        runs = session_runs(dedup.last_by_id(records)[0])
+        return await self.searcher.ranker.store.session_edges(edge_groups(runs)) if runs else []
+
+    async def index_turns(self, records: Sequence[MemoryRecord],
+                          neighbours: list[tuple[Neighbour | None, Neighbour | None]] | None
+                          = None) -> list[str]:
         """Store records whose ids are fixed by what they record (ingestion's one fragment
         per turn): :meth:`index_records` without dedup, in two round trips.
 
@@ -173,7 +183,8 @@ class LongTermService:
         same HSET (one index update, not two), and the neighbours' context fields. No id
         lookup: a stored record with the same id is replaced (deleted first), and a record
         sets its own ``created_at`` and ``persisted_at`` (what :meth:`index_records` would
-        keep from the stored one when the record has none).
+        keep from the stored one when the record has none). ``neighbours``: what
+        :meth:`turn_neighbours` found for the same records (then one round trip).
         """
         if not records:
             return []
@@ -182,7 +193,10 @@ class LongTermService:
                   for r in dedup.last_by_id(records)[0]]
         lexical = self.searcher.ranker.store
         runs = session_runs(unique)
-        edges = await lexical.session_edges(edge_groups(runs)) if runs else []
+        if neighbours is not None:
+            edges = neighbours
+        else:
+            edges = await lexical.session_edges(edge_groups(runs)) if runs else []
         vectors = await self.embedder.embed([r.text for r in unique])
         updates = context_updates(runs, edges)
         own = [updates.pop(r.id, {}) for r in unique]
