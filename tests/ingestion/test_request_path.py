@@ -46,15 +46,21 @@ async def test_fragments_carry_their_neighbours_at_once(stack: Stack, redis: Red
 
 async def test_the_task_is_on_the_docket_when_the_job_says_queued(stack: Stack) -> None:
     """Right after the 202 the job is queued with its ids, its task is on the docket, and a
-    worker finishes it."""
+    worker finishes it; the AMS task route reads the same job as a task."""
     out = (await stack.client.post("/ingestion/memory", json=INGESTION_EXAMPLE)).json()
     job = (await stack.client.get(f"/v1/jobs/{out['job_id']}")).json()
     assert job["status"] == "queued" and len(job["ids"]["fragments"]) == 2
     snapshot = await stack.docket.snapshot()
     assert f"ingest:{out['job_id']}" in {e.key for e in snapshot.future}
+    task = (await stack.client.get(f"/v1/tasks/{out['job_id']}")).json()
+    assert (task["type"], task["status"]) == ("ingestion", "pending")
     await drain(stack.docket)
     done = (await stack.client.get(f"/v1/jobs/{out['job_id']}")).json()
     assert done["status"] == "succeeded" and done["attempts"] == 1
+    task = (await stack.client.get(f"/v1/tasks/{out['job_id']}")).json()
+    assert (task["status"], task["completed_at"]) == ("success", done["finished_at"])
+    assert task["created_at"] == done["created_at"] and task["error_message"] is None
+    assert (await stack.client.get("/v1/tasks/no-such-task")).status_code == 404
 
 
 async def test_a_job_stays_accepting_when_its_task_is_not_there(redis: Redis) -> None:
