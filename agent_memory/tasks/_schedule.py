@@ -49,10 +49,11 @@ def _usable(docket: Docket, redis_url: str) -> bool:
                 (_schedule, "lua"))))
 
 
-def _may_strike(strikes: Any) -> bool:
+def _may_strike(docket: Docket) -> bool:
     """False only when the strike list certainly has no rule (its check binds the task's
     signature to the arguments: some 50 µs per add for nothing)."""
     try:
+        strikes = docket.strike_list
         return bool(strikes.task_strikes or strikes.parameter_strikes
                     or len(strikes._conditions) > 1)
     except AttributeError:  # pragma: no cover - another pydocket: always check
@@ -71,12 +72,10 @@ def task_command(docket: Docket, task: str, redis_url: str
     assert _schedule is not None
     script = _schedule
 
-    strikes = docket.strike_list
-
     def make(key: str, args: tuple[Any, ...]) -> TaskCommand | None:
         execution = Execution(docket, function, args, {}, key, datetime.now(UTC), attempt=1,
                               function_name=task)
-        if _may_strike(strikes) and docket._check_stricken(execution):
+        if _may_strike(docket) and docket._check_stricken(execution):
             return None
         script_args, immediate = execution._schedule_script_args(False)
         recorder = _Recorder()
