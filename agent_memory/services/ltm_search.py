@@ -42,7 +42,7 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
-from agent_memory.services.ranking import LexicalRanker
+from agent_memory.services.ranking import LexicalRanker, RankingParams
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.storage._ltm_codec import decode
@@ -127,7 +127,12 @@ class Searcher:
         self.embedder = embedder
         self.default_mode = default_mode
         self.default_alpha = default_alpha  # hybrid's vector weight when a request sets none
-        self.ranker = LexicalRanker(LexicalStore(store))
+        lexical = LexicalStore(store)
+        self.ranker = LexicalRanker(lexical)  # keyword mode
+        # Hybrid's keyword list: the feedback words re-score the candidates the query words
+        # found but fetch none of their own (docs/search-quality.md, section 6).
+        self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
+                                                                     feedback_counts=False))
 
     async def search(self, where: FilterExpression | None,
                      request: SearchRequest) -> MemoryRecordResultsResponse:
@@ -165,7 +170,7 @@ class Searcher:
     async def _candidates(self, mode: SearchMode, text: str, where: FilterExpression | None,
                           window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         if mode == "keyword":
-            hits, total, _ = await self._text_hits(text, where, window, request)
+            hits, total, _ = await self._text_hits(text, where, window, request, self.ranker)
             return _keyword(hits), total
         vector = (await self.embedder.embed([text]))[0]
         if mode == "semantic":
@@ -178,12 +183,13 @@ class Searcher:
         return await self._hybrid(vector, text, where, window, request)
 
     async def _text_hits(self, text: str, where: FilterExpression | None, window: int,
-                         request: SearchRequest) -> tuple[list[Hit], int, dict[str, float]]:
+                         request: SearchRequest, ranker: LexicalRanker,
+                         ) -> tuple[list[Hit], int, dict[str, float]]:
         """Full-text candidates, their total and their query coverage: our BM25 ranking
         (services/ranking.py) for the default scorer, RediSearch's own scorer when the
         request names another one (coverage is then the score over the best score)."""
         if request.text_scorer == "BM25STD":
-            ranked, total = await self.ranker.search(text, where, window)
+            ranked, total = await ranker.search(text, where, window)
             return ([Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                      for r in ranked], total, {r.doc.memory_id: r.coverage for r in ranked})
         words = lexical_query(text)
@@ -204,7 +210,7 @@ class Searcher:
         if lexical_query(text):
             (vhits, total), (thits, _, coverage) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self._text_hits(text, where, window, request),
+                self._text_hits(text, where, window, request, self.hybrid_ranker),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]

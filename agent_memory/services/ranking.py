@@ -62,6 +62,13 @@ class RankingParams:
     # memory's own text adds this share of the pair's mean IDF: the exact phrase ranks
     # above the same words scattered (LoCoMo held-out fold: neutral at 0.1).
     phrase_weight: float = 0.1
+    # Whether the feedback words fetch candidates of their own (a second candidate search)
+    # or only re-score the memories the query words found (their counts are still fetched).
+    feedback_candidates: bool = True
+    # Without candidates of their own, whether the feedback words' document counts are
+    # fetched (a round trip) or taken from the candidates themselves (their IDF among
+    # the memories being re-ranked).
+    feedback_counts: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,16 +132,26 @@ def _pairs(text: str) -> frozenset[tuple[str, str]]:
 
 
 def _bag(doc: TextDoc, params: RankingParams) -> tuple[Counter[str], float]:
-    """A memory's weighted stem counts (own text + context) and its BM25 length."""
-    bag: Counter[str] = Counter(_stems(doc.text))
-    length = float(sum(bag.values()))
-    for text, weight in ((doc.context_prev, params.prev_weight),
-                         (doc.context_next, params.next_weight)):
-        if text and weight:
-            stems = _stems(text)
+    """A memory's weighted stem counts (own text + context) and its BM25 length, cached
+    (the same memories come back query after query). Callers must not modify the bag."""
+    return _weighted_bag(doc.text, doc.context_prev, doc.context_next, params.prev_weight,
+                         params.next_weight, params.context_length)
+
+
+@lru_cache(maxsize=50_000)
+def _weighted_bag(text: str, prev: str, nxt: str, prev_weight: float, next_weight: float,
+                  context_length: float) -> tuple[Counter[str], float]:
+    own = _stems(text)
+    length = float(sum(own.values()))
+    if not ((prev and prev_weight) or (nxt and next_weight)):
+        return own, length
+    bag: Counter[str] = Counter(own)
+    for context, weight in ((prev, prev_weight), (nxt, next_weight)):
+        if context and weight:
+            stems = _stems(context)
             for stem, f in stems.items():
                 bag[stem] += weight * f
-            length += params.context_length * weight * sum(stems.values())
+            length += context_length * weight * sum(stems.values())
     return bag, length
 
 
@@ -168,7 +185,7 @@ class LexicalRanker:
         bags = {i: _bag(d, p) for i, d in pool.items()}
         scores = self._bm25(bags, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
-        if expansion:
+        if expansion and p.feedback_candidates:
             # Counted with the query words so ``total`` covers every memory that can rank.
             _, more_df, total = await self._counts({**query, **expansion}, where)
             df.update(more_df)
@@ -178,13 +195,22 @@ class LexicalRanker:
                     pool[d.memory_id] = d
                     bags[d.memory_id] = _bag(d, p)
             scores = self._bm25(bags, query, df, n, weight=1.0)
+        elif expansion and p.feedback_counts:  # their counts only: the pool stays
+            counts = await self.store.document_counts(list(expansion.values()), where,
+                                                      totals=False)
+            df.update(zip(expansion, counts[1], strict=True))
+        elif expansion:  # counted among the candidates: no round trip
+            n_expansion = len(bags)
+            for stem in expansion:
+                df[stem] = sum(1 for bag, _ in bags.values() if stem in bag)
         if p.phrase_weight and len(query) > 1:
             scores = self._phrases(scores, pool, query, df, n)
         ceiling = sum(_idf(df, n, query).values())
         if expansion:
-            extra = self._bm25(bags, expansion, df, n, weight=p.feedback_weight)
+            n_fb = n if p.feedback_candidates or p.feedback_counts else n_expansion
+            extra = self._bm25(bags, expansion, df, n_fb, weight=p.feedback_weight)
             scores = {i: scores.get(i, 0.0) + extra.get(i, 0.0) for i in bags}
-            ceiling += p.feedback_weight * sum(_idf(df, n, expansion).values())
+            ceiling += p.feedback_weight * sum(_idf(df, n_fb, expansion).values())
         ceiling = ceiling or 1.0
         ranked = sorted((Ranked(pool[i], s, min(s / ceiling, 1.0))
                          for i, s in scores.items() if s > 0),

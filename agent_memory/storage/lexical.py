@@ -22,8 +22,8 @@ from redisvl.query.filter import FilterExpression, Num, Tag, Text
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
-from agent_memory.storage.raw_search import number, text
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
+from agent_memory.storage.raw_search import as_number, search_commands, text
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
 # meantime would leave a half record behind.
@@ -35,6 +35,12 @@ return 1
 
 LEXICAL_FIELDS = (TEXT_FIELD, *CONTEXT_FIELDS)
 _TEXT = TEXT_FIELD.encode()
+# The id is the key's suffix: no need to return ``id_``.
+_CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
+
+
+def _decoded(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value else ""
 
 
 @dataclass(frozen=True)
@@ -73,30 +79,47 @@ class LexicalStore:
                          where: FilterExpression | None, k: int,
                          field_weights: Mapping[str, float]) -> list[list[TextDoc]]:
         """For each ``(words, word_weights)``, up to ``k`` memories matching any of the words
-        in any weighted field, best first; all searches go in one pipelined batch."""
+        in any weighted field, best first; all searches go in one pipelined batch. A memory
+        an earlier search of the batch already returned is left out of the later lists (the
+        caller merges them in order): the searches overlap, and reading a candidate's text
+        is most of the cost."""
         queries = []
         for words, word_weights in searches:
             q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
                           filter_expression=where, num_results=k, stopwords=None,
-                          return_fields=["id_", "created_at", "last_accessed", *LEXICAL_FIELDS],
+                          return_fields=_CANDIDATE_FIELDS,
                           text_weights=dict(word_weights) if word_weights else None)
             queries.append((q.query, q.params))
         if not queries:
             return []
         with store_guard("text search"):
-            results = await self.store.search_raw(queries)
-        return [
-            [TextDoc(text(d, b"id_"), number(d, b"score"), number(d, b"created_at"),
-                     number(d, b"last_accessed"), text(d, _TEXT), text(d, b"context_prev"),
-                     text(d, b"context_next"))
-             for d in res.docs]
-            for res in results
-        ]
+            replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
+        cut = len(self.store.prefix) + 1  # keys are "<prefix>:<id>" (keys.ltm_record_key)
+        seen: set[bytes] = set()
+        out = []
+        for reply in replies:  # WITHSCORES: total, then key, score, fields per document
+            docs = []
+            for n in range(1, len(reply) - 2, 3):
+                key = reply[n]
+                if key in seen:
+                    continue
+                seen.add(key)
+                fields = reply[n + 2] or []
+                values = dict(zip(fields[::2], fields[1::2], strict=False))
+                docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), as_number(reply[n + 1]),
+                                    as_number(values.get(b"created_at")),
+                                    as_number(values.get(b"last_accessed")),
+                                    _decoded(values.get(_TEXT)),
+                                    _decoded(values.get(b"context_prev")),
+                                    _decoded(values.get(b"context_next"))))
+            out.append(docs)
+        return out
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
-                              ) -> tuple[int, list[int], int]:
+                              *, totals: bool = True) -> tuple[int, list[int], int]:
         """``(memories in scope, [memories containing each word], memories containing any)``,
-        counting a word in any lexical field, in one pipelined batch.
+        counting a word in any lexical field, in one pipelined batch (without ``totals``,
+        the first and last are 0 and not asked for).
 
         RediSearch stems the word, so a count covers every form sharing its stem.
         """
@@ -107,7 +130,14 @@ class LexicalStore:
                 part = Text(field) % word
                 clause = part if clause is None else clause | part
             clauses.append(clause)  # type: ignore[arg-type]
-        queries = [CountQuery(where), *(CountQuery(_and(where, c)) for c in clauses)]
+        per_word = [CountQuery(_and(where, c)) for c in clauses]
+        if not totals:
+            if not per_word:
+                return 0, [], 0
+            with store_guard("term statistics"):
+                results = await self.store.search_raw([(q.query, q.params) for q in per_word])
+            return 0, [int(r.total) for r in results], 0
+        queries = [CountQuery(where), *per_word]
         if clauses:
             union = clauses[0]
             for clause in clauses[1:]:
