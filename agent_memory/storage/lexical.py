@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from redisvl.query import CountQuery, FilterQuery, TextQuery
-from redisvl.query.filter import FilterExpression, Num, Tag, Text
+from redisvl.query import FilterQuery, TextQuery
+from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
@@ -62,10 +62,6 @@ class Neighbour:
 
     memory_id: str
     text: str
-
-
-def _and(where: FilterExpression | None, clause: FilterExpression) -> FilterExpression:
-    return clause if where is None else where & clause
 
 
 class LexicalStore:
@@ -123,30 +119,27 @@ class LexicalStore:
 
         RediSearch stems the word, so a count covers every form sharing its stem.
         """
-        clauses: list[FilterExpression] = []
-        for word in words:
-            clause: FilterExpression | None = None
-            for field in LEXICAL_FIELDS:
-                part = Text(field) % word
-                clause = part if clause is None else clause | part
-            clauses.append(clause)  # type: ignore[arg-type]
-        per_word = [CountQuery(_and(where, c)) for c in clauses]
-        if not totals:
-            if not per_word:
-                return 0, [], 0
-            with store_guard("term statistics"):
-                results = await self.store.search_raw([(q.query, q.params) for q in per_word])
-            return 0, [int(r.total) for r in results], 0
-        queries = [CountQuery(where), *per_word]
-        if clauses:
-            union = clauses[0]
-            for clause in clauses[1:]:
-                union = union | clause
-            queries.append(CountQuery(_and(where, union)))
+        # Query strings built here, the filter's once: RedisVL would render it per count.
+        scope = str(where) if where is not None else ""
+        clauses = ["(" + " | ".join(f"@{field}:({word})" for field in LEXICAL_FIELDS) + ")"
+                   for word in words]
+        queries = [f"({scope} {c})" if scope else c for c in clauses]
+        if totals:
+            queries.insert(0, scope or "*")
+            if clauses:
+                union = "(" + " | ".join(clauses) + ")"
+                queries.append(f"({scope} {union})" if scope else union)
+        if not queries:
+            return 0, [], 0
+        name = self.store.index_name
         with store_guard("term statistics"):
-            results = await self.store.search_raw([(q.query, q.params) for q in queries])
-        totals = [int(r.total) for r in results]
-        return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
+            replies = await self.store.mux.batch(
+                [("FT.SEARCH", name, q, "NOCONTENT", "DIALECT", 2, "LIMIT", 0, 0)
+                 for q in queries])
+        counts = [int(r[0]) for r in replies]
+        if not totals:
+            return 0, counts, 0
+        return counts[0], counts[1 : 1 + len(words)], (counts[-1] if clauses else 0)
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],
