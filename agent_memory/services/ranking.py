@@ -108,6 +108,13 @@ def analyze(text: str, stop: frozenset[str] | None = None) -> list[tuple[str, st
     return out
 
 
+@lru_cache(maxsize=20_000)
+def _content_words(text: str) -> tuple[tuple[str, str], ...]:
+    """``analyze(text)`` with the query stopword list, cached (feedback reads the same
+    best memories query after query)."""
+    return tuple(analyze(text))
+
+
 @lru_cache(maxsize=100_000)
 def _stem_seq(text: str) -> tuple[str, ...]:
     """The stems of one text in order, cached: the same memories come back query after
@@ -278,6 +285,8 @@ class LexicalRanker:
         out = dict(scores)
         for i, s in scores.items():
             found = _pairs(pool[i].text)
+            if found.isdisjoint(wanted):
+                continue
             bonus = sum(w for pair, w in wanted.items() if pair in found)
             if bonus:
                 out[i] = s + bonus
@@ -290,7 +299,7 @@ class LexicalRanker:
         weights: Counter[str] = Counter()
         surface: dict[str, str] = {}
         for i in best:
-            own = analyze(pool[i].text)
+            own = _content_words(pool[i].text)
             for stem, word in own:
                 weights[stem] += 1.0 / len(own)
                 surface.setdefault(stem, word)

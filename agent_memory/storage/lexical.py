@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redisvl.query import FilterQuery, TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
@@ -64,6 +65,30 @@ class Neighbour:
     text: str
 
 
+def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
+    """The documents of WITHSCORES replies (total, then key, score, fields per document),
+    each memory once (in the first reply returning it); ``cut`` strips the key prefix."""
+    seen: set[bytes] = set()
+    out = []
+    for reply in replies:
+        docs = []
+        for n in range(1, len(reply) - 2, 3):
+            key = reply[n]
+            if key in seen:
+                continue
+            seen.add(key)
+            fields = reply[n + 2] or []
+            values = dict(zip(fields[::2], fields[1::2], strict=False))
+            docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), as_number(reply[n + 1]),
+                                as_number(values.get(b"created_at")),
+                                as_number(values.get(b"last_accessed")),
+                                _decoded(values.get(_TEXT)),
+                                _decoded(values.get(b"context_prev")),
+                                _decoded(values.get(b"context_next"))))
+        out.append(docs)
+    return out
+
+
 class LexicalStore:
     """Full-text helpers over a :class:`LongTermStore`'s index (same keys, same client)."""
 
@@ -90,26 +115,7 @@ class LexicalStore:
             return []
         with store_guard("text search"):
             replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
-        cut = len(self.store.prefix) + 1  # keys are "<prefix>:<id>" (keys.ltm_record_key)
-        seen: set[bytes] = set()
-        out = []
-        for reply in replies:  # WITHSCORES: total, then key, score, fields per document
-            docs = []
-            for n in range(1, len(reply) - 2, 3):
-                key = reply[n]
-                if key in seen:
-                    continue
-                seen.add(key)
-                fields = reply[n + 2] or []
-                values = dict(zip(fields[::2], fields[1::2], strict=False))
-                docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), as_number(reply[n + 1]),
-                                    as_number(values.get(b"created_at")),
-                                    as_number(values.get(b"last_accessed")),
-                                    _decoded(values.get(_TEXT)),
-                                    _decoded(values.get(b"context_prev")),
-                                    _decoded(values.get(b"context_next"))))
-            out.append(docs)
-        return out
+        return _parse_candidates(replies, len(self.store.prefix) + 1)
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
                               *, totals: bool = True) -> tuple[int, list[int], int]:
