@@ -127,7 +127,7 @@ class Searcher:
         self.embedder = embedder
         self.default_mode = default_mode
         self.default_alpha = default_alpha  # hybrid's vector weight when a request sets none
-        lexical = LexicalStore(store)
+        self.lexical = lexical = LexicalStore(store)
         self.ranker = LexicalRanker(lexical)  # keyword mode
         # Hybrid's keyword list: the feedback words re-score the candidates the query words
         # found but fetch none of their own (docs/search-quality.md, section 6).
@@ -207,14 +207,29 @@ class Searcher:
         holds the nearest memories whatever their words, so a query sharing no word with a
         memory still finds it, and ``total`` counts every memory the filters allow.
         """
-        if lexical_query(text):
+        terms = self.hybrid_ranker.terms(text) if request.text_scorer == "BM25STD" else {}
+        thits: list[Hit] = []
+        coverage: dict[str, float] = {}
+        if terms:
+            # The KNN's count is the ranker's "memories in scope": only the words' counts
+            # go beside it, in the same round trip.
+            (vhits, total), (_, counts, _) = await asyncio.gather(
+                self.store.knn(vector, where, window),  # type: ignore[arg-type]
+                self.lexical.document_counts(list(terms.values()), where, totals=False),
+            )
+            if any(counts):
+                ranked, _ = await self.hybrid_ranker.rank(
+                    terms, total, dict(zip(terms, counts, strict=True)), where, window)
+                thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
+                         for r in ranked]
+                coverage = {r.doc.memory_id: r.coverage for r in ranked}
+        elif request.text_scorer != "BM25STD" and lexical_query(text):
             (vhits, total), (thits, _, coverage) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self._text_hits(text, where, window, request, self.hybrid_ranker),
+                self._text_hits(text, where, window, request, self.ranker),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
-            thits, coverage = [], {}
         hits = {h.memory_id: h for h in (*vhits, *thits)}
         alpha = (request.hybrid_alpha if "hybrid_alpha" in request.model_fields_set
                  else self.default_alpha)

@@ -15,7 +15,17 @@ on the conversation benchmark. Steps, for one query:
    whose BM25 length counts context words ``context_length`` times their weight;
 4. pseudo-relevance feedback: the words that weigh most in the best ``feedback_docs``
    memories (frequency over length, never a query word) are searched too, at
-   ``feedback_weight``; their counts and candidates are fetched the same way.
+   ``feedback_weight``; their counts and candidates are fetched the same way. The hybrid
+   default's list (``feedback_candidates`` and ``feedback_counts`` false) fetches
+   nothing more: the feedback words only re-score the candidates already found, their
+   IDF counted among those candidates, so a hybrid search makes one full-text round trip
+   fewer (docs/search-quality.md, section 6).
+
+RediSearch 2.10's own BM25STD cannot stand in for this (section 6): a memory re-indexed
+after an update (context fields, access times) leaves its old entries in the term
+statistics until the index's garbage collection runs, the word's document count then
+exceeds the index size and its IDF overflows (37.7 instead of ~0.2 for a word in most
+memories), so one common word outweighs everything else.
 """
 
 from __future__ import annotations
@@ -176,17 +186,32 @@ class LexicalRanker:
         weights = {"text": 1.0, "context_prev": p.prev_weight, "context_next": p.next_weight}
         return {field: w for field, w in weights.items() if w > 0}
 
+    def terms(self, text: str) -> dict[str, str]:
+        """The query's distinct stems (no stopwords, no filler words), each with the first
+        word that produced it."""
+        fillers = self.params.query_fillers
+        return _terms([(s, w) for s, w in analyze(text) if w not in fillers])
+
     async def search(self, text: str, where: FilterExpression | None,
                      k: int) -> tuple[list[Ranked], int]:
         """The best ``k`` memories for ``text`` within ``where``, and how many match a word."""
-        query = _terms([(s, w) for s, w in analyze(text) if w not in self.params.query_fillers])
+        query = self.terms(text)
         if not query:
             return [], 0
-        p = self.params
-        depth = max(k, p.depth)
         n, df, total = await self._counts(query, where)
         if not total:  # no memory in scope has any query word: no candidate round trip
             return [], 0
+        return await self.rank(query, n, df, where, k, total)
+
+    async def rank(self, query: dict[str, str], n: int, df: dict[str, int],
+                   where: FilterExpression | None, k: int,
+                   total: int = 0) -> tuple[list[Ranked], int]:
+        """Steps 2-4 once the query words are counted (``n`` memories in scope, ``df`` per
+        stem, updated in place); returns the best ``k`` and ``total`` (the memories with
+        any query word), widened by the feedback words' matches when they fetch
+        candidates of their own."""
+        p = self.params
+        depth = max(k, p.depth)
         docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
         bags = {i: _bag(d, p) for i, d in pool.items()}
