@@ -170,7 +170,7 @@ class Searcher:
     async def _candidates(self, mode: SearchMode, text: str, where: FilterExpression | None,
                           window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         if mode == "keyword":
-            hits, total, _ = await self._text_hits(text, where, window, request, self.ranker)
+            hits, total, _ = await self._text_hits(text, where, window, request)
             return _keyword(hits), total
         vector = (await self.embedder.embed([text]))[0]
         if mode == "semantic":
@@ -183,13 +183,12 @@ class Searcher:
         return await self._hybrid(vector, text, where, window, request)
 
     async def _text_hits(self, text: str, where: FilterExpression | None, window: int,
-                         request: SearchRequest, ranker: LexicalRanker,
-                         ) -> tuple[list[Hit], int, dict[str, float]]:
+                         request: SearchRequest) -> tuple[list[Hit], int, dict[str, float]]:
         """Full-text candidates, their total and their query coverage: our BM25 ranking
         (services/ranking.py) for the default scorer, RediSearch's own scorer when the
         request names another one (coverage is then the score over the best score)."""
         if request.text_scorer == "BM25STD":
-            ranked, total = await ranker.search(text, where, window)
+            ranked, total = await self.ranker.search(text, where, window)
             return ([Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                      for r in ranked], total, {r.doc.memory_id: r.coverage for r in ranked})
         words = lexical_query(text)
@@ -203,7 +202,9 @@ class Searcher:
                       window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         """Vector and keyword candidates under the same filter, fused (services/fusion.py).
 
-        Both lists are asked for at once (they share the mux's round trip). The vector list
+        Both lists are asked for at once (they share the mux's round trip); with the default
+        scorer the keyword list is ``hybrid_ranker``'s, whose word counts go beside the KNN
+        and whose candidates take one more round trip. The vector list
         holds the nearest memories whatever their words, so a query sharing no word with a
         memory still finds it, and ``total`` counts every memory the filters allow.
         """
@@ -226,7 +227,7 @@ class Searcher:
         elif request.text_scorer != "BM25STD" and lexical_query(text):
             (vhits, total), (thits, _, coverage) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self._text_hits(text, where, window, request, self.ranker),
+                self._text_hits(text, where, window, request),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
