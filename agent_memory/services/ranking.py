@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from redisvl.query.filter import FilterExpression
 
@@ -81,8 +82,7 @@ class RankingParams:
     feedback_counts: bool = True
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     """A candidate, its BM25 score (higher is better) and how much of the query it covers:
     the score over the score of a memory of average length holding every query word once
     (the sum of the query words' IDF), capped at 1. Unlike ``score / best score`` it does

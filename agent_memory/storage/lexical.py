@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from redisvl.query import FilterQuery, TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
@@ -44,8 +44,7 @@ def _decoded(value: bytes | None) -> str:
     return value.decode("utf-8", "replace") if value else ""
 
 
-@dataclass(frozen=True)
-class TextDoc:
+class TextDoc(NamedTuple):
     """A full-text candidate with what re-ranking needs."""
 
     memory_id: str
