@@ -288,14 +288,16 @@ class LexicalRanker:
         # RediSearch does not expose per filter); candidates are the documents that matter.
         avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
         idf = _idf(df, n, terms)
+        k1, b, avg = p.k1, p.b, avg or 1.0
+        pairs = list(idf.items())
         out: dict[str, float] = {}
-        for i, (bag, _) in bags.items():
-            norm = p.k1 * (1 - p.b + p.b * lengths[i] / (avg or 1.0))
+        for i, (bag, length) in bags.items():
+            norm = k1 * (1 - b + b * length / avg)
             s = 0.0
-            for t in terms:
-                f = bag.get(t, 0.0)
+            for t, w in pairs:
+                f = bag.get(t)
                 if f:
-                    s += idf[t] * f * (p.k1 + 1) / (f + norm)
+                    s += w * f * (k1 + 1) / (f + norm)
             if s:
                 out[i] = weight * s
         return out

@@ -48,7 +48,6 @@ class TextDoc(NamedTuple):
     """A full-text candidate with what re-ranking needs."""
 
     memory_id: str
-    engine_score: float  # RediSearch's own BM25 over the weighted fields
     created_at: float
     last_accessed: float
     text: str
@@ -65,22 +64,25 @@ class Neighbour:
 
 
 def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
-    """The documents of WITHSCORES replies (total, then key, score, fields per document),
-    each memory once (in the first reply returning it); ``cut`` strips the key prefix."""
+    """The documents of the replies (total, then key and fields per document), each memory
+    once (in the first reply returning it); ``cut`` strips the key prefix."""
     seen: set[bytes] = set()
     out = []
     for reply in replies:
         docs = []
-        for n in range(1, len(reply) - 2, 3):
+        for n in range(1, len(reply) - 1, 2):
             key = reply[n]
             if key in seen:
                 continue
             seen.add(key)
-            fields = reply[n + 2] or []
+            fields = reply[n + 1] or []
             values = dict(zip(fields[::2], fields[1::2], strict=False))
-            docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), as_number(reply[n + 1]),
-                                as_number(values.get(b"created_at")),
-                                as_number(values.get(b"last_accessed")),
+            created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
+            try:
+                times = (float(created or 0), float(accessed or 0))
+            except ValueError:  # a stored value that is not a number counts as 0
+                times = (as_number(created), as_number(accessed))
+            docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), *times,
                                 _decoded(values.get(_TEXT)),
                                 _decoded(values.get(b"context_prev")),
                                 _decoded(values.get(b"context_next"))))
@@ -109,6 +111,7 @@ class LexicalStore:
                           filter_expression=where, num_results=k, stopwords=None,
                           return_fields=_CANDIDATE_FIELDS,
                           text_weights=dict(word_weights) if word_weights else None)
+            q.query._with_scores = False  # RediSearch still orders by it; we never read it
             queries.append((q.query, q.params))
         if not queries:
             return []
