@@ -129,6 +129,7 @@ class LexicalStore:
         """
         # Query strings built here, the filter's once: RedisVL would render it per count.
         scope = str(where) if where is not None else ""
+        scope = "" if scope == "*" else scope  # an empty expression renders as the wildcard
         clauses = ["(" + " | ".join(f"@{field}:({word})" for field in LEXICAL_FIELDS) + ")"
                    for word in words]
         queries = [f"({scope} {c})" if scope else c for c in clauses]
