@@ -23,11 +23,10 @@ rank fusion (RRF) lost most of the paraphrase set, ``score / best score`` lost a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Fused:
+class Fused(NamedTuple):
     """One fused candidate."""
 
     memory_id: str

@@ -42,7 +42,7 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
-from agent_memory.services.ranking import LexicalRanker
+from agent_memory.services.ranking import LexicalRanker, RankingParams
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.storage._ltm_codec import decode
@@ -127,7 +127,12 @@ class Searcher:
         self.embedder = embedder
         self.default_mode = default_mode
         self.default_alpha = default_alpha  # hybrid's vector weight when a request sets none
-        self.ranker = LexicalRanker(LexicalStore(store))
+        self.lexical = lexical = LexicalStore(store)
+        self.ranker = LexicalRanker(lexical)  # keyword mode
+        # Hybrid's keyword list: the feedback words re-score the candidates the query words
+        # found but fetch none of their own (docs/search-quality.md, section 6).
+        self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
+                                                                     feedback_counts=False))
 
     async def search(self, where: FilterExpression | None,
                      request: SearchRequest) -> MemoryRecordResultsResponse:
@@ -197,18 +202,35 @@ class Searcher:
                       window: int, request: SearchRequest) -> tuple[list[_Candidate], int]:
         """Vector and keyword candidates under the same filter, fused (services/fusion.py).
 
-        Both lists are asked for at once (they share the mux's round trip). The vector list
+        Both lists are asked for at once (they share the mux's round trip); with the default
+        scorer the keyword list is ``hybrid_ranker``'s, whose word counts go beside the KNN
+        and whose candidates take one more round trip. The vector list
         holds the nearest memories whatever their words, so a query sharing no word with a
         memory still finds it, and ``total`` counts every memory the filters allow.
         """
-        if lexical_query(text):
+        terms = self.hybrid_ranker.terms(text) if request.text_scorer == "BM25STD" else {}
+        thits: list[Hit] = []
+        coverage: dict[str, float] = {}
+        if terms:
+            # The KNN's count is the ranker's "memories in scope": only the words' counts
+            # go beside it, in the same round trip.
+            (vhits, total), (_, counts, _) = await asyncio.gather(
+                self.store.knn(vector, where, window),  # type: ignore[arg-type]
+                self.lexical.document_counts(list(terms.values()), where, totals=False),
+            )
+            if any(counts):
+                ranked, _ = await self.hybrid_ranker.rank(
+                    terms, total, dict(zip(terms, counts, strict=True)), where, window)
+                thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
+                         for r in ranked]
+                coverage = {r.doc.memory_id: r.coverage for r in ranked}
+        elif request.text_scorer != "BM25STD" and lexical_query(text):
             (vhits, total), (thits, _, coverage) = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self._text_hits(text, where, window, request),
             )
         else:
             vhits, total = await self.store.knn(vector, where, window)  # type: ignore[arg-type]
-            thits, coverage = [], {}
         hits = {h.memory_id: h for h in (*vhits, *thits)}
         alpha = (request.hybrid_alpha if "hybrid_alpha" in request.model_fields_set
                  else self.default_alpha)

@@ -15,7 +15,17 @@ on the conversation benchmark. Steps, for one query:
    whose BM25 length counts context words ``context_length`` times their weight;
 4. pseudo-relevance feedback: the words that weigh most in the best ``feedback_docs``
    memories (frequency over length, never a query word) are searched too, at
-   ``feedback_weight``; their counts and candidates are fetched the same way.
+   ``feedback_weight``; their counts and candidates are fetched the same way. The hybrid
+   default's list (``feedback_candidates`` and ``feedback_counts`` false) fetches
+   nothing more: the feedback words only re-score the candidates already found, their
+   IDF counted among those candidates, so a hybrid search makes one full-text round trip
+   fewer (docs/search-quality.md, section 6).
+
+RediSearch 2.10's own BM25STD cannot stand in for this (section 6): a memory re-indexed
+after an update (context fields, access times) leaves its old entries in the term
+statistics until the index's garbage collection runs, the word's document count then
+exceeds the index size and its IDF overflows (37.7 instead of ~0.2 for a word in most
+memories), so one common word outweighs everything else.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from redisvl.query.filter import FilterExpression
 
@@ -62,10 +73,16 @@ class RankingParams:
     # memory's own text adds this share of the pair's mean IDF: the exact phrase ranks
     # above the same words scattered (LoCoMo held-out fold: neutral at 0.1).
     phrase_weight: float = 0.1
+    # Whether the feedback words fetch candidates of their own (a second candidate search)
+    # or only re-score the memories the query words found (their counts are still fetched).
+    feedback_candidates: bool = True
+    # Without candidates of their own, whether the feedback words' document counts are
+    # fetched (a round trip) or taken from the candidates themselves (their IDF among
+    # the memories being re-ranked).
+    feedback_counts: bool = True
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     """A candidate, its BM25 score (higher is better) and how much of the query it covers:
     the score over the score of a memory of average length holding every query word once
     (the sum of the query words' IDF), capped at 1. Unlike ``score / best score`` it does
@@ -101,6 +118,13 @@ def analyze(text: str, stop: frozenset[str] | None = None) -> list[tuple[str, st
     return out
 
 
+@lru_cache(maxsize=20_000)
+def _content_words(text: str) -> tuple[tuple[str, str], ...]:
+    """``analyze(text)`` with the query stopword list, cached (feedback reads the same
+    best memories query after query)."""
+    return tuple(analyze(text))
+
+
 @lru_cache(maxsize=100_000)
 def _stem_seq(text: str) -> tuple[str, ...]:
     """The stems of one text in order, cached: the same memories come back query after
@@ -125,16 +149,26 @@ def _pairs(text: str) -> frozenset[tuple[str, str]]:
 
 
 def _bag(doc: TextDoc, params: RankingParams) -> tuple[Counter[str], float]:
-    """A memory's weighted stem counts (own text + context) and its BM25 length."""
-    bag: Counter[str] = Counter(_stems(doc.text))
-    length = float(sum(bag.values()))
-    for text, weight in ((doc.context_prev, params.prev_weight),
-                         (doc.context_next, params.next_weight)):
-        if text and weight:
-            stems = _stems(text)
+    """A memory's weighted stem counts (own text + context) and its BM25 length, cached
+    (the same memories come back query after query). Callers must not modify the bag."""
+    return _weighted_bag(doc.text, doc.context_prev, doc.context_next, params.prev_weight,
+                         params.next_weight, params.context_length)
+
+
+@lru_cache(maxsize=50_000)
+def _weighted_bag(text: str, prev: str, nxt: str, prev_weight: float, next_weight: float,
+                  context_length: float) -> tuple[Counter[str], float]:
+    own = _stems(text)
+    length = float(sum(own.values()))
+    if not ((prev and prev_weight) or (nxt and next_weight)):
+        return own, length
+    bag: Counter[str] = Counter(own)
+    for context, weight in ((prev, prev_weight), (nxt, next_weight)):
+        if context and weight:
+            stems = _stems(context)
             for stem, f in stems.items():
                 bag[stem] += weight * f
-            length += params.context_length * weight * sum(stems.values())
+            length += context_length * weight * sum(stems.values())
     return bag, length
 
 
@@ -152,23 +186,38 @@ class LexicalRanker:
         weights = {"text": 1.0, "context_prev": p.prev_weight, "context_next": p.next_weight}
         return {field: w for field, w in weights.items() if w > 0}
 
+    def terms(self, text: str) -> dict[str, str]:
+        """The query's distinct stems (no stopwords, no filler words), each with the first
+        word that produced it."""
+        fillers = self.params.query_fillers
+        return _terms([(s, w) for s, w in analyze(text) if w not in fillers])
+
     async def search(self, text: str, where: FilterExpression | None,
                      k: int) -> tuple[list[Ranked], int]:
         """The best ``k`` memories for ``text`` within ``where``, and how many match a word."""
-        query = _terms([(s, w) for s, w in analyze(text) if w not in self.params.query_fillers])
+        query = self.terms(text)
         if not query:
             return [], 0
-        p = self.params
-        depth = max(k, p.depth)
         n, df, total = await self._counts(query, where)
         if not total:  # no memory in scope has any query word: no candidate round trip
             return [], 0
+        return await self.rank(query, n, df, where, k, total)
+
+    async def rank(self, query: dict[str, str], n: int, df: dict[str, int],
+                   where: FilterExpression | None, k: int,
+                   total: int = 0) -> tuple[list[Ranked], int]:
+        """Steps 2-4 once the query words are counted (``n`` memories in scope, ``df`` per
+        stem, updated in place); returns the best ``k`` and ``total`` (the memories with
+        any query word), widened by the feedback words' matches when they fetch
+        candidates of their own."""
+        p = self.params
+        depth = max(k, p.depth)
         docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
         bags = {i: _bag(d, p) for i, d in pool.items()}
         scores = self._bm25(bags, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
-        if expansion:
+        if expansion and p.feedback_candidates:
             # Counted with the query words so ``total`` covers every memory that can rank.
             _, more_df, total = await self._counts({**query, **expansion}, where)
             df.update(more_df)
@@ -178,13 +227,22 @@ class LexicalRanker:
                     pool[d.memory_id] = d
                     bags[d.memory_id] = _bag(d, p)
             scores = self._bm25(bags, query, df, n, weight=1.0)
+        elif expansion and p.feedback_counts:  # their counts only: the pool stays
+            counts = await self.store.document_counts(list(expansion.values()), where,
+                                                      totals=False)
+            df.update(zip(expansion, counts[1], strict=True))
+        elif expansion:  # counted among the candidates: no round trip
+            n_expansion = len(bags)
+            for stem in expansion:
+                df[stem] = sum(1 for bag, _ in bags.values() if stem in bag)
         if p.phrase_weight and len(query) > 1:
             scores = self._phrases(scores, pool, query, df, n)
         ceiling = sum(_idf(df, n, query).values())
         if expansion:
-            extra = self._bm25(bags, expansion, df, n, weight=p.feedback_weight)
+            n_fb = n if p.feedback_candidates or p.feedback_counts else n_expansion
+            extra = self._bm25(bags, expansion, df, n_fb, weight=p.feedback_weight)
             scores = {i: scores.get(i, 0.0) + extra.get(i, 0.0) for i in bags}
-            ceiling += p.feedback_weight * sum(_idf(df, n, expansion).values())
+            ceiling += p.feedback_weight * sum(_idf(df, n_fb, expansion).values())
         ceiling = ceiling or 1.0
         ranked = sorted((Ranked(pool[i], s, min(s / ceiling, 1.0))
                          for i, s in scores.items() if s > 0),
@@ -230,14 +288,16 @@ class LexicalRanker:
         # RediSearch does not expose per filter); candidates are the documents that matter.
         avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
         idf = _idf(df, n, terms)
+        k1, b, avg = p.k1, p.b, avg or 1.0
+        pairs = list(idf.items())
         out: dict[str, float] = {}
-        for i, (bag, _) in bags.items():
-            norm = p.k1 * (1 - p.b + p.b * lengths[i] / (avg or 1.0))
+        for i, (bag, length) in bags.items():
+            norm = k1 * (1 - b + b * length / avg)
             s = 0.0
-            for t in terms:
-                f = bag.get(t, 0.0)
+            for t, w in pairs:
+                f = bag.get(t)
                 if f:
-                    s += idf[t] * f * (p.k1 + 1) / (f + norm)
+                    s += w * f * (k1 + 1) / (f + norm)
             if s:
                 out[i] = weight * s
         return out
@@ -252,6 +312,8 @@ class LexicalRanker:
         out = dict(scores)
         for i, s in scores.items():
             found = _pairs(pool[i].text)
+            if found.isdisjoint(wanted):
+                continue
             bonus = sum(w for pair, w in wanted.items() if pair in found)
             if bonus:
                 out[i] = s + bonus
@@ -264,7 +326,7 @@ class LexicalRanker:
         weights: Counter[str] = Counter()
         surface: dict[str, str] = {}
         for i in best:
-            own = analyze(pool[i].text)
+            own = _content_words(pool[i].text)
             for stem, word in own:
                 weights[stem] += 1.0 / len(own)
                 surface.setdefault(stem, word)

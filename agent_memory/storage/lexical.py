@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from redisvl.query import CountQuery, FilterQuery, TextQuery
-from redisvl.query.filter import FilterExpression, Num, Tag, Text
+from redisvl.query import FilterQuery, TextQuery
+from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 from agent_memory.storage.mux import Script
-from agent_memory.storage.raw_search import number, text
+from agent_memory.storage.raw_search import as_number, search_commands, text
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
 # meantime would leave a half record behind.
@@ -36,14 +37,18 @@ return 1
 
 LEXICAL_FIELDS = (TEXT_FIELD, *CONTEXT_FIELDS)
 _TEXT = TEXT_FIELD.encode()
+# The id is the key's suffix: no need to return ``id_``.
+_CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
 
 
-@dataclass(frozen=True)
-class TextDoc:
+def _decoded(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value else ""
+
+
+class TextDoc(NamedTuple):
     """A full-text candidate with what re-ranking needs."""
 
     memory_id: str
-    engine_score: float  # RediSearch's own BM25 over the weighted fields
     created_at: float
     last_accessed: float
     text: str
@@ -59,8 +64,31 @@ class Neighbour:
     text: str
 
 
-def _and(where: FilterExpression | None, clause: FilterExpression) -> FilterExpression:
-    return clause if where is None else where & clause
+def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
+    """The documents of the replies (total, then key and fields per document), each memory
+    once (in the first reply returning it); ``cut`` strips the key prefix."""
+    seen: set[bytes] = set()
+    out = []
+    for reply in replies:
+        docs = []
+        for n in range(1, len(reply) - 1, 2):
+            key = reply[n]
+            if key in seen:
+                continue
+            seen.add(key)
+            fields = reply[n + 1] or []
+            values = dict(zip(fields[::2], fields[1::2], strict=False))
+            created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
+            try:
+                times = (float(created or 0), float(accessed or 0))
+            except ValueError:  # a stored value that is not a number counts as 0
+                times = (as_number(created), as_number(accessed))
+            docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), *times,
+                                _decoded(values.get(_TEXT)),
+                                _decoded(values.get(b"context_prev")),
+                                _decoded(values.get(b"context_next"))))
+        out.append(docs)
+    return out
 
 
 class LexicalStore:
@@ -74,50 +102,54 @@ class LexicalStore:
                          where: FilterExpression | None, k: int,
                          field_weights: Mapping[str, float]) -> list[list[TextDoc]]:
         """For each ``(words, word_weights)``, up to ``k`` memories matching any of the words
-        in any weighted field, best first; all searches go in one pipelined batch."""
+        in any weighted field, best first; all searches go in one pipelined batch. A memory
+        an earlier search of the batch already returned is left out of the later lists (the
+        caller merges them in order): the searches overlap, and reading a candidate's text
+        is most of the cost."""
         queries = []
         for words, word_weights in searches:
             q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
                           filter_expression=where, num_results=k, stopwords=None,
-                          return_fields=["id_", "created_at", "last_accessed", *LEXICAL_FIELDS],
+                          return_fields=_CANDIDATE_FIELDS,
                           text_weights=dict(word_weights) if word_weights else None)
+            q.query._with_scores = False  # RediSearch still orders by it; we never read it
             queries.append((q.query, q.params))
         if not queries:
             return []
         with store_guard("text search"):
-            results = await self.store.search_raw(queries)
-        return [
-            [TextDoc(text(d, b"id_"), number(d, b"score"), number(d, b"created_at"),
-                     number(d, b"last_accessed"), text(d, _TEXT), text(d, b"context_prev"),
-                     text(d, b"context_next"))
-             for d in res.docs]
-            for res in results
-        ]
+            replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
+        return _parse_candidates(replies, len(self.store.prefix) + 1)
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
-                              ) -> tuple[int, list[int], int]:
+                              *, totals: bool = True) -> tuple[int, list[int], int]:
         """``(memories in scope, [memories containing each word], memories containing any)``,
-        counting a word in any lexical field, in one pipelined batch.
+        counting a word in any lexical field, in one pipelined batch (without ``totals``,
+        the first and last are 0 and not asked for).
 
         RediSearch stems the word, so a count covers every form sharing its stem.
         """
-        clauses: list[FilterExpression] = []
-        for word in words:
-            clause: FilterExpression | None = None
-            for field in LEXICAL_FIELDS:
-                part = Text(field) % word
-                clause = part if clause is None else clause | part
-            clauses.append(clause)  # type: ignore[arg-type]
-        queries = [CountQuery(where), *(CountQuery(_and(where, c)) for c in clauses)]
-        if clauses:
-            union = clauses[0]
-            for clause in clauses[1:]:
-                union = union | clause
-            queries.append(CountQuery(_and(where, union)))
+        # Query strings built here, the filter's once: RedisVL would render it per count.
+        scope = str(where) if where is not None else ""
+        scope = "" if scope == "*" else scope  # an empty expression renders as the wildcard
+        clauses = ["(" + " | ".join(f"@{field}:({word})" for field in LEXICAL_FIELDS) + ")"
+                   for word in words]
+        queries = [f"({scope} {c})" if scope else c for c in clauses]
+        if totals:
+            queries.insert(0, scope or "*")
+            if clauses:
+                union = "(" + " | ".join(clauses) + ")"
+                queries.append(f"({scope} {union})" if scope else union)
+        if not queries:
+            return 0, [], 0
+        name = self.store.index_name
         with store_guard("term statistics"):
-            results = await self.store.search_raw([(q.query, q.params) for q in queries])
-        totals = [int(r.total) for r in results]
-        return totals[0], totals[1 : 1 + len(words)], (totals[-1] if clauses else 0)
+            replies = await self.store.mux.batch(
+                [("FT.SEARCH", name, q, "NOCONTENT", "DIALECT", 2, "LIMIT", 0, 0)
+                 for q in queries])
+        counts = [int(r[0]) for r in replies]
+        if not totals:
+            return 0, counts, 0
+        return counts[0], counts[1 : 1 + len(words)], (counts[-1] if clauses else 0)
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],

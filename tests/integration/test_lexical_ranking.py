@@ -192,3 +192,36 @@ async def test_deleting_messages_relinks_their_neighbours(redis: Redis, redis_ur
         assert (await redis.ft(svc.store.index_name).search(query)).total == 0, word
     assert await svc.delete_ids(["m7"]) == 1  # the last message: nothing after it
     assert await _fields(redis, prefix, "m6") == ("third", "")
+
+
+async def test_hybrid_feedback_rescores_the_query_words_candidates_only(redis: Redis,
+                                                                        redis_url: str) -> None:
+    """The hybrid default's keyword list (feedback words counted among the candidates, no
+    fetch of their own): a memory with no query word never joins it, yet the feedback
+    words still re-order the memories that have one. The full ranker (keyword mode)
+    fetches the feedback words' own candidates."""
+    svc, lexical = await _setup(redis, redis_url)
+    await svc.index_records([
+        ExtractedMemoryRecord(id="m1", text="kayak paddle tahoe river", namespace="ns"),
+        ExtractedMemoryRecord(id="m2", text="kayak paddle tahoe lake", namespace="ns"),
+        ExtractedMemoryRecord(id="m3", text="kayak insurance form", namespace="ns"),
+        ExtractedMemoryRecord(id="f", text="lake tahoe paddle weekend", namespace="ns"),
+        ExtractedMemoryRecord(id="x", text="kayak paddle tahoe lake", namespace="ns2"),
+    ], deduplicate=False)
+    where = Tag("namespace") == "ns"
+    hybrid = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
+                                                  feedback_counts=False))
+    ranked, total = await hybrid.search("kayak", where, 10)
+    ids = [r.doc.memory_id for r in ranked]
+    assert set(ids) == {"m1", "m2", "m3"} and total == 3
+    # "lake" (m2) is among the five feedback words, "river" (m1) is not: m2 first, although
+    # without feedback the two tie and m1 comes first by id.
+    assert ids.index("m2") < ids.index("m1")
+    plain, _ = await LexicalRanker(lexical, RankingParams(feedback_docs=0)).search(
+        "kayak", where, 10)
+    plain_ids = [r.doc.memory_id for r in plain]
+    assert plain_ids.index("m1") < plain_ids.index("m2")
+    assert all(0 < r.coverage <= 1 for r in ranked)
+    full, _ = await LexicalRanker(lexical).search("kayak", where, 10)
+    assert "f" in {r.doc.memory_id for r in full}
+    assert "x" not in {r.doc.memory_id for r in full}
