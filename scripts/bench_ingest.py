@@ -10,14 +10,19 @@ configured by environment as deployed (hashing embedder, loopback).
    before the 202) and passive on (the job is enqueued before the 202; no worker runs, so
    only the request path is timed). Two shapes: one turn per request (latency), and
    ``--batch`` turns per request (throughput). ``POST /v1/process`` (one turn pair per
-   request) is timed the same way.
+   request) is timed the same way. Each line also gives the CPU the API process(es) and
+   Redis spent per request (``/proc``), and Redis's read events per request: how many
+   separate writes the API sent it (pipelined commands leave in one write), with one
+   client the request's sequential round trips; with several, requests in flight
+   together share writes. These do not move much with what else runs on the machine.
 2. **Enrich.** ``--workers`` worker processes and the stub OpenAI-compatible model
    (``tests/support/stub_openai.py``, answering each adjudication call after
    ``--llm-delay`` seconds with one memory) process ``--jobs`` requests of ``--batch``
    turns; the clock runs from the first request until every job is ``succeeded``.
 
     .venv/bin/python scripts/bench_ingest.py [--requests 2000] [--clients 8] [--sequential 300]
-        [--batch 20] [--jobs 100] [--workers 2] [--llm-delay 0.0]   (--jobs 0: no enrichment)
+        [--batch 20] [--jobs 100] [--workers 2] [--llm-delay 0.0] [--api-workers 1]
+        (--jobs 0: no enrichment; --api-workers N: N API processes share the port)
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis import Redis  # noqa: E402
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
-from scripts._bench.harness import api_process, percentile  # noqa: E402
+from scripts._bench.cpu import CpuMeter, children  # noqa: E402
+from scripts._bench.harness import ApiUrl, api_process, percentile  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 
@@ -94,13 +100,47 @@ async def load(url: str, path: str, bodies: list[dict[str, object]],
     return latencies, time.perf_counter() - started
 
 
-def line(name: str, latencies: list[float], wall: float, per_request: int) -> dict[str, float]:
+class Costs:
+    """CPU of the API process(es) and of Redis, and Redis's read events (one per write the
+    API sent: its round trips), per request of one timed run."""
+
+    def __init__(self, url: ApiUrl, redis_pid: int | None, redis_url: str) -> None:
+        self.meter = CpuMeter(api=lambda: children(url.pid),
+                              redis=lambda: [redis_pid] if redis_pid else [])
+        self.client = Redis.from_url(redis_url)
+        self.reads = 0
+
+    def _reads(self) -> int:
+        return int(self.client.info("stats")["total_reads_processed"])
+
+    def start(self) -> None:
+        self.meter.start()
+        self.reads = self._reads()
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        figures = self.meter.per_request(requests)
+        # the INFO calls themselves are two reads; spread over the run they are noise
+        figures["round_trips"] = (self._reads() - self.reads - 1) / max(requests, 1)
+        return figures
+
+
+def line(name: str, latencies: list[float], wall: float, per_request: int,
+         costs: dict[str, float]) -> dict[str, float]:
     figures = {"turns_per_s": len(latencies) * per_request / wall,
                "p50_ms": percentile(latencies, 50) * 1000,
-               "p99_ms": percentile(latencies, 99) * 1000}
-    print(f"{name:<44} {len(latencies):>5} req  {figures['turns_per_s']:8.0f} turns/s  "
-          f"202 p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms")
+               "p99_ms": percentile(latencies, 99) * 1000, **costs}
+    print(f"{name:<40} {len(latencies):>5} req  {figures['turns_per_s']:7.0f} turns/s  "
+          f"202 p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
+          f"CPU/req API {costs['api']:5.0f} us Redis {costs['redis']:5.0f} us  "
+          f"{costs['round_trips']:4.1f} Redis reads/req")
     return figures
+
+
+def timed(costs: Costs, url: str, path: str, bodies: list[dict[str, object]],
+          clients: int) -> tuple[list[float], float, dict[str, float]]:
+    costs.start()
+    latencies, wall = asyncio.run(load(url, path, bodies, clients))
+    return latencies, wall, costs.per_request(len(bodies))
 
 
 @contextlib.contextmanager
@@ -162,29 +202,35 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--llm-delay", type=float, default=0.0)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--api-workers", type=int, default=1,
+                        help="API processes sharing the port (API_WORKERS)")
     args = parser.parse_args()
-    print(f"ingestion: {args.clients} clients, hashing embedder, loopback; Redis, API, "
-          f"workers and clients share the machine's cores with other work")
+    print(f"ingestion: {args.clients} clients, {args.api_workers} API process(es), hashing "
+          f"embedder, loopback; Redis, API, workers and clients share the machine's cores "
+          f"with other work")
     env = {"EMBEDDING_PROVIDER": "hashing", "LOG_LEVEL": "ERROR",
            "DEDUPLICATION_DISTANCE_THRESHOLD": "0", "EXTRACTION_DEBOUNCE_SECONDS": "30"}
     n, batch = args.requests, args.batch
-    with temporary_redis(persistent=False) as redis, api_process(redis.url, **env) as url:
+    api_env = {**env, "API_WORKERS": str(args.api_workers)}
+    with temporary_redis(persistent=False) as redis, api_process(redis.url, **api_env) as url:
+        costs = Costs(url, redis.pid, redis.url)
         asyncio.run(load(url, "/ingestion/memory",
                          [ingestion_body(10**6 + i, 1, i) for i in range(200)], args.clients))
-        lat, wall = asyncio.run(load(url, "/ingestion/memory", [
-            ingestion_body(2 * 10**6 + i, 1, i % args.users) for i in range(args.sequential)],
-            1))
-        line("ingestion, 1 turn/request, 1 client", lat, wall, 1)
-        lat, wall = asyncio.run(load(url, "/ingestion/memory", [
-            ingestion_body(i, 1, i % args.users) for i in range(n)], args.clients))
-        line(f"ingestion, 1 turn/request, {args.clients} clients", lat, wall, 1)
-        lat, wall = asyncio.run(load(url, "/ingestion/memory", [
-            ingestion_body(n + i, batch, i % args.users) for i in range(n // batch)],
-            args.clients))
-        line(f"ingestion, {batch} turns/request", lat, wall, batch)
-        lat, wall = asyncio.run(load(url, "/v1/process", [
-            process_body(i, i % args.users) for i in range(n)], args.clients))
-        line("process, 1 turn pair/request", lat, wall, 2)
+        runs = [
+            ("ingestion, 1 turn/request, 1 client", "/ingestion/memory", [
+                ingestion_body(2 * 10**6 + i, 1, i % args.users)
+                for i in range(args.sequential)], 1, 1),
+            (f"ingestion, 1 turn/request, {args.clients} clients", "/ingestion/memory", [
+                ingestion_body(i, 1, i % args.users) for i in range(n)], args.clients, 1),
+            (f"ingestion, {batch} turns/request", "/ingestion/memory", [
+                ingestion_body(n + i, batch, i % args.users) for i in range(n // batch)],
+             args.clients, batch),
+            ("process, 1 turn pair/request", "/v1/process", [
+                process_body(i, i % args.users) for i in range(n)], args.clients, 2),
+        ]
+        for name, path, bodies, clients, per_request in runs:
+            latencies, wall, cost = timed(costs, url, path, bodies, clients)
+            line(name, latencies, wall, per_request, cost)
     if args.jobs <= 0:
         return
     with temporary_redis(persistent=False) as redis, stub_model(args.llm_delay) as model:

@@ -76,7 +76,7 @@ async def ingest(request: Request, body: IngestionRequest) -> Response:
 
     out, replayed = await once(service.store, service.settings, "ingestion", principal,
                                namespace, request.headers.get("idempotency-key"),
-                               body.model_dump_json(), produce)
+                               body.model_dump_json, produce)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(out, status_code=202, headers=headers)
 

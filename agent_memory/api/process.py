@@ -91,7 +91,7 @@ async def process(request: Request, body: ProcessRequest, query: ProcessQuery) -
         ).model_dump(mode="json")
 
     out, replayed = await once(service.store, service.settings, "process", principal, namespace,
-                               request.headers.get("idempotency-key"), body.model_dump_json(),
+                               request.headers.get("idempotency-key"), body.model_dump_json,
                                produce)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(out, status_code=202, headers=headers)

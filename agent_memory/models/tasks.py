@@ -26,6 +26,7 @@ class TaskType(str, Enum):
     compact = "compact"
     promotion = "promotion"
     erase = "erase"  # issue 16: erase a person
+    ingestion = "ingestion"  # issue 13: a turn-ingestion job (GET /v1/jobs/{id} has more)
 
 
 class Task(BaseModel):

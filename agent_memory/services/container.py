@@ -26,7 +26,7 @@ from agent_memory.services.erase import (
     WorkingMemoryEraser,
 )
 from agent_memory.services.grants import GrantService
-from agent_memory.services.ingestion import IngestionService
+from agent_memory.services.ingestion import IngestionService, TaskCommand
 from agent_memory.services.ingestion_jobs import JobRunner
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.profile import ProfileService
@@ -133,6 +133,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     working_memory.after_write = background.promotion.after_write
     working_memory.before_fold = background.promotion.park_folded
     working_memory.arm_seconds = background.promotion.arm_seconds
+    working_memory.gives_work = background.promotion.gives_work
     if long_term is not None:
         long_term.on_accessed = background.on_accessed  # throttled update, off the request path
     prompt = PromptService(working_memory, long_term, settings)
@@ -227,17 +228,24 @@ def _ingestion(settings: Settings, redis: Redis, llm: ChatModel | None,
     store, jobs = IngestionStore(redis), JobStore(redis)
     model = ModelAdjudicator(llm, settings.generation_model) if llm is not None else None
     runner = JobRunner(settings, jobs, store, long_term, model, provenance)
-    enqueue = run_inline = None
+    enqueue = run_inline = task_command = None
     docket = background.docket
     if docket is not None:
         active = docket
 
         async def enqueue(job_id: str) -> None:
             await active.add("ingest_turns", key=f"ingest:{job_id}")(job_id)
+
+        from agent_memory.tasks._schedule import task_command as task_command_maker
+
+        make = task_command_maker(docket, "ingest_turns", settings.effective_redis_url())
+        if make is not None:
+            def task_command(job_id: str) -> TaskCommand | None:
+                return make(f"ingest:{job_id}", (job_id,))
     else:
         async def run_inline(job_id: str) -> None:
             await runner.run(job_id)
     service = IngestionService(settings, store, jobs, working_memory, long_term, enqueue,
-                               run_inline, provenance)
+                               run_inline, provenance, task_command)
     return service, runner
 

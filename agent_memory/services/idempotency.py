@@ -17,7 +17,7 @@ Produce = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def once(store: IngestionStore, settings: Settings, door: Door, principal: Principal,
-               namespace: str | None, key: str | None, request: str,
+               namespace: str | None, key: str | None, request: Callable[[], str],
                produce: Produce) -> tuple[dict[str, Any], bool]:
     """Serve a request at most once per ``Idempotency-Key`` (per door, tenant and caller).
 
@@ -27,7 +27,8 @@ async def once(store: IngestionStore, settings: Settings, door: Door, principal:
     later replays return.
 
     Args:
-        request: The validated request, canonically serialized (its fingerprint).
+        request: Serializes the validated request canonically (its fingerprint; only
+            called when there is a key).
     """
     if key is None:
         return await produce(), False
@@ -36,7 +37,7 @@ async def once(store: IngestionStore, settings: Settings, door: Door, principal:
             {"type": "value_error", "loc": ["header", "Idempotency-Key"],
              "msg": "1 to 255 characters"}])
     digest = hashlib.sha256(key.encode()).hexdigest()
-    fingerprint = hashlib.sha256(request.encode()).hexdigest()
+    fingerprint = hashlib.sha256(request().encode()).hexdigest()
     stored = await store.stored_response(door, namespace, principal.subject, digest)
     if stored is None:
         body = await produce()

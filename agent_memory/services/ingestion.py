@@ -33,7 +33,7 @@ from agent_memory.errors import InvalidRequest, NotFound
 from agent_memory.models._types import from_epoch, utcnow
 from agent_memory.models.jobs import ContainerRecord, JobResponse, UserListResponse, UserResponse
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
-from agent_memory.models.working_memory import AppendMessages, AppendQuery, MemoryMessage
+from agent_memory.models.working_memory import MemoryMessage
 from agent_memory.principal import Principal
 from agent_memory.services.adjudication import Policy
 from agent_memory.services.extraction import Scope
@@ -44,11 +44,26 @@ from agent_memory.services.working_memory import WorkingMemoryService
 from agent_memory.settings import Settings
 from agent_memory.storage.ingestion import IngestionStore
 from agent_memory.storage.jobs import ACCEPTING, JobStore
-from agent_memory.tokenizer import count_tokens
+from agent_memory.tokenizer import count_message_tokens, count_tokens
 
 Door = Literal["process", "ingestion"]
 Enqueue = Callable[[str], Awaitable[None]]
 """Puts a job's task on the docket (keyed by the job id: a repeat is a no-op)."""
+
+
+@dataclass(frozen=True)
+class TaskCommand:
+    """A job's Docket task as one command for the batch that queues the job
+    (``tasks/_schedule.py`` makes it; ``JobStore.queue`` sends it)."""
+
+    command: tuple[Any, ...]  # the EVALSHA of Docket's schedule script
+    script: str  # that script's source (loaded on NOSCRIPT)
+    runs_key: str  # the task's runs hash: it has a state once the task is on the docket
+    scheduled: Callable[[Any], None]  # Docket's own bookkeeping, given the script's reply
+
+
+TaskCommands = Callable[[str], TaskCommand | None]
+"""The task command of a job (``None``: enqueue with :data:`Enqueue` instead)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,15 @@ class Receipt:
     tokens_in: int
 
 
+def _settle(future: asyncio.Future[Any]) -> None:
+    """Cancel an early lookup nobody awaited (an error on the way), or mark its failure
+    as seen."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
+
+
 def unit_hash(*parts: object) -> str:
     """The stable hash of a unit (its identifying parts, JSON-encoded)."""
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -120,7 +144,8 @@ class IngestionService:
     def __init__(self, settings: Settings, store: IngestionStore, jobs: JobStore,
                  working_memory: WorkingMemoryService, long_term: LongTermService | None,
                  enqueue: Enqueue | None, run_inline: Callable[[str], Awaitable[None]] | None
-                 = None, provenance: ProvenanceLog | None = None) -> None:
+                 = None, provenance: ProvenanceLog | None = None,
+                 task_command: TaskCommands | None = None) -> None:
         self.settings = settings
         self.store = store
         self.jobs = jobs
@@ -129,6 +154,7 @@ class IngestionService:
         self.enqueue = enqueue
         self.run_inline = run_inline  # no Docket: the job runs before the answer
         self.provenance = provenance
+        self.task_command = task_command  # enqueue and queue in one round trip
 
     @property
     def job_ttl(self) -> int:
@@ -158,22 +184,29 @@ class IngestionService:
                    "units": [{"hash": u.hash, "messages": [
                        [m.id, m.role, m.text, m.at.timestamp()] for m in u.messages]}
                        for u in units]}
-        accepted = await self.store.accept(
-            sub.namespace, sub.user_id, job_id, [u.hash for u in units], sub.containers,
-            {"door": sub.door, "namespace": sub.namespace or "", "user_id": sub.user_id or "",
-             "status": ACCEPTING, "created_at": now, "passive": "1" if sub.passive else "0",
-             "payload": json.dumps(payload, ensure_ascii=False)},
-            now=now, turn_ttl=int(self.settings.ingestion_turn_ttl_days * 86400),
-            job_ttl=self.job_ttl)
-        others = sorted({o for o in accepted.owners if o != job_id})
-        found = await self.jobs.statuses(others) if others else {}
-        if accepted.took:  # else this request's job was never created: nothing to finish
-            found[job_id] = (ACCEPTING, sub.passive)
-        unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
-        todo = [u for u, owner in zip(units, accepted.owners, strict=True) if owner in unfinished]
-        written = await self._write_active(
-            principal, sub, todo, job_id,
-            {u.hash: o for u, o in zip(units, accepted.owners, strict=True)})
+        early = self._look_around(sub, units, job_id)
+        try:
+            accepted = await self.store.accept(
+                sub.namespace, sub.user_id, job_id, [u.hash for u in units], sub.containers,
+                {"door": sub.door, "namespace": sub.namespace or "",
+                 "user_id": sub.user_id or "", "status": ACCEPTING, "created_at": now,
+                 "passive": "1" if sub.passive else "0",
+                 "payload": json.dumps(payload, ensure_ascii=False)},
+                now=now, turn_ttl=int(self.settings.ingestion_turn_ttl_days * 86400),
+                job_ttl=self.job_ttl)
+            others = sorted({o for o in accepted.owners if o != job_id})
+            found = await self.jobs.statuses(others) if others else {}
+            if accepted.took:  # else this request's job was never created: nothing to finish
+                found[job_id] = (ACCEPTING, sub.passive)
+            unfinished = {j for j, (status, _) in found.items() if status == ACCEPTING}
+            todo = [u for u, o in zip(units, accepted.owners, strict=True) if o in unfinished]
+            written = await self._write_active(
+                principal, sub, todo, job_id,
+                {u.hash: o for u, o in zip(units, accepted.owners, strict=True)},
+                early if accepted.took == len(units) else None)
+        finally:
+            if early is not None:
+                _settle(early[1])
         for job in sorted(unfinished):
             await self._finish_accept(job, found[job][1], written if job == job_id else None)
         mine = [u for u, owner in zip(units, accepted.owners, strict=True) if owner == job_id]
@@ -188,64 +221,87 @@ class IngestionService:
                        passive_job_id=answer_job if passive else None,
                        tokens_in=sum(count_tokens(m.text) for u in mine for m in u.messages))
 
+    def _look_around(self, sub: Submission, units: list[Unit], job_id: str
+                     ) -> tuple[list[MemoryRecord], asyncio.Future[Any]] | None:
+        """The fragments of ``units`` as this job would write them, and their session
+        neighbours' lookup, started now so that it leaves with the accept script (a read:
+        wasted only when a turn turns out to be a duplicate)."""
+        if not sub.write_fragments or self.long_term is None:
+            return None
+        records = self._fragments(sub, units, {}, job_id, utcnow())
+        return records, asyncio.ensure_future(self.long_term.turn_neighbours(records))
+
+    def _fragments(self, sub: Submission, units: list[Unit], owners: dict[str, str],
+                   job_id: str, persisted: datetime | None) -> list[MemoryRecord]:
+        return [self._fragment(sub, cid, u, m, owners.get(u.hash, job_id), persisted)
+                for cid, _ in sub.containers[:1] for u in units for m in u.messages]
+
     async def _write_active(self, principal: Principal, sub: Submission, units: list[Unit],
-                            job_id: str, owners: dict[str, str] | None = None
+                            job_id: str, owners: dict[str, str] | None = None,
+                            early: tuple[list[MemoryRecord], asyncio.Future[Any]] | None = None
                             ) -> dict[str, list[str]]:
         """Session messages and fragments of ``units`` (idempotent: fixed ids), written
-        concurrently (they share the pipelined connection, so their round trips overlap)."""
+        concurrently: they share the pipelined connection, so the session appends, the
+        fragments and their provenance leave in one write when the fragments' neighbours
+        were looked up beside the accept script (``early``: this job took every unit);
+        else the lookup goes first, with the appends. A twin redoing the writes of an
+        unfinished job records no provenance: the job that took the turns did."""
         out: dict[str, list[str]] = {"messages": [], "fragments": []}
         if not units:
             return out
         owners = owners or {}
         fragments = sub.write_fragments and self.long_term is not None
-        persisted = utcnow() if fragments else None
+        records: list[MemoryRecord] = []
+        neighbours = None
+        if fragments and early is not None:  # this job took every unit: as looked up
+            records, neighbours = early[0], await early[1]
+        elif fragments:
+            records = self._fragments(sub, units, owners, job_id, utcnow())
+        persisted = records[0].persisted_at if records else None
         writes: list[Awaitable[Any]] = []
         if sub.write_messages:
-            messages = [MemoryMessage.model_construct(
+            messages = [(MemoryMessage.model_construct(
                 role=m.role, content=m.text, id=m.id, created_at=m.at,
-                persisted_at=persisted, discrete_memory_extracted="t")
-                for u in units for m in u.messages]
-            body = AppendMessages.model_construct(
-                messages=messages, namespace=sub.namespace, user_id=sub.user_id,
-                ttl_seconds=None, long_term_memory_strategy=None)
+                persisted_at=persisted, discrete_memory_extracted="t"),
+                count_message_tokens(m.role, m.text)) for u in units for m in u.messages]
             for cid, _ in sub.containers:
-                writes.append(self.working_memory.append(
-                    principal, cid, body, AppendQuery(recent_messages_limit=1)))
-                out["messages"] += [f"{cid}/{m.id}" for m in messages]
+                writes.append(self.working_memory.append_turns(sub.namespace, sub.user_id,
+                                                               cid, messages))
+                out["messages"] += [f"{cid}/{m.id}" for m, _ in messages]
         if fragments:
-            records = [self._fragment(sub, cid, u, m, owners.get(u.hash, job_id))
-                       for cid, _ in sub.containers[:1] for u in units for m in u.messages]
+            assert self.long_term is not None
             # No dedup: a turn is its own fragment even when its words were said before.
-            writes.append(self.long_term.index_records(records, deduplicate=False))
+            writes.append(self.long_term.index_turns(records, neighbours))
+            events = self._created_events(sub, records, job_id)
+            if events and self.provenance is not None:
+                writes.append(self.provenance.store.append_many(events))
         done = await asyncio.gather(*writes)
         if fragments:
-            out["fragments"] = done[-1]
-            await self._fragments_created(sub, records, job_id)
+            out["fragments"] = done[len(sub.containers) if sub.write_messages else 0]
         return out
 
-    async def _fragments_created(self, sub: Submission, records: list[MemoryRecord],
-                                 job_id: str) -> None:
-        """Provenance of the fragments this job wrote (a twin redoing the writes of an
-        unfinished job records nothing: the job that took the turns does)."""
+    def _created_events(self, sub: Submission, records: list[MemoryRecord],
+                        job_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The provenance events of the fragments this job writes."""
         if self.provenance is None:
-            return
+            return []
         mine = [r for r in records if r.metadata["ingestion"].get("job_id") == job_id]
-        await self.provenance.store.append_many(
+        return [
             (r.id, self.provenance._event("created", {
                 "door": sub.door, "session_id": r.session_id, "message_ids": r.extracted_from,
                 "job_id": job_id, "turn_hash": r.metadata["ingestion"]["turn_hash"],
                 "strategy": "message"}))
-            for r in mine)
+            for r in mine]
 
     @staticmethod
     def _fragment(sub: Submission, session_id: str, unit: Unit, message: TurnMessage,
-                  job_id: str) -> MemoryRecord:
+                  job_id: str, persisted: datetime | None) -> MemoryRecord:
         """A turn as a long-term ``message`` record (promotion's form and id)."""
         return MemoryRecord(
             id=fragment_id(sub.namespace, sub.user_id, session_id, message.id),
             text=f"{message.role}: {message.text}", namespace=sub.namespace,
             user_id=sub.user_id, session_id=session_id, memory_type=MemoryTypeEnum.message,
-            extraction_strategy="message", created_at=message.at, persisted_at=utcnow(),
+            extraction_strategy="message", created_at=message.at, persisted_at=persisted,
             discrete_memory_extracted="t", extracted_from=[message.id],
             metadata={"request": sub.metadata,
                       "ingestion": {"turn_hash": unit.hash, "door": sub.door,
@@ -253,9 +309,15 @@ class IngestionService:
 
     async def _finish_accept(self, job_id: str, passive: bool,
                              written: dict[str, list[str]] | None) -> None:
-        """Enqueue (when there is background work), then leave ``accepting``."""
+        """Enqueue (when there is background work), then leave ``accepting``: one round
+        trip when the task can ride in the status change's batch."""
         fields: dict[str, Any] = {"ids": written} if written is not None else {}
-        if passive and self.enqueue is not None:
+        task = self.task_command(job_id) if passive and self.task_command else None
+        if task is not None:
+            reply, _ = await self.jobs.queue(job_id, ACCEPTING, "queued", self.job_ttl,
+                                             task.command, task.script, task.runs_key, fields)
+            task.scheduled(reply)
+        elif passive and self.enqueue is not None:
             await self.enqueue(job_id)
             await self.jobs.advance(job_id, ACCEPTING, "queued", self.job_ttl, fields)
         elif passive and self.run_inline is not None:

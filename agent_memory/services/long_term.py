@@ -31,9 +31,16 @@ from agent_memory.services import dedup
 from agent_memory.services.deletion import API_DELETE, POLICY, Deletion, DeletionTrail
 from agent_memory.services.ltm_search import Searcher, scoped_filter
 from agent_memory.services.provenance import ProvenanceLog
-from agent_memory.services.session_context import link_sessions, unlink_sessions
+from agent_memory.services.session_context import (
+    context_updates,
+    edge_groups,
+    link_sessions,
+    session_runs,
+    unlink_sessions,
+)
 from agent_memory.settings import Settings
 from agent_memory.storage.filters import and_all, tag_eq_or_missing, tag_in
+from agent_memory.storage.lexical import Neighbour
 from agent_memory.storage.long_term import LongTermStore
 from agent_memory.storage.trash import TrashStore
 
@@ -157,6 +164,46 @@ class LongTermService:
                                    replacing=[existing[i] is not None for i in todo])
             await link_sessions(self.searcher.ranker.store, written)  # messages: neighbours
         return [final[w] for w in where]
+
+    async def turn_neighbours(self, records: Sequence[MemoryRecord]
+                              ) -> list[tuple[Neighbour | None, Neighbour | None]]:
+        """The session lookup of :meth:`index_turns` for ``records``, to run beside other
+        work (pass the result to :meth:`index_turns` with the same records)."""
+        runs = session_runs(dedup.last_by_id(records)[0])
+        return await self.searcher.ranker.store.session_edges(edge_groups(runs)) if runs else []
+
+    async def index_turns(self, records: Sequence[MemoryRecord],
+                          neighbours: list[tuple[Neighbour | None, Neighbour | None]] | None
+                          = None) -> list[str]:
+        """Store records whose ids are fixed by what they record (ingestion's one fragment
+        per turn): :meth:`index_records` without dedup, in two round trips.
+
+        The session neighbours are looked up first (by ``created_at``, the new ids left
+        out); then one pipeline writes each record whole, its own context fields in the
+        same HSET (one index update, not two), and the neighbours' context fields. No id
+        lookup: a stored record with the same id is replaced (deleted first), and a record
+        sets its own ``created_at`` and ``persisted_at`` (what :meth:`index_records` would
+        keep from the stored one when the record has none). ``neighbours``: what
+        :meth:`turn_neighbours` found for the same records (then one round trip).
+        """
+        if not records:
+            return []
+        now = utcnow()
+        unique = [r.model_copy(update={"memory_hash": dedup.memory_hash(r), "updated_at": now})
+                  for r in dedup.last_by_id(records)[0]]
+        lexical = self.searcher.ranker.store
+        runs = session_runs(unique)
+        if neighbours is not None:
+            edges = neighbours
+        else:
+            edges = await lexical.session_edges(edge_groups(runs)) if runs else []
+        vectors = await self.embedder.embed([r.text for r in unique])
+        updates = context_updates(runs, edges)
+        own = [updates.pop(r.id, {}) for r in unique]
+        await self.store.write(unique, vectors, extra_fields=own,
+                               then=lexical.context_commands(updates),
+                               scripts=[lexical.context_script] if updates else ())
+        return [r.id for r in records]
 
     def _dedup_by_hash(self, unique: list[MemoryRecord],
                        existing: list[tuple[str | None, ...] | None],

@@ -125,6 +125,13 @@ class PromotionService:
         return ((self._extracting and msg.discrete_memory_extracted == "f")
                 or (self._indexing_messages and msg.persisted_at is None))
 
+    def gives_work(self, messages: list[MemoryMessage]) -> bool:
+        """Whether storing ``messages`` gives promotion anything to do (to extract or to
+        index), as the settings stand."""
+        if self._schedule is None or self.long_term is None:
+            return False
+        return any(self._needs_work(m) for m in messages)
+
     def arm_seconds(self, messages: list[MemoryMessage]) -> float | None:
         """``WorkingMemoryService.arm_seconds``: how long the promotion marker an append
         of ``messages`` should set in its own round trip, or ``None`` when these messages

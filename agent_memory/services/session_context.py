@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
-from agent_memory.storage.lexical import LexicalStore
+from agent_memory.storage.lexical import LexicalStore, Neighbour
 
 # A neighbour's text beyond this is cut: context should hint, not swamp the memory's own.
 MAX_CONTEXT_CHARS = 1000
@@ -54,21 +54,19 @@ def session_runs(records: Sequence[MemoryRecord]) -> dict[_Key, list[MemoryRecor
     return dict(runs)
 
 
-async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) -> int:
-    """Write the context fields of just-stored ``records`` and of their stored neighbours.
+def edge_groups(runs: dict[_Key, list[MemoryRecord]]
+                ) -> list[tuple[str | None, str | None, str, str, float, float, frozenset[str]]]:
+    """What :meth:`LexicalStore.session_edges` looks up for ``runs`` (:func:`session_runs`)."""
+    return [(ns, user, session, kind, run[0].created_at.timestamp(),
+             run[-1].created_at.timestamp(), frozenset(r.id for r in run))
+            for (ns, user, session, kind), run in runs.items()]
 
-    Returns:
-        How many memories got context fields written.
-    """
-    runs = session_runs(records)
-    if not runs:
-        return 0
-    groups = [
-        (ns, user, session, kind, run[0].created_at.timestamp(),
-         run[-1].created_at.timestamp(), frozenset(r.id for r in run))
-        for (ns, user, session, kind), run in runs.items()
-    ]
-    edges = await store.session_edges(groups)
+
+def context_updates(runs: dict[_Key, list[MemoryRecord]],
+                    edges: Sequence[tuple[Neighbour | None, Neighbour | None]]
+                    ) -> dict[str, dict[str, str]]:
+    """The context fields of the new memories in ``runs`` and of their stored neighbours
+    ``edges`` (as :meth:`LexicalStore.session_edges` found them)."""
     updates: dict[str, dict[str, str]] = {}
     for run, (before, after) in zip(runs.values(), edges, strict=True):
         for i, record in enumerate(run):
@@ -79,6 +77,19 @@ async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) ->
             updates.setdefault(before.memory_id, {})["context_next"] = _clip(run[0].text)
         if after is not None:
             updates.setdefault(after.memory_id, {})["context_prev"] = _clip(run[-1].text)
+    return updates
+
+
+async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) -> int:
+    """Write the context fields of just-stored ``records`` and of their stored neighbours.
+
+    Returns:
+        How many memories got context fields written.
+    """
+    runs = session_runs(records)
+    if not runs:
+        return 0
+    updates = context_updates(runs, await store.session_edges(edge_groups(runs)))
     await store.set_context(updates)
     return len(updates)
 

@@ -80,6 +80,9 @@ class WorkingMemoryService:
         self.after_write = after_write
         self.before_fold = before_fold
         self.arm_seconds = arm_seconds
+        # Whether messages give promotion anything to do (set by build_services): lets
+        # :meth:`append_turns` skip the marker check for turns already done.
+        self.gives_work: Callable[[list[MemoryMessage]], bool] | None = None
         self.audit: Any = None  # AuditTrail, set by build_services: session deletes (issue 16)
 
     def window(self, model_name: str | None, context_window_max: int | None) -> Window:
@@ -185,6 +188,31 @@ class WorkingMemoryService:
             # Nothing added (a re-sent turn): the marker was not tried; check as a PUT does.
             await self.after_write(session, armed if arm is not None and added else None)
         return self._sized_response(session, window, query.recent_messages_limit), session.version
+
+    async def append_turns(self, namespace: str | None, user_id: str | None, session_id: str,
+                           messages: list[tuple[MemoryMessage, int]]) -> int:
+        """The ingestion pipeline's append (tenant resolved, tokens counted): what
+        :meth:`append` stores and sets off (ids already stored skipped, the summary once
+        over the threshold, promotion armed), without rendering a response; returns how
+        many messages were added. Promotion hears of it only when these messages give it
+        work (:attr:`gives_work`): turns stored already extracted and indexed leave it
+        nothing, and each earlier write armed it for its own messages."""
+        plain = [m for m, _ in messages]
+        arm = self.arm_seconds(plain) if self.arm_seconds is not None else None
+        session, added, armed = await self.store.append(namespace, user_id, session_id,
+                                                        messages, limit=1, arm_seconds=arm)
+        window = self.window(None, None)
+        if (self.settings.enable_working_memory_summarization
+                and session.message_tokens > window.summarize_at):
+            whole = await self.store.get(namespace, user_id, session_id)
+            if whole is not None:
+                session = await self._summarize_stored(whole, window)
+        if self.after_write is not None:
+            if arm is not None and added:
+                await self.after_write(session, armed)
+            elif self.gives_work is None or self.gives_work(plain):
+                await self.after_write(session, None)
+        return added
 
     async def _summarize_stored(self, session: StoredSession, window: Window) -> StoredSession:
         fold = plan_fold([m.tokens for m in session.messages],

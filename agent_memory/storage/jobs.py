@@ -10,12 +10,21 @@ from typing import Any
 from redis.asyncio import Redis
 
 from agent_memory.storage.keys import job_key
-from agent_memory.storage.mux import mux_of
+from agent_memory.storage.mux import Script, mux_of
 
 # KEYS[1] job. ARGV: expected status, new status, ttl, then fields to set with it (name,
 # value)... Compare-and-set of the status.
 _ADVANCE = """
 if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+# KEYS[1] job, KEYS[2] the Docket task's runs hash. ARGV as _ADVANCE. The same
+# compare-and-set, only once the task is on the Docket (the runs hash has its state).
+_QUEUE = """
+if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+if redis.call('HEXISTS', KEYS[2], 'state') == 0 then return -1 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1
@@ -43,6 +52,8 @@ class JobStore:
         self.mux = mux_of(redis)
         self._advance = self.mux.script(_ADVANCE)
         self._start = self.mux.script(_START)
+        self._queue = self.mux.script(_QUEUE)
+        self._scripts: dict[str, Script] = {}  # others' scripts run in our batches
 
     async def get(self, job_id: str) -> dict[str, str] | None:
         """Every field of a job, decoded; ``None`` when unknown or expired."""
@@ -64,6 +75,26 @@ class JobStore:
         JSON); False when the job was elsewhere."""
         return bool(await self._advance(keys=[job_key(job_id)],
                                         args=[expected, status, ttl, *_flat(fields or {})]))
+
+    async def queue(self, job_id: str, expected: str, status: str, ttl: int,
+                    task: tuple[Any, ...], task_script: str, runs_key: str,
+                    fields: dict[str, Any] | None = None) -> tuple[Any, bool]:
+        """Put the job's Docket task on the docket (``task``: the EVALSHA of Docket's
+        schedule script, ``task_script`` its source) and move ``expected`` -> ``status``
+        in one round trip: the status changes only once the task is there (its runs hash,
+        ``runs_key``, has a state), so a failed enqueue leaves the job ``expected`` for a
+        retry to finish. Returns the schedule script's reply and whether the status moved.
+        """
+        script = self._scripts.get(task_script)
+        if script is None:
+            script = self._scripts[task_script] = self.mux.script(task_script)
+        scripts = [script, self._queue]
+        reply, moved = await self.mux.batch([
+            task,
+            self._queue.command([job_key(job_id), runs_key],
+                                [expected, status, ttl, *_flat(fields or {})]),
+        ], scripts)
+        return reply, int(moved) == 1
 
     async def start(self, job_id: str, now: float, ttl: int) -> str | None:
         """Begin an attempt; the status found (``None``: no such job)."""

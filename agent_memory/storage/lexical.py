@@ -24,6 +24,7 @@ from redisvl.query.filter import FilterExpression, Num, Tag
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
+from agent_memory.storage.mux import Script
 from agent_memory.storage.raw_search import as_number, search_commands, text
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
@@ -181,13 +182,21 @@ class LexicalStore:
             out.append((pair[0], pair[1]))
         return out
 
+    def context_commands(self, updates: Mapping[str, Mapping[str, str]]
+                         ) -> list[tuple[object, ...]]:
+        """The commands :meth:`set_context` sends (for a batch that also has
+        :attr:`context_script` among its scripts)."""
+        return [self._set_if_exists.command([self.store.key(memory_id)],
+                                            [part for item in fields.items() for part in item])
+                for memory_id, fields in updates.items()]
+
+    @property
+    def context_script(self) -> Script:
+        return self._set_if_exists
+
     async def set_context(self, updates: Mapping[str, Mapping[str, str]]) -> None:
         """Write context fields ``{memory_id: {field: text}}`` of memories that still exist."""
         if not updates:
             return
-        commands = [
-            self._set_if_exists.command([self.store.key(memory_id)],
-                                        [part for item in fields.items() for part in item])
-            for memory_id, fields in updates.items()]
         with store_guard("context write"):
-            await self.store.mux.batch(commands, [self._set_if_exists])
+            await self.store.mux.batch(self.context_commands(updates), [self._set_if_exists])

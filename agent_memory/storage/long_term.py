@@ -3,7 +3,7 @@ their keys and index. Every method is one round trip (pipelines, batched queries
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from agent_memory.storage._ltm_scans import ExhaustiveScans, _s, store_guard
 from agent_memory.storage.filters import not_expired, tag_in
 from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
 from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
-from agent_memory.storage.mux import mux_of
+from agent_memory.storage.mux import Script, mux_of
 from agent_memory.storage.raw_search import (
     RawResult,
     SearchArgs,
@@ -166,27 +166,37 @@ class LongTermStore(ExhaustiveScans):
 
     async def write(self, records: Sequence[MemoryRecord],
                     vectors: npt.NDArray[np.float32] | Sequence[bytes | None],
-                    replacing: Sequence[bool] | None = None) -> None:
+                    replacing: Sequence[bool] | None = None, *,
+                    extra_fields: Sequence[Mapping[str, str]] | None = None,
+                    then: Sequence[Sequence[object]] = (), scripts: Sequence[Script] = ()
+                    ) -> None:
         """Store records in one pipeline.
 
         Args:
             replacing: Per record, whether a hash with its id may exist (``None``: assume
                 so). Those are deleted first, so an overwrite keeps no stale field.
+            extra_fields: Per record, fields written in the same HSET beyond the record's
+                own (session context: one index update instead of two).
+            then: Commands sent after the writes in the same pipeline (``scripts``: the
+                scripts they run).
         """
         if not records:
             return
         flags = replacing if replacing is not None else [True] * len(records)
-        commands: list[list[object]] = []
-        for record, vector, replace in zip(records, vectors, flags, strict=True):
+        extras = extra_fields if extra_fields is not None else [{}] * len(records)
+        commands: list[Sequence[object]] = []
+        for record, vector, replace, extra in zip(records, vectors, flags, extras, strict=True):
             key = self.key(record.id)
             if replace:
                 commands.append(["DEL", key])
-            commands.append(_hset(key, encode(record, vector)))
+            commands.append(_hset(key, {**encode(record, vector), **extra}))
+        commands += then
         expiries = [r.expires_at.timestamp() for r in records if r.expires_at is not None]
         if expiries:  # before the 2xx: a search right after must know to filter
             commands.append(self.expiry.lower.command([self.floor_key], [repr(min(expiries))]))
         with store_guard("write"):
-            await self.mux.batch(commands, [self.expiry.lower] if expiries else ())
+            await self.mux.batch(commands,
+                                 [*scripts, *([self.expiry.lower] if expiries else ())])
         if expiries:
             self.expiry.lowered(min(expiries))
 

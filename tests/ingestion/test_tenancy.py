@@ -32,6 +32,7 @@ async def test_org_bound_token_stays_in_its_org(token_client: httpx.AsyncClient,
     job_b = theirs.json()["job_id"]
     assert (await token_client.get(f"/v1/jobs/{job_b}", headers=a)).status_code == 404
     assert (await token_client.get(f"/v1/jobs/{job_b}", headers=b)).status_code == 200
+    assert (await token_client.get(f"/v1/tasks/{job_b}", headers=a)).status_code == 404
     assert (await token_client.get("/v1/users/u1", headers=a)).json()["namespace"] == "org-a"
     assert (await token_client.get("/v1/users/u1", params={"namespace": "org-b"},
                                    headers=a)).status_code == 403

@@ -1,0 +1,90 @@
+"""A Docket ``add`` as one command that rides in a batch of our own.
+
+``docket.add(...)(...)`` is one Lua script call, but it goes through redis-py (a pooled
+connection, some 0.3 ms of client CPU) and costs the caller a round trip of its own. The
+ingestion request path instead sends that same script, with the arguments Docket itself
+builds, in the batch that also changes the job's status (``JobStore.queue``): one round
+trip on the shared connection (storage/mux.py).
+
+This leans on Docket internals (``Execution._schedule_script_args``, the ``_schedule``
+script, the strike check and the scheduling counters). :func:`task_command` returns
+``None`` when they are not there (another pydocket version) or when the Docket lives in
+another Redis than ours; callers then fall back to ``docket.add``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from docket import Docket, Execution
+
+from agent_memory.services.ingestion import TaskCommand
+
+log = logging.getLogger(__name__)
+
+try:
+    from docket._execution_scripts import _schedule
+except ImportError:  # pragma: no cover - another pydocket layout: use docket.add
+    _schedule = None
+
+
+class _Recorder:
+    """Stands in for a redis-py pipeline: keeps the one EVALSHA Docket queues on it."""
+
+    command: tuple[Any, ...] = ()
+
+    def evalsha(self, *args: Any) -> None:
+        self.command = ("EVALSHA", *args)
+
+
+def _usable(docket: Docket, redis_url: str) -> bool:
+    return (_schedule is not None and getattr(docket, "url", None) == redis_url
+            and all(hasattr(obj, name) for obj, name in (
+                (Execution, "_schedule_script_args"), (Execution, "_apply_schedule_reply"),
+                (docket, "_check_stricken"),
+                (docket, "_record_schedule_metrics"), (_schedule, "enqueue"),
+                (_schedule, "lua"))))
+
+
+def _may_strike(docket: Docket) -> bool:
+    """False only when the strike list certainly has no rule (its check binds the task's
+    signature to the arguments: some 50 µs per add for nothing)."""
+    try:
+        strikes = docket.strike_list
+        return bool(strikes.task_strikes or strikes.parameter_strikes
+                    or len(strikes._conditions) > 1)
+    except AttributeError:  # pragma: no cover - another pydocket: always check
+        return True
+
+
+def task_command(docket: Docket, task: str, redis_url: str
+                 ) -> Callable[[str, tuple[Any, ...]], TaskCommand | None] | None:
+    """A maker of ``add(task, key=key)(*args)`` commands for ``docket`` (``None``: not
+    possible here, use ``docket.add``). The maker returns ``None`` for a stricken task
+    (nothing to send, as ``add`` would send nothing)."""
+    if not _usable(docket, redis_url):
+        log.info("Docket tasks are enqueued with docket.add (no batched form here)")
+        return None
+    function = docket.tasks[task]
+    assert _schedule is not None
+    script = _schedule
+
+    def make(key: str, args: tuple[Any, ...]) -> TaskCommand | None:
+        execution = Execution(docket, function, args, {}, key, datetime.now(UTC), attempt=1,
+                              function_name=task)
+        if _may_strike(docket) and docket._check_stricken(execution):
+            return None
+        script_args, immediate = execution._schedule_script_args(False)
+        recorder = _Recorder()
+        script.enqueue(recorder, **script_args)  # type: ignore[arg-type]
+
+        def scheduled(reply: Any) -> None:  # what add does with the script's reply
+            execution._apply_schedule_reply(reply, immediate)
+            docket._record_schedule_metrics(execution, replace=False)
+
+        return TaskCommand(recorder.command, script.lua, script_args["runs_key"], scheduled)
+
+    return make
