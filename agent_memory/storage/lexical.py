@@ -153,18 +153,25 @@ class LexicalStore:
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],
+                            *, arrived: bool = False,
                             ) -> list[tuple[Neighbour | None, Neighbour | None]]:
         """For each ``(namespace, user_id, session_id, memory_type, first_ts, last_ts,
         exclude)``, the stored memory of that type just before ``first_ts`` and just after
         ``last_ts`` in that session (ids in ``exclude``, the new ones, never count). One
-        pipelined batch."""
+        pipelined batch.
+
+        ``arrived``: the groups are new memories, which come after the stored ones of the
+        same instant (arrival order breaks ties, as request order does inside a batch), so
+        only a memory strictly later than ``last_ts`` is after them. Without it (memories
+        being removed) a stored one at the same instant counts on either side.
+        """
         queries = []
         for namespace, user_id, session_id, memory_type, first, last, exclude in groups:
             scope = (Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace) \
                 & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type)
             n = len(exclude) + 1
-            for clause, order in ((Num("created_at") <= first, "DESC"),
-                                  (Num("created_at") >= last, "ASC")):
+            later = Num("created_at") > last if arrived else Num("created_at") >= last
+            for clause, order in ((Num("created_at") <= first, "DESC"), (later, "ASC")):
                 q = FilterQuery(scope & clause, return_fields=["id_", TEXT_FIELD],
                                 num_results=n, sort_by=("created_at", order))
                 queries.append((q.query, q.params))

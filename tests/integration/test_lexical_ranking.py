@@ -75,6 +75,20 @@ async def test_messages_get_neighbour_context_across_batches(redis: Redis, redis
     assert await _fields(redis, prefix, "m4") == ("third", "fifth")
 
 
+async def test_a_message_arriving_at_the_same_instant_goes_after_the_stored_one(
+        redis: Redis, redis_url: str) -> None:
+    """Arrival breaks a tie of times: a message stored later with the same ``created_at``
+    follows the stored one (which gets it as next), and is not put before it (the stored
+    one's previous context stays its own previous message)."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "first"), _msg(2, "second")])
+    await _store(svc, lexical, [_msg(3, "third", created_at=T0 + timedelta(seconds=2))])
+    assert await _fields(redis, prefix, "m2") == ("first", "third")
+    assert await _fields(redis, prefix, "m3") == ("second", "")
+    assert await _fields(redis, prefix, "m1") == ("", "second")
+
+
 async def test_episodic_memories_of_a_session_get_their_neighbours(redis: Redis,
                                                                    redis_url: str) -> None:
     """Context is not only for messages: episodic memories of one session link to each
