@@ -1,4 +1,5 @@
-"""Full-text reads and writes that lexical ranking needs, over the long-term index.
+"""Full-text reads and writes that lexical ranking needs, over the long-term text index
+(the records' text and session context, no vector: ``ltm_schema.py``).
 
 - :meth:`LexicalStore.candidates`: memories matching any of some words (own text or the
   session-context fields), with their text and context, RediSearch-ranked; several such
@@ -117,7 +118,8 @@ class LexicalStore:
         if not queries:
             return []
         with store_guard("text search"):
-            replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
+            replies = await self.store.mux.batch(
+                search_commands(self.store.text_index_name, queries))
         return _parse_candidates(replies, len(self.store.prefix) + 1)
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
@@ -141,7 +143,7 @@ class LexicalStore:
                 queries.append(f"({scope} {union})" if scope else union)
         if not queries:
             return 0, [], 0
-        name = self.store.index_name
+        name = self.store.text_index_name
         with store_guard("term statistics"):
             replies = await self.store.mux.batch(
                 [("FT.SEARCH", name, q, "NOCONTENT", "DIALECT", 2, "LIMIT", 0, 0)
