@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from redisvl.query import FilterQuery, TextQuery
+from redisvl.query import TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 from agent_memory.storage.mux import Script
-from agent_memory.storage.raw_search import as_number, search_commands, text
+from agent_memory.storage.raw_search import as_number, search_commands
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
 # meantime would leave a half record behind.
@@ -90,6 +91,14 @@ def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextD
                                 _decoded(values.get(b"context_next"))))
         out.append(docs)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _session_scope(namespace: str | None, user_id: str | None, session_id: str,
+                   memory_type: str) -> str:
+    """The filter of one session's memories of one type, as RedisVL renders it."""
+    return str((Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace)
+               & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type))
 
 
 class LexicalStore:
@@ -167,26 +176,35 @@ class LexicalStore:
         only a memory strictly later than ``last_ts`` is after them. Without it (memories
         being removed) a stored one at the same instant counts on either side.
         """
-        queries = []
+        # The command FilterQuery(scope & clause, return_fields=["id_", "text"],
+        # num_results=n, sort_by=("created_at", order)) sends, with the scope rendered by
+        # RedisVL once per session (every turn of a conversation asks again: building the
+        # filter objects cost more API CPU than the rest of the lookup).
+        commands: list[list[Any]] = []
         for namespace, user_id, session_id, memory_type, first, last, exclude in groups:
-            scope = (Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace) \
-                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type)
+            scope = _session_scope(namespace, user_id, session_id, memory_type)
             n = len(exclude) + 1
             later = Num("created_at") > last if arrived else Num("created_at") >= last
             for clause, order in ((Num("created_at") <= first, "DESC"), (later, "ASC")):
-                q = FilterQuery(scope & clause, return_fields=["id_", TEXT_FIELD],
-                                num_results=n, sort_by=("created_at", order))
-                queries.append((q.query, q.params))
-        if not queries:
+                commands.append(["FT.SEARCH", self.store.index_name, f"({scope} {clause})",
+                                 "RETURN", 2, "id_", TEXT_FIELD, "SORTBY", "created_at", order,
+                                 "DIALECT", 2, "LIMIT", 0, n])
+        if not commands:
             return []
         with store_guard("session lookup"):
-            results = await self.store.search_raw(queries)
+            replies = await self.store.mux.batch(commands)
         out: list[tuple[Neighbour | None, Neighbour | None]] = []
         for g, group in enumerate(groups):
             pair: list[Neighbour | None] = []
-            for res in results[2 * g: 2 * g + 2]:
-                found = next((Neighbour(text(d, b"id_"), text(d, _TEXT))
-                              for d in res.docs if text(d, b"id_") not in group[6]), None)
+            for reply in replies[2 * g: 2 * g + 2]:
+                found = None
+                for fields in reply[2::2]:  # total, then key and fields per document
+                    values = dict(zip(fields[::2], fields[1::2], strict=False)) if fields \
+                        else {}
+                    memory_id = _decoded(values.get(b"id_"))
+                    if memory_id and memory_id not in group[6]:
+                        found = Neighbour(memory_id, _decoded(values.get(_TEXT)))
+                        break
                 pair.append(found)
             out.append((pair[0], pair[1]))
         return out
