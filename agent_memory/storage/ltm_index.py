@@ -81,6 +81,24 @@ async def redefine(index: AsyncSearchIndex) -> None:
     await index.create(overwrite=False)
 
 
+async def partial_indexing(redis: Redis) -> bool | None:
+    """Whether RediSearch leaves an index alone on a write that touches none of its fields
+    (``PARTIAL_INDEXED_DOCS``; ``None`` when the server does not say)."""
+    try:
+        reply = await redis.execute_command("FT.CONFIG", "GET", "PARTIAL_INDEXED_DOCS")
+    except RedisError:
+        return None
+    if isinstance(reply, dict):  # redis-py's reply callback
+        values = reply
+    else:  # [[name, value]] as the server sends it
+        values = {pair[0]: pair[1] for pair in reply or () if len(pair) == 2}
+    value = values.get(b"PARTIAL_INDEXED_DOCS", values.get("PARTIAL_INDEXED_DOCS"))
+    if value is None:
+        return None
+    return (value.decode() if isinstance(value, bytes) else str(value)).lower() in (
+        "true", "1", "yes")
+
+
 async def ensure_index(index: AsyncSearchIndex, redis: Redis, model_id: str,
                        dimensions: int, *, check_model: bool = True,
                        text: AsyncSearchIndex | None = None) -> IndexMeta:
@@ -128,6 +146,10 @@ async def ensure_index(index: AsyncSearchIndex, redis: Redis, model_id: str,
                 await redefine(text)
             elif not await text.exists():
                 await text.create(overwrite=False)
+            if await partial_indexing(redis) is False:
+                log.warning("RediSearch re-indexes every index on any write: each message's "
+                            "session context re-inserts its neighbour's vector; start Redis "
+                            "with search-partial-indexed-docs yes (PARTIAL_INDEXED_DOCS 1)")
         recorded = (model_id, dimensions)
         if meta is not None and not check_model:
             recorded = (meta.model_id, meta.dimensions)  # the re-embed command records later

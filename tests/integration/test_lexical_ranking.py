@@ -17,6 +17,7 @@ from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze
 from agent_memory.services.session_context import link_sessions
 from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.ltm_index import partial_indexing
 from tests.conftest import make_settings
 
 T0 = datetime(2024, 5, 8, 13, 56, tzinfo=UTC)
@@ -95,8 +96,7 @@ async def test_a_neighbours_context_leaves_the_vector_index_alone(redis: Redis,
     """Writing a stored message's ``context_next`` re-indexes it in the text index only:
     its vector is not deleted and re-inserted in the HNSW graph (a re-index takes a new
     document id, so the vector index's highest id grows by the new memories only)."""
-    config = await redis.execute_command("FT.CONFIG", "GET", "PARTIAL_INDEXED_DOCS")
-    if str(dict(config).get(b"PARTIAL_INDEXED_DOCS", b"")).lower() not in ("b'true'", "b'1'"):
+    if not await partial_indexing(redis):
         pytest.skip("this Redis re-indexes every index on any write (PARTIAL_INDEXED_DOCS off)")
     svc, lexical = await _setup(redis, redis_url)
 
