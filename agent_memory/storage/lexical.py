@@ -93,6 +93,19 @@ def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextD
     return out
 
 
+def _first_other(reply: list[Any], exclude: frozenset[str]
+                 ) -> tuple[Neighbour, float] | None:
+    """The first document of a session lookup's reply (total, then key and fields per
+    document) that is not in ``exclude``, with its ``created_at`` when returned."""
+    for fields in reply[2::2]:
+        values = dict(zip(fields[::2], fields[1::2], strict=False)) if fields else {}
+        memory_id = _decoded(values.get(b"id_"))
+        if memory_id and memory_id not in exclude:
+            return (Neighbour(memory_id, _decoded(values.get(_TEXT))),
+                    as_number(values.get(b"created_at")))
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _session_scope(namespace: str | None, user_id: str | None, session_id: str,
                    memory_type: str) -> str:
@@ -168,46 +181,61 @@ class LexicalStore:
                             ) -> list[tuple[Neighbour | None, Neighbour | None]]:
         """For each ``(namespace, user_id, session_id, memory_type, first_ts, last_ts,
         exclude)``, the stored memory of that type just before ``first_ts`` and just after
-        ``last_ts`` in that session (ids in ``exclude``, the new ones, never count). One
-        pipelined batch.
+        ``last_ts`` in that session (ids in ``exclude``, the new ones, never count).
 
         ``arrived``: the groups are new memories, which come after the stored ones of the
         same instant (arrival order breaks ties, as request order does inside a batch), so
-        only a memory strictly later than ``last_ts`` is after them. Without it (memories
-        being removed) a stored one at the same instant counts on either side.
+        only a memory strictly later than ``last_ts`` is after them; and the lookup first
+        asks for the session's newest memory (one query per group), asking for both
+        neighbours only where that one is later than ``first_ts`` (a second round trip).
+        Without it (memories being removed) a stored one at the same instant counts on
+        either side.
         """
-        # The command FilterQuery(scope & clause, return_fields=["id_", "text"],
-        # num_results=n, sort_by=("created_at", order)) sends, with the scope rendered by
-        # RedisVL once per session (every turn of a conversation asks again: building the
-        # filter objects cost more API CPU than the rest of the lookup).
-        commands: list[list[Any]] = []
-        for namespace, user_id, session_id, memory_type, first, last, exclude in groups:
-            scope = _session_scope(namespace, user_id, session_id, memory_type)
-            n = len(exclude) + 1
-            later = Num("created_at") > last if arrived else Num("created_at") >= last
-            for clause, order in ((Num("created_at") <= first, "DESC"), (later, "ASC")):
-                commands.append(["FT.SEARCH", self.store.index_name, f"({scope} {clause})",
-                                 "RETURN", 2, "id_", TEXT_FIELD, "SORTBY", "created_at", order,
-                                 "DIALECT", 2, "LIMIT", 0, n])
-        if not commands:
-            return []
-        with store_guard("session lookup"):
-            replies = await self.store.mux.batch(commands)
-        out: list[tuple[Neighbour | None, Neighbour | None]] = []
-        for g, group in enumerate(groups):
-            pair: list[Neighbour | None] = []
-            for reply in replies[2 * g: 2 * g + 2]:
-                found = None
-                for fields in reply[2::2]:  # total, then key and fields per document
-                    values = dict(zip(fields[::2], fields[1::2], strict=False)) if fields \
-                        else {}
-                    memory_id = _decoded(values.get(b"id_"))
-                    if memory_id and memory_id not in group[6]:
-                        found = Neighbour(memory_id, _decoded(values.get(_TEXT)))
-                        break
-                pair.append(found)
-            out.append((pair[0], pair[1]))
-        return out
+        # Commands as FilterQuery(scope & clause, return_fields=[...], num_results=n,
+        # sort_by=("created_at", order)) sends them, with the scope rendered by RedisVL once
+        # per session (every turn of a conversation asks again: building the filter objects
+        # cost more API CPU than the rest of the lookup).
+        scopes = [_session_scope(ns, user, session, kind)
+                  for ns, user, session, kind, *_ in groups]
+        out: list[tuple[Neighbour | None, Neighbour | None] | None] = [None] * len(groups)
+        todo = list(range(len(groups)))
+        if arrived:
+            # New memories usually come after every stored one of their session: then the
+            # session's newest stored memory is the one before them, and none is after. One
+            # query says so; only a group that arrives out of order needs the two below.
+            commands = [self._edge_command(scopes[g], None, "DESC", len(groups[g][6]) + 1,
+                                           with_time=True) for g in todo]
+            with store_guard("session lookup"):
+                replies = await self.store.mux.batch(commands)
+            todo = []
+            for g, reply in enumerate(replies):
+                newest = _first_other(reply, groups[g][6])
+                if newest is None or newest[1] <= groups[g][4]:
+                    out[g] = (newest[0] if newest else None, None)
+                else:
+                    todo.append(g)
+        if todo:
+            commands = []
+            for g in todo:
+                _, _, _, _, first, last, exclude = groups[g]
+                later = Num("created_at") > last if arrived else Num("created_at") >= last
+                for clause, order in ((Num("created_at") <= first, "DESC"), (later, "ASC")):
+                    commands.append(self._edge_command(scopes[g], clause, order,
+                                                       len(exclude) + 1))
+            with store_guard("session lookup"):
+                replies = await self.store.mux.batch(commands)
+            for i, g in enumerate(todo):
+                before, after = (_first_other(r, groups[g][6])
+                                 for r in replies[2 * i: 2 * i + 2])
+                out[g] = (before[0] if before else None, after[0] if after else None)
+        return [pair if pair is not None else (None, None) for pair in out]
+
+    def _edge_command(self, scope: str, clause: FilterExpression | None, order: str, n: int,
+                      *, with_time: bool = False) -> list[Any]:
+        query = f"({scope} {clause})" if clause is not None else scope
+        fields = ["id_", TEXT_FIELD, *(["created_at"] if with_time else [])]
+        return ["FT.SEARCH", self.store.index_name, query, "RETURN", len(fields), *fields,
+                "SORTBY", "created_at", order, "DIALECT", 2, "LIMIT", 0, n]
 
     def context_commands(self, updates: Mapping[str, Mapping[str, str]]
                          ) -> list[tuple[object, ...]]:

@@ -91,6 +91,23 @@ async def test_a_message_arriving_at_the_same_instant_goes_after_the_stored_one(
     assert await _fields(redis, prefix, "m1") == ("", "second")
 
 
+async def test_a_message_arriving_out_of_order_links_to_both_stored_neighbours(
+        redis: Redis, redis_url: str) -> None:
+    """A message older than the session's newest stored one (a late or back-filled turn)
+    goes between its stored neighbours, both of which learn its text; one arriving after
+    every stored one links to the newest only."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "first"), _msg(3, "third")])
+    await _store(svc, lexical, [_msg(2, "second")])
+    assert await _fields(redis, prefix, "m1") == ("", "second")
+    assert await _fields(redis, prefix, "m2") == ("first", "third")
+    assert await _fields(redis, prefix, "m3") == ("second", "")
+    await _store(svc, lexical, [_msg(4, "fourth")])
+    assert await _fields(redis, prefix, "m3") == ("second", "fourth")
+    assert await _fields(redis, prefix, "m4") == ("third", "")
+
+
 async def test_a_neighbours_context_leaves_the_vector_index_alone(redis: Redis,
                                                                   redis_url: str) -> None:
     """Writing a stored message's ``context_next`` re-indexes it in the text index only:
