@@ -144,7 +144,10 @@ class EmbeddedRedis:
             "--dir", str(self.data_dir),
             "--logfile", str(self.data_dir / "redis.log"),
             "--save", "",
-            "--loadmodule", str(bins.search_module),
+            # PARTIAL_INDEXED_DOCS: a write that touches no field of an index leaves that
+            # index alone (a neighbour's session context re-indexes the text index only,
+            # not the vector one: storage/ltm_schema.py).
+            "--loadmodule", str(bins.search_module), "PARTIAL_INDEXED_DOCS", "1",
             "--loadmodule", str(bins.json_module),
         ]  # fmt: skip
         if self.persistent:

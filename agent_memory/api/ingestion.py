@@ -67,8 +67,8 @@ async def ingest(request: Request, body: IngestionRequest) -> Response:
     user_id = principal.scope_user(body.scope.user_id)
     sub = submission(body, namespace, user_id)
 
-    async def produce() -> dict[str, object]:
-        receipt = await service.accept(principal, sub)
+    async def produce(response_key: str | None) -> dict[str, object]:
+        receipt = await service.accept(principal, sub, response_key)
         return IngestionResponse(
             job_id=receipt.job_id, active_fragment_ids=receipt.fragment_ids,
             passive_job_id=receipt.passive_job_id, usage=Usage(tokens_in=receipt.tokens_in),

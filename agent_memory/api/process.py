@@ -82,8 +82,8 @@ async def process(request: Request, body: ProcessRequest, query: ProcessQuery) -
     assert user_id is not None
     sub = submission(body, namespace, user_id)
 
-    async def produce() -> dict[str, object]:
-        receipt = await service.accept(principal, sub)
+    async def produce(response_key: str | None) -> dict[str, object]:
+        receipt = await service.accept(principal, sub, response_key)
         return ProcessResponse(
             job_id=receipt.job_id, created_user=receipt.created_user,
             created_containers=receipt.created_containers,

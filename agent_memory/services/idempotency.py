@@ -13,7 +13,19 @@ from agent_memory.storage.ingestion import IngestionStore
 
 Door = Literal["process", "ingestion"]
 
-Produce = Callable[[], Awaitable[dict[str, Any]]]
+Produce = Callable[[str | None], Awaitable[dict[str, Any]]]
+"""Makes the response; given the key of a response stored under the request's
+``Idempotency-Key`` (``None``: no key), it raises :class:`Replay` with what is stored there
+instead of writing anything (the ingestion pipeline's accept script looks, in the same
+round trip as its claims)."""
+
+
+class Replay(Exception):
+    """A response is already stored under the request's ``Idempotency-Key``."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        super().__init__("a response is stored under this Idempotency-Key")
+        self.stored = stored
 
 
 async def once(store: IngestionStore, settings: Settings, door: Door, principal: Principal,
@@ -31,21 +43,23 @@ async def once(store: IngestionStore, settings: Settings, door: Door, principal:
             called when there is a key).
     """
     if key is None:
-        return await produce(), False
+        return await produce(None), False
     if not key.strip() or len(key) > 255:
         raise InvalidRequest("Idempotency-Key must have 1 to 255 characters", details=[
             {"type": "value_error", "loc": ["header", "Idempotency-Key"],
              "msg": "1 to 255 characters"}])
     digest = hashlib.sha256(key.encode()).hexdigest()
     fingerprint = hashlib.sha256(request().encode()).hexdigest()
-    stored = await store.stored_response(door, namespace, principal.subject, digest)
-    if stored is None:
-        body = await produce()
+    response_key = store.response_key(door, namespace, principal.subject, digest)
+    try:
+        body = await produce(response_key)
+    except Replay as found:
+        stored: dict[str, Any] | None = found.stored
+    else:
         doc = {"fingerprint": fingerprint, "body": body}
-        if await store.store_response(door, namespace, principal.subject, digest, doc,
-                                      settings.idempotency_ttl_seconds):
+        if await store.store_response(response_key, doc, settings.idempotency_ttl_seconds):
             return body, False
-        stored = await store.stored_response(door, namespace, principal.subject, digest)
+        stored = await store.stored_response(response_key)
         if stored is None:  # expired in between: ours is as good
             return body, False
     if stored["fingerprint"] != fingerprint:

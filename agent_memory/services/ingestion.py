@@ -37,6 +37,7 @@ from agent_memory.models.working_memory import MemoryMessage
 from agent_memory.principal import Principal
 from agent_memory.services.adjudication import Policy
 from agent_memory.services.extraction import Scope
+from agent_memory.services.idempotency import Replay
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.promotion import message_memory_id
 from agent_memory.services.provenance import ProvenanceLog
@@ -171,8 +172,14 @@ class IngestionService:
                         details=[{"type": "string_too_long", "loc": ["body", "turns", i],
                                   "msg": f"at most {limit} characters"}])
 
-    async def accept(self, principal: Principal, sub: Submission) -> Receipt:
-        """Steps 1-3 of the module docs; returns what the door answers."""
+    async def accept(self, principal: Principal, sub: Submission,
+                     response_key: str | None = None) -> Receipt:
+        """Steps 1-3 of the module docs; returns what the door answers.
+
+        Raises:
+            Replay: A response is stored under ``response_key`` (the request's
+                ``Idempotency-Key``, see ``services/idempotency.py``); nothing was written.
+        """
         self.check_sizes(sub)
         units = list({u.hash: u for u in sub.units}.values())  # a turn repeated in one request
         job_id = str(uuid.uuid4()) if sub.door == "process" else uuid.uuid4().hex
@@ -193,7 +200,9 @@ class IngestionService:
                  "passive": "1" if sub.passive else "0",
                  "payload": json.dumps(payload, ensure_ascii=False)},
                 now=now, turn_ttl=int(self.settings.ingestion_turn_ttl_days * 86400),
-                job_ttl=self.job_ttl)
+                job_ttl=self.job_ttl, response_key=response_key)
+            if accepted.stored is not None:
+                raise Replay(accepted.stored)
             others = sorted({o for o in accepted.owners if o != job_id})
             found = await self.jobs.statuses(others) if others else {}
             if accepted.took:  # else this request's job was never created: nothing to finish

@@ -170,7 +170,8 @@ class LongTermService:
         """The session lookup of :meth:`index_turns` for ``records``, to run beside other
         work (pass the result to :meth:`index_turns` with the same records)."""
         runs = session_runs(dedup.last_by_id(records)[0])
-        return await self.searcher.ranker.store.session_edges(edge_groups(runs)) if runs else []
+        lexical = self.searcher.ranker.store
+        return await lexical.session_edges(edge_groups(runs), arrived=True) if runs else []
 
     async def index_turns(self, records: Sequence[MemoryRecord],
                           neighbours: list[tuple[Neighbour | None, Neighbour | None]] | None
@@ -196,7 +197,7 @@ class LongTermService:
         if neighbours is not None:
             edges = neighbours
         else:
-            edges = await lexical.session_edges(edge_groups(runs)) if runs else []
+            edges = await lexical.session_edges(edge_groups(runs), arrived=True) if runs else []
         vectors = await self.embedder.embed([r.text for r in unique])
         updates = context_updates(runs, edges)
         own = [updates.pop(r.id, {}) for r in unique]

@@ -4,7 +4,8 @@ In a conversation a reply often carries the answer while the message before it c
 the words a later question uses ("What are your pets' names?" / "Luna and Oliver!"). So a
 memory with a ``session_id`` gets two extra full-text fields, the text of the previous and
 of the next memory of the same session *and the same type* (same namespace and user,
-ordered by ``created_at``, then by position in the request): messages next to messages,
+ordered by ``created_at``, then by arrival: position in the request, and a new memory
+after the stored ones of the same instant): messages next to messages,
 episodic memories next to episodic ones, so a conversation stored either way gets the same
 context and a fact never borrows a raw message's words. Ranking weighs them below the
 memory's own text (services/ranking.py). They are never returned as memory fields.
@@ -89,7 +90,8 @@ async def link_sessions(store: LexicalStore, records: Sequence[MemoryRecord]) ->
     runs = session_runs(records)
     if not runs:
         return 0
-    updates = context_updates(runs, await store.session_edges(edge_groups(runs)))
+    updates = context_updates(runs, await store.session_edges(edge_groups(runs),
+                                                              arrived=True))
     await store.set_context(updates)
     return len(updates)
 

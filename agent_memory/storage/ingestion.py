@@ -26,13 +26,19 @@ from agent_memory.storage.keys import (
 )
 from agent_memory.storage.mux import mux_of
 
-# KEYS: user, containers, turns, user jobs, users of the namespace, the new job.
+# KEYS: user, containers, turns, user jobs, users of the namespace, the new job, and
+#       optionally the response stored under the request's Idempotency-Key.
 # ARGV: now, turn ttl (s), job ttl (s), user id, namespace ("" = none), job id, #containers,
 #       (id, json)..., #turns, hash..., then the new job's fields (name, value)...
-# Returns: {created_user, {created container ids}, {owner job per turn}, took}.
+# Returns: {created_user, {created container ids}, {owner job per turn}, took}, or, when a
+# response is stored under the key, {0, {}, {}, 0, response} having written nothing.
 # The job key sits in another slot than the user's keys: one Redis, or a proxy that routes
 # scripts by their first key (as the long-term multi-key read does).
 _ACCEPT = """
+if KEYS[7] then
+  local stored = redis.call('GET', KEYS[7])
+  if stored then return {0, {}, {}, 0, stored} end
+end
 local now, turn_ttl, job_ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local created_user = 0
 if ARGV[4] ~= '' then created_user = redis.call('HSETNX', KEYS[1], 'created_at', now) end
@@ -85,6 +91,7 @@ class Accepted:
     created_containers: list[str]
     owners: list[str]  # the job holding each turn (the new job, or an earlier one)
     took: int  # turns the new job took
+    stored: dict[str, Any] | None = None  # the response under the Idempotency-Key: no write
 
 
 class IngestionStore:
@@ -98,9 +105,10 @@ class IngestionStore:
     async def accept(self, namespace: str | None, user_id: str | None, job_id: str,
                      turn_hashes: list[str], containers: list[tuple[str, str | None]],
                      job_fields: dict[str, Any], *, now: float, turn_ttl: int,
-                     job_ttl: int) -> Accepted:
+                     job_ttl: int, response_key: str | None = None) -> Accepted:
         """Create the user (when there is one) and missing containers, claim the turns,
-        create the job when it took a turn."""
+        create the job when it took a turn; or, when a response is stored under
+        ``response_key`` (:meth:`response_key`), nothing but return it."""
         args: list[Any] = [now, turn_ttl, job_ttl, user_id or "", namespace or "", job_id,
                            len(containers)]
         for cid, ctype in containers:
@@ -111,7 +119,12 @@ class IngestionStore:
         keys = [ingest_user_key(namespace, user_id), ingest_containers_key(namespace, user_id),
                 ingest_turns_key(namespace, user_id), ingest_user_jobs_key(namespace, user_id),
                 ingest_users_key(namespace), job_key(job_id)]
-        created_user, created, owners, took = await self._accept(keys=keys, args=args)
+        if response_key is not None:
+            keys.append(response_key)
+        reply = await self._accept(keys=keys, args=args)
+        if len(reply) > 4:
+            return Accepted(False, [], [], 0, json.loads(reply[4]))
+        created_user, created, owners, took = reply
         return Accepted(bool(created_user), [c.decode() for c in created],
                         [o.decode() for o in owners], int(took))
 
@@ -143,18 +156,20 @@ class IngestionStore:
 
     # -- Idempotency-Key ------------------------------------------------------------------------
 
-    async def stored_response(self, door: str, namespace: str | None, subject: str,
-                              digest: str) -> dict[str, Any] | None:
+    @staticmethod
+    def response_key(door: str, namespace: str | None, subject: str, digest: str) -> str:
+        """Where a response is stored under a client's key (``digest``: of that key)."""
+        return idempotency_key(door, namespace, subject, digest)
+
+    async def stored_response(self, response_key: str) -> dict[str, Any] | None:
         """The response stored under a key (with the fingerprint of its request)."""
-        raw = await self.mux.execute("GET", idempotency_key(door, namespace, subject, digest))
+        raw = await self.mux.execute("GET", response_key)
         return None if raw is None else json.loads(raw)
 
-    async def store_response(self, door: str, namespace: str | None, subject: str, digest: str,
-                             doc: dict[str, Any], ttl: int) -> bool:
+    async def store_response(self, response_key: str, doc: dict[str, Any], ttl: int) -> bool:
         """Store a response under a key unless one is there already (first wins)."""
-        return bool(await self.mux.execute(
-            "SET", idempotency_key(door, namespace, subject, digest), json.dumps(doc),
-            "NX", "EX", ttl))
+        return bool(await self.mux.execute("SET", response_key, json.dumps(doc), "NX", "EX",
+                                           ttl))
 
     # -- erase ----------------------------------------------------------------------------------
 

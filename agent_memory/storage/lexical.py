@@ -1,4 +1,5 @@
-"""Full-text reads and writes that lexical ranking needs, over the long-term index.
+"""Full-text reads and writes that lexical ranking needs, over the long-term text index
+(the records' text and session context, no vector: ``ltm_schema.py``).
 
 - :meth:`LexicalStore.candidates`: memories matching any of some words (own text or the
   session-context fields), with their text and context, RediSearch-ranked; several such
@@ -16,16 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from redisvl.query import FilterQuery, TextQuery
+from redisvl.query import TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 from agent_memory.storage.mux import Script
-from agent_memory.storage.raw_search import as_number, search_commands, text
+from agent_memory.storage.raw_search import as_number, search_commands
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
 # meantime would leave a half record behind.
@@ -91,6 +93,27 @@ def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextD
     return out
 
 
+def _first_other(reply: list[Any], exclude: frozenset[str]
+                 ) -> tuple[Neighbour, float] | None:
+    """The first document of a session lookup's reply (total, then key and fields per
+    document) that is not in ``exclude``, with its ``created_at`` when returned."""
+    for fields in reply[2::2]:
+        values = dict(zip(fields[::2], fields[1::2], strict=False)) if fields else {}
+        memory_id = _decoded(values.get(b"id_"))
+        if memory_id and memory_id not in exclude:
+            return (Neighbour(memory_id, _decoded(values.get(_TEXT))),
+                    as_number(values.get(b"created_at")))
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _session_scope(namespace: str | None, user_id: str | None, session_id: str,
+                   memory_type: str) -> str:
+    """The filter of one session's memories of one type, as RedisVL renders it."""
+    return str((Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace)
+               & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type))
+
+
 class LexicalStore:
     """Full-text helpers over a :class:`LongTermStore`'s index (same keys, same client)."""
 
@@ -117,7 +140,8 @@ class LexicalStore:
         if not queries:
             return []
         with store_guard("text search"):
-            replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
+            replies = await self.store.mux.batch(
+                search_commands(self.store.text_index_name, queries))
         return _parse_candidates(replies, len(self.store.prefix) + 1)
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
@@ -141,7 +165,7 @@ class LexicalStore:
                 queries.append(f"({scope} {union})" if scope else union)
         if not queries:
             return 0, [], 0
-        name = self.store.index_name
+        name = self.store.text_index_name
         with store_guard("term statistics"):
             replies = await self.store.mux.batch(
                 [("FT.SEARCH", name, q, "NOCONTENT", "DIALECT", 2, "LIMIT", 0, 0)
@@ -153,34 +177,65 @@ class LexicalStore:
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],
+                            *, arrived: bool = False,
                             ) -> list[tuple[Neighbour | None, Neighbour | None]]:
         """For each ``(namespace, user_id, session_id, memory_type, first_ts, last_ts,
         exclude)``, the stored memory of that type just before ``first_ts`` and just after
-        ``last_ts`` in that session (ids in ``exclude``, the new ones, never count). One
-        pipelined batch."""
-        queries = []
-        for namespace, user_id, session_id, memory_type, first, last, exclude in groups:
-            scope = (Tag("session_id") == session_id) & tag_eq_or_missing("namespace", namespace) \
-                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type)
-            n = len(exclude) + 1
-            for clause, order in ((Num("created_at") <= first, "DESC"),
-                                  (Num("created_at") >= last, "ASC")):
-                q = FilterQuery(scope & clause, return_fields=["id_", TEXT_FIELD],
-                                num_results=n, sort_by=("created_at", order))
-                queries.append((q.query, q.params))
-        if not queries:
-            return []
-        with store_guard("session lookup"):
-            results = await self.store.search_raw(queries)
-        out: list[tuple[Neighbour | None, Neighbour | None]] = []
-        for g, group in enumerate(groups):
-            pair: list[Neighbour | None] = []
-            for res in results[2 * g: 2 * g + 2]:
-                found = next((Neighbour(text(d, b"id_"), text(d, _TEXT))
-                              for d in res.docs if text(d, b"id_") not in group[6]), None)
-                pair.append(found)
-            out.append((pair[0], pair[1]))
-        return out
+        ``last_ts`` in that session (ids in ``exclude``, the new ones, never count).
+
+        ``arrived``: the groups are new memories, which come after the stored ones of the
+        same instant (arrival order breaks ties, as request order does inside a batch), so
+        only a memory strictly later than ``last_ts`` is after them; and the lookup first
+        asks for the session's newest memory (one query per group), asking for both
+        neighbours only where that one is later than ``first_ts`` (a second round trip).
+        Without it (memories being removed) a stored one at the same instant counts on
+        either side.
+        """
+        # Commands as FilterQuery(scope & clause, return_fields=[...], num_results=n,
+        # sort_by=("created_at", order)) sends them, with the scope rendered by RedisVL once
+        # per session (every turn of a conversation asks again: building the filter objects
+        # cost more API CPU than the rest of the lookup).
+        scopes = [_session_scope(ns, user, session, kind)
+                  for ns, user, session, kind, *_ in groups]
+        out: list[tuple[Neighbour | None, Neighbour | None] | None] = [None] * len(groups)
+        todo = list(range(len(groups)))
+        if arrived:
+            # New memories usually come after every stored one of their session: then the
+            # session's newest stored memory is the one before them, and none is after. One
+            # query says so; only a group that arrives out of order needs the two below.
+            commands = [self._edge_command(scopes[g], None, "DESC", len(groups[g][6]) + 1,
+                                           with_time=True) for g in todo]
+            with store_guard("session lookup"):
+                replies = await self.store.mux.batch(commands)
+            todo = []
+            for g, reply in enumerate(replies):
+                newest = _first_other(reply, groups[g][6])
+                if newest is None or newest[1] <= groups[g][4]:
+                    out[g] = (newest[0] if newest else None, None)
+                else:
+                    todo.append(g)
+        if todo:
+            commands = []
+            for g in todo:
+                _, _, _, _, first, last, exclude = groups[g]
+                later = Num("created_at") > last if arrived else Num("created_at") >= last
+                for clause, order in ((Num("created_at") <= first, "DESC"), (later, "ASC")):
+                    commands.append(self._edge_command(scopes[g], clause, order,
+                                                       len(exclude) + 1))
+            with store_guard("session lookup"):
+                replies = await self.store.mux.batch(commands)
+            for i, g in enumerate(todo):
+                before, after = (_first_other(r, groups[g][6])
+                                 for r in replies[2 * i: 2 * i + 2])
+                out[g] = (before[0] if before else None, after[0] if after else None)
+        return [pair if pair is not None else (None, None) for pair in out]
+
+    def _edge_command(self, scope: str, clause: FilterExpression | None, order: str, n: int,
+                      *, with_time: bool = False) -> list[Any]:
+        query = f"({scope} {clause})" if clause is not None else scope
+        fields = ["id_", TEXT_FIELD, *(["created_at"] if with_time else [])]
+        return ["FT.SEARCH", self.store.index_name, query, "RETURN", len(fields), *fields,
+                "SORTBY", "created_at", order, "DIALECT", 2, "LIMIT", 0, n]
 
     def context_commands(self, updates: Mapping[str, Mapping[str, str]]
                          ) -> list[tuple[object, ...]]:

@@ -27,7 +27,7 @@ from agent_memory.storage._ltm_expiry import ExpiryFloor
 from agent_memory.storage._ltm_scans import ExhaustiveScans, _s, store_guard
 from agent_memory.storage.filters import not_expired, tag_in
 from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
-from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD
+from agent_memory.storage.ltm_schema import TEXT_FIELD, VECTOR_FIELD, text_index_name
 from agent_memory.storage.mux import Script, mux_of
 from agent_memory.storage.raw_search import (
     RawResult,
@@ -119,6 +119,9 @@ class LongTermStore(ExhaustiveScans):
             algorithm=settings.redisvl_indexing_algorithm,
             distance_metric=settings.redisvl_distance_metric,
         )
+        # Full-text searches go to the text index (session context; see ltm_schema.py).
+        self.text_index: AsyncSearchIndex = ltm_index.make_text_index(
+            redis, text_index_name(settings.redisvl_index_name), self.prefix)
         self.mux = mux_of(redis)
         self._touch = self.mux.script(_TOUCH)
         self._read = self.mux.script(_READ)
@@ -134,6 +137,11 @@ class LongTermStore(ExhaustiveScans):
         """The RediSearch index name."""
         return self.index.schema.index.name
 
+    @property
+    def text_index_name(self) -> str:
+        """The text index's name (same records, no vector, with the session context)."""
+        return self.text_index.schema.index.name
+
     def key(self, memory_id: str) -> str:
         """The hash key of one memory."""
         return ltm_record_key(self.prefix, memory_id)
@@ -141,7 +149,7 @@ class LongTermStore(ExhaustiveScans):
     async def ensure_index(self, model_id: str, *, check_model: bool = True) -> None:
         """Create or migrate the index; see :func:`ltm_index.ensure_index`."""
         await ltm_index.ensure_index(self.index, self.redis, model_id, self.dimensions,
-                                     check_model=check_model)
+                                     check_model=check_model, text=self.text_index)
 
     async def recreate_index(self) -> None:
         """Re-define the index for this store's dimensions, keeping every record hash (the
@@ -156,9 +164,9 @@ class LongTermStore(ExhaustiveScans):
             await ltm_index.write_meta(self.redis, self.index_name, model_id, self.dimensions)
 
     async def index_ready(self) -> bool:
-        """True when the index exists."""
+        """True when both indexes exist."""
         try:
-            return bool(await self.index.exists())
+            return bool(await self.index.exists()) and bool(await self.text_index.exists())
         except (RedisError, RedisVLError):
             return False
 

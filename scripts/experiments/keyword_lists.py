@@ -85,7 +85,7 @@ class RedisKeywordList:
                 clause = part if clause is None else clause | part
             c = CountQuery(clause if scope is None else scope & clause)
             queries.append((c.query, c.params))
-        replies = await self.store.mux.batch(search_commands(self.store.index_name, queries))
+        replies = await self.store.mux.batch(search_commands(self.store.text_index_name, queries))
         hits = self.store._hits(replies[0], q.query)
         n = max(int(replies[1][0]), 1)
         df = [int(r[0]) for r in replies[2:]]
@@ -153,7 +153,7 @@ async def collect(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                         jobs.append((fold_of[conv["sample_id"]], qa["question"],
                                      {m for e in ev for m in by_dia.get(e, ())}, ns))
             if args.gc:  # drop the stale entries of re-indexed memories (a test-only command)
-                await redis.execute_command("FT.DEBUG", "GC_FORCEINVOKE", store.index_name)
+                await redis.execute_command("FT.DEBUG", "GC_FORCEINVOKE", store.text_index_name)
             vectors = await embedder.embed([q for _, q, _, _ in jobs])
             for (fold, q, relevant, ns), vec in zip(jobs, vectors, strict=True):
                 where = Tag("namespace") == ns

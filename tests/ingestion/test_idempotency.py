@@ -140,3 +140,43 @@ async def test_a_resent_request_enqueues_nothing(stack: Stack) -> None:
     snapshot = await stack.docket.snapshot()
     assert [e for e in snapshot.future + snapshot.running
             if e.function.__name__ == "ingest_turns"] == []
+
+
+async def test_a_key_reused_with_another_body_writes_nothing(stack: Stack, redis: Redis) -> None:
+    """The key's stored response is found by the claim script itself, before it writes:
+    the other body's turn is neither claimed nor stored, so sent later without the key it
+    is a new turn (charged, one more message)."""
+    headers = {"Idempotency-Key": "req-2"}
+    body = _hundred_turns()
+    body["turns"] = body["turns"][:1]
+    assert (await stack.client.post("/ingestion/memory", json=body,
+                                    headers=headers)).status_code == 202
+    other = copy.deepcopy(body)
+    other["turns"][0]["text"] = "I like something else"
+    clash = await stack.client.post("/ingestion/memory", json=other, headers=headers)
+    assert clash.status_code == 422
+    assert clash.json()["error"]["code"] == "idempotency_key_reused"
+    session = (await stack.client.get("/v1/working-memory/s1", params={
+        "namespace": "org-a", "user_id": "u1"})).json()
+    assert len(session["messages"]) == 1
+    assert await redis.zcard(ingest_user_jobs_key("org-a", "u1")) == 1
+    fresh = (await stack.client.post("/ingestion/memory", json=other)).json()
+    assert fresh["usage"]["tokens_in"] > 0
+
+
+async def test_one_key_sent_three_times_at_once_answers_one_response(stack: Stack) -> None:
+    """Racing requests with one key and body all answer the same job and ids; the turns
+    are written once (one charge among the answers that are not replays)."""
+    headers = {"Idempotency-Key": "req-3"}
+    responses = await asyncio.gather(*(stack.client.post(
+        "/ingestion/memory", json=INGESTION_EXAMPLE, headers=headers) for _ in range(3)))
+    assert [r.status_code for r in responses] == [202] * 3
+    bodies = [r.json() for r in responses]
+    assert len({b["job_id"] for b in bodies}) == 1
+    assert all(b["active_fragment_ids"] == bodies[0]["active_fragment_ids"] for b in bodies)
+    fresh = [b for b, r in zip(bodies, responses, strict=True)
+             if "Idempotent-Replayed" not in r.headers]
+    assert sum(b["usage"]["tokens_in"] > 0 for b in fresh) <= 1
+    session = (await stack.client.get("/v1/working-memory/chat-1", params={
+        "namespace": "org_...", "user_id": "user_..."})).json()
+    assert len(session["messages"]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from redis.asyncio import Redis
 from redis.commands.search.query import Query
 from redisvl.query.filter import Tag
@@ -16,6 +17,7 @@ from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze
 from agent_memory.services.session_context import link_sessions
 from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.ltm_index import partial_indexing
 from tests.conftest import make_settings
 
 T0 = datetime(2024, 5, 8, 13, 56, tzinfo=UTC)
@@ -73,6 +75,59 @@ async def test_messages_get_neighbour_context_across_batches(redis: Redis, redis
     await _store(svc, lexical, [_msg(4, "fourth"), _msg(5, "fifth")])
     assert await _fields(redis, prefix, "m3") == ("second", "fourth")
     assert await _fields(redis, prefix, "m4") == ("third", "fifth")
+
+
+async def test_a_message_arriving_at_the_same_instant_goes_after_the_stored_one(
+        redis: Redis, redis_url: str) -> None:
+    """Arrival breaks a tie of times: a message stored later with the same ``created_at``
+    follows the stored one (which gets it as next), and is not put before it (the stored
+    one's previous context stays its own previous message)."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "first"), _msg(2, "second")])
+    await _store(svc, lexical, [_msg(3, "third", created_at=T0 + timedelta(seconds=2))])
+    assert await _fields(redis, prefix, "m2") == ("first", "third")
+    assert await _fields(redis, prefix, "m3") == ("second", "")
+    assert await _fields(redis, prefix, "m1") == ("", "second")
+
+
+async def test_a_message_arriving_out_of_order_links_to_both_stored_neighbours(
+        redis: Redis, redis_url: str) -> None:
+    """A message older than the session's newest stored one (a late or back-filled turn)
+    goes between its stored neighbours, both of which learn its text; one arriving after
+    every stored one links to the newest only."""
+    svc, lexical = await _setup(redis, redis_url)
+    prefix = svc.store.prefix
+    await _store(svc, lexical, [_msg(1, "first"), _msg(3, "third")])
+    await _store(svc, lexical, [_msg(2, "second")])
+    assert await _fields(redis, prefix, "m1") == ("", "second")
+    assert await _fields(redis, prefix, "m2") == ("first", "third")
+    assert await _fields(redis, prefix, "m3") == ("second", "")
+    await _store(svc, lexical, [_msg(4, "fourth")])
+    assert await _fields(redis, prefix, "m3") == ("second", "fourth")
+    assert await _fields(redis, prefix, "m4") == ("third", "")
+
+
+async def test_a_neighbours_context_leaves_the_vector_index_alone(redis: Redis,
+                                                                  redis_url: str) -> None:
+    """Writing a stored message's ``context_next`` re-indexes it in the text index only:
+    its vector is not deleted and re-inserted in the HNSW graph (a re-index takes a new
+    document id, so the vector index's highest id grows by the new memories only)."""
+    if not await partial_indexing(redis):
+        pytest.skip("this Redis re-indexes every index on any write (PARTIAL_INDEXED_DOCS off)")
+    svc, lexical = await _setup(redis, redis_url)
+
+    async def max_ids() -> tuple[int, int]:
+        vector, text = await svc.store.index.info(), await svc.store.text_index.info()
+        return int(vector["max_doc_id"]), int(text["max_doc_id"])
+
+    await _store(svc, lexical, [_msg(1, "first")])
+    before = await max_ids()
+    await _store(svc, lexical, [_msg(2, "second")])
+    assert await _fields(redis, svc.store.prefix, "m1") == ("", "second")
+    after = await max_ids()
+    assert after[0] - before[0] == 1  # m2 only
+    assert after[1] - before[1] >= 2  # m2, and m1 again with its context
 
 
 async def test_episodic_memories_of_a_session_get_their_neighbours(redis: Redis,
@@ -189,7 +244,7 @@ async def test_deleting_messages_relinks_their_neighbours(redis: Redis, redis_ur
     assert await _fields(redis, prefix, "m6") == ("third", "seventh")
     for word in ("zanzibar", "quokka", "marmot"):  # in no field of any memory
         query = Query(f"@text|context_prev|context_next:{word}").no_content()
-        assert (await redis.ft(svc.store.index_name).search(query)).total == 0, word
+        assert (await redis.ft(svc.store.text_index_name).search(query)).total == 0, word
     assert await svc.delete_ids(["m7"]) == 1  # the last message: nothing after it
     assert await _fields(redis, prefix, "m6") == ("third", "")
 

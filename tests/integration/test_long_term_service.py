@@ -156,6 +156,13 @@ async def test_older_schema_migrates_without_losing_documents(redis: Redis, redi
     assert int(meta[b"schema_version"]) == SCHEMA_VERSION
     info = await svc2.store.index.info()
     assert any(a[1] == "importance" for a in info["attributes"])
+    # the session context lives in the text index only (a neighbour's update leaves the
+    # vector index alone), which has every other field but the vector
+    text_info = await svc2.store.text_index.info()
+    assert any(a[1] == "context_next" for a in text_info["attributes"])
+    assert not any(a[1] == "context_next" for a in info["attributes"])
+    assert any(a[1] == "importance" for a in text_info["attributes"])
+    assert not any(a[1] == "vector" for a in text_info["attributes"])
     from tests.support.wait import wait_until
 
     async def all_indexed() -> bool:
