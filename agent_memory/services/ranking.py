@@ -203,16 +203,25 @@ class LexicalRanker:
             return [], 0
         return await self.rank(query, n, df, where, k, total)
 
+    def depth(self, k: int) -> int:
+        """How many candidates the query words fetch for the best ``k``."""
+        return max(k, self.params.depth)
+
     async def rank(self, query: dict[str, str], n: int, df: dict[str, int],
                    where: FilterExpression | None, k: int,
-                   total: int = 0) -> tuple[list[Ranked], int]:
+                   total: int = 0, docs: list[TextDoc] | None = None
+                   ) -> tuple[list[Ranked], int]:
         """Steps 2-4 once the query words are counted (``n`` memories in scope, ``df`` per
         stem, updated in place); returns the best ``k`` and ``total`` (the memories with
         any query word), widened by the feedback words' matches when they fetch
-        candidates of their own."""
+        candidates of their own. ``docs``: the candidates step 2 would fetch, when the caller
+        already has them (every memory in scope with a query word when there are no more
+        than ``depth(k)``, or the replies of the very searches :meth:`candidate_searches`
+        gives): its round trip is skipped (the ranking does not depend on their order)."""
         p = self.params
-        depth = max(k, p.depth)
-        docs = await self._candidates(query, df, n, where, depth, 1.0)
+        depth = self.depth(k)
+        if docs is None:
+            docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
         bags = {i: _bag(d, p) for i, d in pool.items()}
         scores = self._bm25(bags, query, df, n, weight=1.0)
@@ -254,13 +263,14 @@ class LexicalRanker:
         n, counts, any_word = await self.store.document_counts(list(terms.values()), where)
         return n, dict(zip(terms, counts, strict=True)), any_word
 
-    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
-                          where: FilterExpression | None, depth: int,
-                          scale: float) -> list[TextDoc]:
-        # RediSearch picks the candidates; weighing each word by our IDF makes its order
-        # close to ours. Words in most memories (names, say) stay out of that query: they
-        # would flood the window with memories that BM25 ranks low anyway. When the
-        # selective words find fewer than ``depth``, the window is filled with all words.
+    def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
+                           scale: float = 1.0) -> list[tuple[list[str], dict[str, float]]]:
+        """The searches (words, word weights) that fetch the candidates of ``terms``.
+
+        RediSearch picks the candidates; weighing each word by our IDF makes its order
+        close to ours. Words in most memories (names, say) stay out of the first search:
+        they would flood the window with memories that BM25 ranks low anyway. When the
+        selective words find fewer than ``depth``, the window is filled with all words."""
         idf = _idf(df, n, terms)
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
@@ -269,9 +279,12 @@ class LexicalRanker:
         # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
             else [list(terms)]
-        results = await self.store.candidates(
-            [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
-             for chosen in rounds], where, depth, self.field_weights)
+        return [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+                for chosen in rounds]
+
+    @staticmethod
+    def merge(results: list[list[TextDoc]], depth: int) -> list[TextDoc]:
+        """The candidates of :meth:`candidate_searches`' replies, in order, until ``depth``."""
         found: dict[str, TextDoc] = {}
         for docs in results:
             for doc in docs:
@@ -280,13 +293,21 @@ class LexicalRanker:
                 break
         return list(found.values())
 
+    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
+                          where: FilterExpression | None, depth: int,
+                          scale: float) -> list[TextDoc]:
+        results = await self.store.candidates(self.candidate_searches(terms, df, n, scale),
+                                              where, depth, self.field_weights)
+        return self.merge(results, depth)
+
     def _bm25(self, bags: dict[str, tuple[Counter[str], float]], terms: dict[str, str],
               df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
         p = self.params
-        lengths = {i: length for i, (_, length) in bags.items()}
+        lengths = [length for _, length in bags.values()]
         # The average length of the candidates stands in for the corpus average (which
         # RediSearch does not expose per filter); candidates are the documents that matter.
-        avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
+        # fsum: the same average whatever order the candidates came in.
+        avg = (math.fsum(lengths) / len(lengths)) if lengths else 1.0
         idf = _idf(df, n, terms)
         k1, b, avg = p.k1, p.b, avg or 1.0
         pairs = list(idf.items())
