@@ -51,34 +51,7 @@ from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import Hit, LongTermStore
 
 CANDIDATE_WINDOW = 50
-_SCOPE_HINTS = 5_000  # filters whose counts hybrid search remembers (see Searcher._hybrid)
-_WORD_HINTS = 500  # words counted per filter
-
-
-class _ScopeHint:
-    """How many memories a filter held when last searched, and how many of them held each
-    word counted then: enough to guess the candidate search of a query before its fresh
-    counts arrive. Only a guess: it is checked against the fresh counts before use."""
-
-    __slots__ = ("size", "df")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.df: dict[str, int] = {}
-
-    def note(self, size: int, df: dict[str, int]) -> None:
-        if len(self.df) + len(df) > _WORD_HINTS:
-            self.df.clear()
-        self.size = size
-        self.df.update(df)
-
-    def searches(self, ranker: LexicalRanker, terms: dict[str, str]
-                 ) -> list[tuple[list[str], dict[str, float]]] | None:
-        """The candidate searches the last counts give, or ``None`` if a word is new."""
-        df = self.df
-        if any(t not in df for t in terms):
-            return None
-        return ranker.candidate_searches(terms, df, self.size)
+_SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searcher._hybrid)
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
                 "extraction_strategy", "tags", "source", "tier")
@@ -161,16 +134,13 @@ class Searcher:
         # found but fetch none of their own (docs/search-quality.md, section 6).
         self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
                                                                      feedback_counts=False))
-        self._hints: dict[str, _ScopeHint] = {}  # by filter: what it held last time
+        self._scope_sizes: dict[str, int] = {}  # filter -> memories it held last time
 
-    def _note_scope(self, scope: str, size: int, df: dict[str, int]) -> None:
-        """Remember a filter's size and word counts (hints only: see ``_hybrid``)."""
-        hint = self._hints.get(scope)
-        if hint is None:
-            if len(self._hints) >= _SCOPE_HINTS:
-                self._hints.clear()
-            hint = self._hints[scope] = _ScopeHint()
-        hint.note(size, df)
+    def _note_scope(self, scope: str, size: int) -> None:
+        """Remember how many memories a filter held (a hint only: see ``_hybrid``)."""
+        if len(self._scope_sizes) >= _SCOPE_HINTS and scope not in self._scope_sizes:
+            self._scope_sizes.clear()
+        self._scope_sizes[scope] = size
 
     async def search(self, where: FilterExpression | None,
                      request: SearchRequest) -> MemoryRecordResultsResponse:
@@ -256,31 +226,22 @@ class Searcher:
             scope = str(where) if where is not None else ""
             # The KNN's count is the ranker's "memories in scope": only the words' counts
             # go beside it, in the same round trip. The candidate search needs those counts
-            # (its word weights), so it would take a second round trip; instead it goes
-            # beside them too, built from what this filter held last time (``_ScopeHint``),
-            # and its reply is used only if the fresh counts give the very same search.
-            # A scope last seen with no more than ``depth`` memories sends the unweighted
-            # search of every memory with a query word (what any search would return).
-            hint = self._hints.get(scope)
-            small = hint is not None and hint.size <= depth
-            guess = None if small or hint is None else hint.searches(ranker, terms)
-            if small:
-                extra = [self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
-            elif guess is not None:
-                extra = [self.lexical.candidates(guess, where, depth, ranker.field_weights)]
-            else:
-                extra = []
+            # (its word weights), so it takes a second round trip, except in a scope last
+            # seen holding no more than ``depth`` memories: there the unweighted search of
+            # every memory with a query word goes beside the counts too (any candidate
+            # search would return exactly those), and is used if it was not cut.
+            small = self._scope_sizes.get(scope, depth + 1) <= depth
             found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self.lexical.document_counts(words, where, totals=False), *extra)
+                self.lexical.document_counts(words, where, totals=False),
+                *([self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
+                  if small else []))
             (vhits, total), (_, counts, _) = found[0], found[1]
             df = dict(zip(terms, counts, strict=True))
-            docs = found[2] if small else None
-            if guess is not None and guess == ranker.candidate_searches(terms, df, total):
-                docs = ranker.merge(found[2], depth)
-            self._note_scope(scope, total, df)
+            self._note_scope(scope, total)
             if any(counts):
-                ranked, _ = await ranker.rank(terms, total, df, where, window, docs=docs)
+                ranked, _ = await ranker.rank(terms, total, df, where, window,
+                                              docs=found[2] if small else None)
                 thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                          for r in ranked]
                 coverage = {r.doc.memory_id: r.coverage for r in ranked}

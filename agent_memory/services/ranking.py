@@ -220,9 +220,9 @@ class LexicalRanker:
         stem, updated in place); returns the best ``k`` and ``total`` (the memories with
         any query word), widened by the feedback words' matches when they fetch
         candidates of their own. ``docs``: the candidates step 2 would fetch, when the caller
-        already has them (every memory in scope with a query word when there are no more
-        than ``depth(k)``, or the replies of the very searches :meth:`candidate_searches`
-        gives): its round trip is skipped (the ranking does not depend on their order)."""
+        already has them (every memory in scope with a query word, when there are no more
+        than ``depth(k)``): its round trip is skipped (the ranking does not depend on
+        their order)."""
         p = self.params
         depth = self.depth(k)
         if docs is None:

@@ -29,32 +29,29 @@ def _sentence(rng: random.Random, n: int) -> str:
 
 async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
         redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scope small enough for one search of every candidate (40 memories), and one too
-    big (260, the weighted search guessed from the last counts, checked against the fresh
-    ones, writes in between): every page, score and total equals a fresh searcher's, which
-    has no hints and always takes the second round trip; and the hinted paths are taken."""
+    """A scope small enough for one search of every candidate (40 memories, then past
+    ``depth`` as writes arrive) and one too big (260): every page, score and total equals
+    a fresh searcher's, which knows no scope's size and always takes the second round
+    trip; the one-round-trip path is taken in the small scope only, and a search of every
+    candidate that was cut (the scope grew) falls back to the usual one."""
     settings = make_settings(redis_url, deduplication_distance_threshold=0)
     embedder = HashingEmbedder(32)
     store = LongTermStore(redis, settings, 32)
     await store.ensure_index(embedder.model_id)
     svc = LongTermService(store, embedder, settings)
     rng = random.Random(3)
-    sizes = {"small": 40, "big": 260}
+    sizes = {"small": 90, "big": 260}
     await svc.index_records([
         ExtractedMemoryRecord(id=f"{ns}-{i}", text=_sentence(rng, 8), namespace=ns)
         for ns, size in sizes.items() for i in range(size)], deduplicate=False)
 
     taken: Counter[str] = Counter()
-    every, candidates = LexicalStore.every_candidate, LexicalStore.candidates
+    every = LexicalStore.every_candidate
 
     async def count_every(self: LexicalStore, *args: object, **kw: object) -> object:
         found = await every(self, *args, **kw)  # type: ignore[arg-type]
         taken["every" if found is not None else "every-cut"] += 1
         return found
-
-    async def count_candidates(self: LexicalStore, *args: object, **kw: object) -> object:
-        taken["candidates"] += 1
-        return await candidates(self, *args, **kw)  # type: ignore[arg-type]
 
     rank = LexicalRanker.rank
 
@@ -64,13 +61,15 @@ async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
         return await rank(self, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(LexicalStore, "every_candidate", count_every)
-    monkeypatch.setattr(LexicalStore, "candidates", count_candidates)
     monkeypatch.setattr(LexicalRanker, "rank", count_rank)
     hinted = Searcher(store, embedder, "hybrid")
     for round_ in range(6):
         for ns in sizes:
             for q in range(12):
-                request = SearchRequest(text=_sentence(rng, 3 + q % 3), limit=10,
+                # each round's first query has many words: past 100 memories, nearly
+                # all match it, and the search of every candidate is cut
+                words = 14 if q == 0 else 3 + q % 3
+                request = SearchRequest(text=_sentence(rng, words), limit=10,
                                         recency_boost=False)
                 where = Tag("namespace") == ns
                 got = await hinted.search(where, request)
@@ -80,10 +79,10 @@ async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
                 assert got.total == want.total
         # writes between rounds: the counts move, the guesses must be re-checked
         await svc.index_records([ExtractedMemoryRecord(
-            id=f"big-new-{round_}-{i}", text=_sentence(rng, 8), namespace="big")
-            for i in range(5)], deduplicate=False)
-    assert taken["every"] >= 40 and taken["every-cut"] == 0  # small: from its 2nd search on
-    # big: a guess checked against the fresh counts and used (more often as words recur)
-    big = taken["one-trip @namespace:{big}"]
-    assert 5 <= big < 72, taken
-    assert taken["one-trip @namespace:{small}"] == taken["every"]
+            id=f"{ns}-new-{round_}-{i}", text=_sentence(rng, 8), namespace=ns)
+            for ns in sizes for i in range(3)], deduplicate=False)
+    # small: from its second search on, while it holds at most 100 memories (rounds 0-3),
+    # then a search that was cut (round 4), then the usual path; big: never
+    assert taken["one-trip @namespace:{small}"] == taken["every"] == 4 * 12 - 1
+    assert taken["every-cut"] == 1
+    assert taken["one-trip @namespace:{big}"] == 0
