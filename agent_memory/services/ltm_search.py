@@ -51,6 +51,7 @@ from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import Hit, LongTermStore
 
 CANDIDATE_WINDOW = 50
+_SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searcher._hybrid)
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
                 "extraction_strategy", "tags", "source", "tier")
@@ -133,6 +134,13 @@ class Searcher:
         # found but fetch none of their own (docs/search-quality.md, section 6).
         self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
                                                                      feedback_counts=False))
+        self._scope_sizes: dict[str, int] = {}  # filter -> memories it held last time
+
+    def _note_scope(self, scope: str, size: int) -> None:
+        """Remember how many memories a filter held (a hint only: see ``_hybrid``)."""
+        if len(self._scope_sizes) >= _SCOPE_HINTS and scope not in self._scope_sizes:
+            self._scope_sizes.clear()
+        self._scope_sizes[scope] = size
 
     async def search(self, where: FilterExpression | None,
                      request: SearchRequest) -> MemoryRecordResultsResponse:
@@ -212,15 +220,28 @@ class Searcher:
         thits: list[Hit] = []
         coverage: dict[str, float] = {}
         if terms:
+            ranker = self.hybrid_ranker
+            depth = ranker.depth(window)
+            words = list(terms.values())
+            scope = str(where) if where is not None else ""
             # The KNN's count is the ranker's "memories in scope": only the words' counts
-            # go beside it, in the same round trip.
-            (vhits, total), (_, counts, _) = await asyncio.gather(
+            # go beside it, in the same round trip. The candidate search needs those counts
+            # (its word weights), so it takes a second round trip, except in a scope last
+            # seen holding no more than ``depth`` memories: there the unweighted search of
+            # every memory with a query word goes beside the counts too (any candidate
+            # search would return exactly those), and is used if it was not cut.
+            small = self._scope_sizes.get(scope, depth + 1) <= depth
+            found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                self.lexical.document_counts(list(terms.values()), where, totals=False),
-            )
+                self.lexical.document_counts(words, where, totals=False),
+                *([self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
+                  if small else []))
+            (vhits, total), (_, counts, _) = found[0], found[1]
+            df = dict(zip(terms, counts, strict=True))
+            self._note_scope(scope, total)
             if any(counts):
-                ranked, _ = await self.hybrid_ranker.rank(
-                    terms, total, dict(zip(terms, counts, strict=True)), where, window)
+                ranked, _ = await ranker.rank(terms, total, df, where, window,
+                                              docs=found[2] if small else None)
                 thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                          for r in ranked]
                 coverage = {r.doc.memory_id: r.coverage for r in ranked}

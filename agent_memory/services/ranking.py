@@ -30,12 +30,15 @@ memories), so one common word outweighs everything else.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
+from operator import contains
 from typing import NamedTuple
 
 from redisvl.query.filter import FilterExpression
@@ -43,6 +46,7 @@ from redisvl.query.filter import FilterExpression
 from agent_memory.services.text_query import MAX_TERMS, index_stopwords, stopwords
 from agent_memory.storage.lexical import LexicalStore, TextDoc
 
+_STATS_CACHE = 20_000  # candidates whose bag a ranker keeps (see LexicalRanker._stats)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -178,6 +182,7 @@ class LexicalRanker:
     def __init__(self, store: LexicalStore, params: RankingParams | None = None) -> None:
         self.store = store
         self.params = params or RankingParams()
+        self._cache: dict[TextDoc, tuple[Counter[str], float, frozenset[tuple[str, str]]]] = {}
 
     @property
     def field_weights(self) -> dict[str, float]:
@@ -203,19 +208,29 @@ class LexicalRanker:
             return [], 0
         return await self.rank(query, n, df, where, k, total)
 
+    def depth(self, k: int) -> int:
+        """How many candidates the query words fetch for the best ``k``."""
+        return max(k, self.params.depth)
+
     async def rank(self, query: dict[str, str], n: int, df: dict[str, int],
                    where: FilterExpression | None, k: int,
-                   total: int = 0) -> tuple[list[Ranked], int]:
+                   total: int = 0, docs: list[TextDoc] | None = None
+                   ) -> tuple[list[Ranked], int]:
         """Steps 2-4 once the query words are counted (``n`` memories in scope, ``df`` per
         stem, updated in place); returns the best ``k`` and ``total`` (the memories with
         any query word), widened by the feedback words' matches when they fetch
-        candidates of their own."""
+        candidates of their own. ``docs``: the candidates step 2 would fetch, when the caller
+        already has them (every memory in scope with a query word, when there are no more
+        than ``depth(k)``): its round trip is skipped (the ranking does not depend on
+        their order)."""
         p = self.params
-        depth = max(k, p.depth)
-        docs = await self._candidates(query, df, n, where, depth, 1.0)
+        depth = self.depth(k)
+        if docs is None:
+            docs = await self._candidates(query, df, n, where, depth, 1.0)
         pool = {d.memory_id: d for d in docs}
-        bags = {i: _bag(d, p) for i, d in pool.items()}
-        scores = self._bm25(bags, query, df, n, weight=1.0)
+        bags = {i: self._stats(d) for i, d in pool.items()}
+        norms = self._norms(bags)
+        scores = self._bm25(norms, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
         if expansion and p.feedback_candidates:
             # Counted with the query words so ``total`` covers every memory that can rank.
@@ -225,42 +240,70 @@ class LexicalRanker:
             for d in more:
                 if d.memory_id not in pool:
                     pool[d.memory_id] = d
-                    bags[d.memory_id] = _bag(d, p)
-            scores = self._bm25(bags, query, df, n, weight=1.0)
+                    bags[d.memory_id] = self._stats(d)
+            norms = self._norms(bags)
+            scores = self._bm25(norms, query, df, n, weight=1.0)
         elif expansion and p.feedback_counts:  # their counts only: the pool stays
             counts = await self.store.document_counts(list(expansion.values()), where,
                                                       totals=False)
             df.update(zip(expansion, counts[1], strict=True))
         elif expansion:  # counted among the candidates: no round trip
             n_expansion = len(bags)
+            held = [bag for bag, _, _ in bags.values()]
             for stem in expansion:
-                df[stem] = sum(1 for bag, _ in bags.values() if stem in bag)
+                df[stem] = sum(map(contains, held, repeat(stem)))
         if p.phrase_weight and len(query) > 1:
-            scores = self._phrases(scores, pool, query, df, n)
+            scores = self._phrases(scores, bags, query, df, n)
         ceiling = sum(_idf(df, n, query).values())
         if expansion:
             n_fb = n if p.feedback_candidates or p.feedback_counts else n_expansion
-            extra = self._bm25(bags, expansion, df, n_fb, weight=p.feedback_weight)
-            scores = {i: scores.get(i, 0.0) + extra.get(i, 0.0) for i in bags}
+            extra = self._bm25(norms, expansion, df, n_fb, weight=p.feedback_weight)
+            get = scores.get
+            for i, s in extra.items():
+                scores[i] = get(i, 0.0) + s
             ceiling += p.feedback_weight * sum(_idf(df, n_fb, expansion).values())
         ceiling = ceiling or 1.0
-        ranked = sorted((Ranked(pool[i], s, min(s / ceiling, 1.0))
-                         for i, s in scores.items() if s > 0),
-                        key=lambda r: (-r.score, r.doc.memory_id))
-        return ranked[:k], total
+        best = sorted((-s, i) for i, s in scores.items() if s > 0)[:k]
+        return [Ranked(pool[i], -s, min(-s / ceiling, 1.0)) for s, i in best], total
+
+    def _stats(self, doc: TextDoc) -> tuple[Counter[str], float, frozenset[tuple[str, str]]]:
+        """A candidate's weighted bag, BM25 length and stem pairs, cached by the candidate
+        (its text, context and times: storage/lexical.py hands back the same objects for
+        the same memories), so each costs one lookup query after query."""
+        found = self._cache.get(doc)
+        if found is None:
+            if len(self._cache) >= _STATS_CACHE:
+                self._cache.clear()
+            found = self._cache[doc] = (*_bag(doc, self.params), _pairs(doc.text))
+        return found
+
+    def _norms(self, bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]]
+               ) -> list[tuple[str, Counter[str], float]]:
+        """Each candidate's bag and BM25 length normalisation ``k1 * (1 - b + b * len / avg)``.
+
+        The average length of the candidates stands in for the corpus average (which
+        RediSearch does not expose per filter); candidates are the documents that matter.
+        fsum: the same average whatever order the candidates came in."""
+        k1, b = self.params.k1, self.params.b
+        lengths = [length for _, length, _ in bags.values()]
+        avg = (math.fsum(lengths) / len(lengths)) if lengths else 1.0
+        avg = avg or 1.0
+        return [(i, bag, k1 * (1 - b + b * length / avg))
+                for i, (bag, length, _) in bags.items()]
 
     async def _counts(self, terms: dict[str, str], where: FilterExpression | None,
                       ) -> tuple[int, dict[str, int], int]:
         n, counts, any_word = await self.store.document_counts(list(terms.values()), where)
         return n, dict(zip(terms, counts, strict=True)), any_word
 
-    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
-                          where: FilterExpression | None, depth: int,
-                          scale: float) -> list[TextDoc]:
-        # RediSearch picks the candidates; weighing each word by our IDF makes its order
-        # close to ours. Words in most memories (names, say) stay out of that query: they
-        # would flood the window with memories that BM25 ranks low anyway. When the
-        # selective words find fewer than ``depth``, the window is filled with all words.
+    def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
+                           scale: float = 1.0) -> list[tuple[list[str], dict[str, float]]]:
+        """The searches (words, word weights) that fetch the candidates of ``terms``.
+
+        RediSearch picks the candidates; weighing each word by our IDF makes its order
+        close to ours. Words in most memories (names, say) stay out of the first search:
+        they would flood the window with memories that BM25 ranks low anyway. When the
+        selective words find fewer than ``depth``, the window is filled with all words."""
         idf = _idf(df, n, terms)
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
@@ -269,9 +312,12 @@ class LexicalRanker:
         # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
             else [list(terms)]
-        results = await self.store.candidates(
-            [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
-             for chosen in rounds], where, depth, self.field_weights)
+        return [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+                for chosen in rounds]
+
+    @staticmethod
+    def merge(results: list[list[TextDoc]], depth: int) -> list[TextDoc]:
+        """The candidates of :meth:`candidate_searches`' replies, in order, until ``depth``."""
         found: dict[str, TextDoc] = {}
         for docs in results:
             for doc in docs:
@@ -280,29 +326,30 @@ class LexicalRanker:
                 break
         return list(found.values())
 
-    def _bm25(self, bags: dict[str, tuple[Counter[str], float]], terms: dict[str, str],
+    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
+                          where: FilterExpression | None, depth: int,
+                          scale: float) -> list[TextDoc]:
+        results = await self.store.candidates(self.candidate_searches(terms, df, n, scale),
+                                              where, depth, self.field_weights)
+        return self.merge(results, depth)
+
+    def _bm25(self, norms: list[tuple[str, Counter[str], float]], terms: dict[str, str],
               df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
-        p = self.params
-        lengths = {i: length for i, (_, length) in bags.items()}
-        # The average length of the candidates stands in for the corpus average (which
-        # RediSearch does not expose per filter); candidates are the documents that matter.
-        avg = (sum(lengths.values()) / len(lengths)) if lengths else 1.0
-        idf = _idf(df, n, terms)
-        k1, b, avg = p.k1, p.b, avg or 1.0
-        pairs = list(idf.items())
+        k1p1 = self.params.k1 + 1
+        pairs = list(_idf(df, n, terms).items())
         out: dict[str, float] = {}
-        for i, (bag, length) in bags.items():
-            norm = k1 * (1 - b + b * length / avg)
+        for i, bag, norm in norms:
             s = 0.0
             for t, w in pairs:
                 f = bag.get(t)
                 if f:
-                    s += w * f * (k1 + 1) / (f + norm)
+                    s += w * f * k1p1 / (f + norm)
             if s:
                 out[i] = weight * s
         return out
 
-    def _phrases(self, scores: dict[str, float], pool: dict[str, TextDoc],
+    def _phrases(self, scores: dict[str, float],
+                 bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]],
                  query: dict[str, str], df: dict[str, int], n: int) -> dict[str, float]:
         """Scores plus the phrase bonus (see ``RankingParams.phrase_weight``)."""
         stems = list(query)
@@ -311,7 +358,7 @@ class LexicalRanker:
                   for a, b in zip(stems, stems[1:], strict=False)}
         out = dict(scores)
         for i, s in scores.items():
-            found = _pairs(pool[i].text)
+            found = bags[i][2]
             if found.isdisjoint(wanted):
                 continue
             bonus = sum(w for pair, w in wanted.items() if pair in found)
@@ -322,7 +369,12 @@ class LexicalRanker:
     def _feedback(self, scores: dict[str, float], pool: dict[str, TextDoc],
                   query: dict[str, str]) -> dict[str, str]:
         p = self.params
-        best = sorted(scores, key=lambda i: (-scores[i], i))[: p.feedback_docs]
+        # The best few by (-score, id): only memories scoring at least the few-th best
+        # score can be among them, and sorting those few is cheap.
+        top = heapq.nlargest(p.feedback_docs, scores.values())
+        floor = top[-1] if top else 0.0
+        best = sorted((-s, i) for i, s in scores.items() if s >= floor)[: p.feedback_docs]
+        best = [i for _, i in best]
         weights: Counter[str] = Counter()
         surface: dict[str, str] = {}
         for i in best:

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from redisvl.query import TextQuery
 from redisvl.query.filter import FilterExpression, Num, Tag
 
 from agent_memory.storage.filters import tag_eq_or_missing
 from agent_memory.storage.long_term import LongTermStore, store_guard
 from agent_memory.storage.ltm_schema import CONTEXT_FIELDS, TEXT_FIELD
 from agent_memory.storage.mux import Script
-from agent_memory.storage.raw_search import as_number, search_commands
+from agent_memory.storage.raw_search import as_number
 
 # Only writes the fields when the memory still exists: a plain HSET on a key deleted in the
 # meantime would leave a half record behind.
@@ -39,6 +38,7 @@ return 1
 
 LEXICAL_FIELDS = (TEXT_FIELD, *CONTEXT_FIELDS)
 _TEXT = TEXT_FIELD.encode()
+_PREV, _NEXT = (name.encode() for name in CONTEXT_FIELDS)
 # The id is the key's suffix: no need to return ``id_``.
 _CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
 
@@ -66,10 +66,30 @@ class Neighbour:
     text: str
 
 
+def _doc(key: bytes, fields: Sequence[bytes], cut: int) -> TextDoc:
+    values = dict(zip(fields[::2], fields[1::2], strict=False))
+    created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
+    try:
+        times = (float(created or 0), float(accessed or 0))
+    except ValueError:  # a stored value that is not a number counts as 0
+        times = (as_number(created), as_number(accessed))
+    return TextDoc(key[cut:].decode("utf-8", "replace"), *times, _decoded(values.get(_TEXT)),
+                   _decoded(values.get(_PREV)), _decoded(values.get(_NEXT)))
+
+
+# Parsed candidates by their raw reply (key and returned fields): the same memories come
+# back query after query, unchanged until written or touched, and reading a hundred of them
+# was a quarter of a hybrid search's CPU. A value is a pure function of its key, so a stale
+# entry can never be returned; the cache is emptied when full.
+_DOCS: dict[tuple[object, ...], TextDoc] = {}
+_DOCS_MAX = 20_000
+
+
 def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
     """The documents of the replies (total, then key and fields per document), each memory
     once (in the first reply returning it); ``cut`` strips the key prefix."""
     seen: set[bytes] = set()
+    cache = _DOCS
     out = []
     for reply in replies:
         docs = []
@@ -78,17 +98,15 @@ def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextD
             if key in seen:
                 continue
             seen.add(key)
-            fields = reply[n + 1] or []
-            values = dict(zip(fields[::2], fields[1::2], strict=False))
-            created, accessed = values.get(b"created_at"), values.get(b"last_accessed")
-            try:
-                times = (float(created or 0), float(accessed or 0))
-            except ValueError:  # a stored value that is not a number counts as 0
-                times = (as_number(created), as_number(accessed))
-            docs.append(TextDoc(key[cut:].decode("utf-8", "replace"), *times,
-                                _decoded(values.get(_TEXT)),
-                                _decoded(values.get(b"context_prev")),
-                                _decoded(values.get(b"context_next"))))
+            fields = reply[n + 1] or ()
+            entry = (cut, key, *fields)
+            doc = cache.get(entry)
+            if doc is None:
+                doc = _doc(key, fields, cut)
+                if len(cache) >= _DOCS_MAX:
+                    cache.clear()
+                cache[entry] = doc
+            docs.append(doc)
         out.append(docs)
     return out
 
@@ -114,6 +132,13 @@ def _session_scope(namespace: str | None, user_id: str | None, session_id: str,
                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type))
 
 
+def _scope(where: FilterExpression | None) -> str:
+    """The filter as a query clause ("" for none: an empty expression renders as the
+    wildcard, which RedisVL leaves out of an intersection too)."""
+    scope = str(where) if where is not None else ""
+    return "" if scope == "*" else scope
+
+
 class LexicalStore:
     """Full-text helpers over a :class:`LongTermStore`'s index (same keys, same client)."""
 
@@ -129,20 +154,42 @@ class LexicalStore:
         an earlier search of the batch already returned is left out of the later lists (the
         caller merges them in order): the searches overlap, and reading a candidate's text
         is most of the cost."""
-        queries = []
-        for words, word_weights in searches:
-            q = TextQuery(" ".join(words), dict(field_weights), text_scorer="BM25STD",
-                          filter_expression=where, num_results=k, stopwords=None,
-                          return_fields=_CANDIDATE_FIELDS,
-                          text_weights=dict(word_weights) if word_weights else None)
-            q.query._with_scores = False  # RediSearch still orders by it; we never read it
-            queries.append((q.query, q.params))
-        if not queries:
+        scope = _scope(where)
+        commands = [self._candidate_command(words, word_weights, scope, k, field_weights)
+                    for words, word_weights in searches]
+        if not commands:
             return []
         with store_guard("text search"):
-            replies = await self.store.mux.batch(
-                search_commands(self.store.text_index_name, queries))
+            replies = await self.store.mux.batch(commands)
         return _parse_candidates(replies, len(self.store.prefix) + 1)
+
+    async def every_candidate(self, words: Sequence[str], where: FilterExpression | None,
+                              k: int, field_weights: Mapping[str, float]
+                              ) -> list[TextDoc] | None:
+        """Every memory in ``where`` matching any of ``words`` (the union :meth:`candidates`
+        draws from), or ``None`` when more than ``k`` match: the list would be cut."""
+        command = self._candidate_command(words, {}, _scope(where), k, field_weights)
+        with store_guard("text search"):
+            reply = await self.store.mux.execute(*command)
+        if int(reply[0]) > k:
+            return None
+        return _parse_candidates([reply], len(self.store.prefix) + 1)[0]
+
+    def _candidate_command(self, words: Sequence[str], word_weights: Mapping[str, float],
+                           scope: str, k: int, field_weights: Mapping[str, float]
+                           ) -> list[object]:
+        """The FT.SEARCH RedisVL's ``TextQuery`` sends for these words (BM25STD, no scores,
+        ``_CANDIDATE_FIELDS``), built here: RedisVL's builder cost ~7% of a hybrid search's
+        CPU. tests/unit/test_lexical_commands.py checks both render the same command."""
+        tokens = " | ".join(f"{w}=>{{$weight:{word_weights[w]}}}" if w in word_weights else w
+                            for w in words)
+        parts = [f"@{field}:({tokens})" if weight == 1.0
+                 else f"@{field}:({tokens}) => {{ $weight: {weight} }}"
+                 for field, weight in field_weights.items()]
+        text = parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+        return ["FT.SEARCH", self.store.text_index_name, f"{text} ({scope})" if scope else text,
+                "SCORER", "BM25STD", "RETURN", len(_CANDIDATE_FIELDS), *_CANDIDATE_FIELDS,
+                "DIALECT", 2, "LIMIT", 0, k]
 
     async def document_counts(self, words: Sequence[str], where: FilterExpression | None,
                               *, totals: bool = True) -> tuple[int, list[int], int]:
@@ -153,8 +200,7 @@ class LexicalStore:
         RediSearch stems the word, so a count covers every form sharing its stem.
         """
         # Query strings built here, the filter's once: RedisVL would render it per count.
-        scope = str(where) if where is not None else ""
-        scope = "" if scope == "*" else scope  # an empty expression renders as the wildcard
+        scope = _scope(where)
         clauses = ["(" + " | ".join(f"@{field}:({word})" for field in LEXICAL_FIELDS) + ")"
                    for word in words]
         queries = [f"({scope} {c})" if scope else c for c in clauses]

@@ -1,0 +1,46 @@
+"""The candidate search built by hand sends exactly what RedisVL's ``TextQuery`` would."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from redisvl.query import TextQuery
+from redisvl.query.filter import Tag
+
+from agent_memory.storage.lexical import _CANDIDATE_FIELDS, LexicalStore, _parse_candidates, _scope
+
+
+def _redisvl(words: list[str], weights: dict[str, float], where: object,
+             fields: dict[str, float]) -> list[object]:
+    q = TextQuery(" ".join(words), dict(fields), text_scorer="BM25STD",
+                  filter_expression=where, num_results=100, stopwords=None,
+                  return_fields=_CANDIDATE_FIELDS, text_weights=weights or None)
+    q.query._with_scores = False
+    return ["FT.SEARCH", "idx", *q.query.get_args()]
+
+
+def test_candidate_command_matches_redisvl() -> None:
+    """Words with and without weights, with and without a filter, one or three fields:
+    the command is RedisVL's, argument for argument."""
+    store = LexicalStore.__new__(LexicalStore)
+    store.store = SimpleNamespace(index_name="idx")  # type: ignore[assignment]
+    scopes = [None, Tag("namespace") == "load",
+              (Tag("namespace") == "load") & (Tag("user_id") == "user-1")]
+    fields = [{"text": 1.0, "context_prev": 0.5, "context_next": 0.4}, {"text": 1.0}]
+    words = [(["school", "dog"], {"school": 1.0, "dog": 0.848}), (["école"], {}),
+             (["jazz", "42"], {"42": 0.01})]
+    for where in scopes:
+        for weights in fields:
+            for ws, ww in words:
+                ours = store._candidate_command(ws, ww, _scope(where), 100, weights)
+                assert ours == _redisvl(ws, ww, where, weights)
+
+
+def test_parsed_candidates_are_cached_by_their_raw_reply() -> None:
+    """A memory whose returned fields changed (touched, re-written) is parsed afresh."""
+    reply = [1, b"p:m1", [b"created_at", b"1", b"last_accessed", b"2", b"text", b"hi"]]
+    (first,) = _parse_candidates([reply], 2)
+    assert first[0].memory_id == "m1" and first[0].text == "hi" and first[0].last_accessed == 2
+    touched = [1, b"p:m1", [b"created_at", b"1", b"last_accessed", b"3", b"text", b"hi"]]
+    (again,) = _parse_candidates([touched], 2)
+    assert again[0].last_accessed == 3.0 and again[0].context_prev == ""
