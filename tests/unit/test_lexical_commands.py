@@ -23,7 +23,7 @@ def test_candidate_command_matches_redisvl() -> None:
     """Words with and without weights, with and without a filter, one or three fields:
     the command is RedisVL's, argument for argument."""
     store = LexicalStore.__new__(LexicalStore)
-    store.store = SimpleNamespace(index_name="idx")  # type: ignore[assignment]
+    store.store = SimpleNamespace(text_index_name="idx")  # type: ignore[assignment]
     scopes = [None, Tag("namespace") == "load",
               (Tag("namespace") == "load") & (Tag("user_id") == "user-1")]
     fields = [{"text": 1.0, "context_prev": 0.5, "context_next": 0.4}, {"text": 1.0}]
