@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from agent_memory.errors import MemoryServerError
 from agent_memory.models._types import utcnow
-from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum, WorkingMemoryRecord
 from agent_memory.models.tasks import TaskRecord, TaskStatus, TaskType
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.services.extraction import Extractor, Scope, batch_id, batches
@@ -56,8 +56,9 @@ class LongTermIndex(Protocol):
                             deduplicate: bool = True) -> list[str]: ...
 
 
-Schedule = Callable[[str, datetime, str, str], Awaitable[None]]
-"""``(task name, when, key, identity)``: puts (or moves) a keyed task on the docket."""
+Schedule = Callable[..., Awaitable[None]]
+"""``(task name, when, key, identity, also=())``: puts (or moves) a keyed task on the
+docket, and sends the raw commands ``also`` in the same round trip (or right after)."""
 
 
 @dataclass
@@ -132,13 +133,17 @@ class PromotionService:
             return False
         return any(self._needs_work(m) for m in messages)
 
-    def arm_seconds(self, messages: list[MemoryMessage]) -> float | None:
-        """``WorkingMemoryService.arm_seconds``: how long the promotion marker an append
-        of ``messages`` should set in its own round trip, or ``None`` when these messages
-        give promotion nothing to do (the write then goes through :meth:`after_write`)."""
+    def arm_seconds(self, messages: list[MemoryMessage],
+                    memories: Sequence[WorkingMemoryRecord] = ()) -> float | None:
+        """``WorkingMemoryService.arm_seconds``: how long the promotion marker a write of
+        ``messages`` (and structured ``memories``, for a replace) should set in its own
+        round trip, or ``None`` when they give promotion nothing to do (the write then goes
+        through :meth:`after_write`)."""
         delay = self.settings.extraction_debounce_seconds
         if self._schedule is None or self.long_term is None or delay <= 0:
             return None
+        if any(r.persisted_at is None for r in memories):
+            return delay / 2
         return delay / 2 if any(self._needs_work(m) for m in messages) else None
 
     def has_work(self, session: StoredSession) -> bool:
@@ -181,17 +186,28 @@ class PromotionService:
         # The write is already durable: a scheduling hiccup must not turn it into an error.
         # The first command on a pooled connection that Redis dropped (restart, failover)
         # fails once; a second attempt uses a fresh connection.
+        # The pending status rides with the schedule (one round trip).
+        pending = self._pending_commands(session.namespace, session.user_id, session.session_id)
         for attempt in (1, 2):
             try:
-                await self.schedule(session.namespace, session.user_id, session.session_id)
+                await self.schedule(session.namespace, session.user_id, session.session_id,
+                                    also=pending)
                 break
             except (RedisError, OSError) as exc:
                 if attempt == 2:
                     log.warning("could not schedule promotion of %s (the next write will): %s",
                                 session.session_id, exc)
                     return
-        await self._report(session.namespace, session.user_id, session.session_id,
-                           TaskStatus.pending)
+
+    def _pending_commands(self, namespace: str | None, user_id: str | None,
+                          session_id: str) -> list[tuple[Any, ...]]:
+        """The command that records a fresh ``pending`` status of the session's promotion."""
+        if self.task_status is None:
+            return []
+        record = TaskRecord(id=promotion_task_id(namespace, user_id, session_id),
+                            type=TaskType.promotion, namespace=namespace, user_id=user_id,
+                            created_at=utcnow(), status=TaskStatus.pending)
+        return [self.task_status.put_command(record)]
 
     async def _report(self, namespace: str | None, user_id: str | None, session_id: str,
                       status: TaskStatus, error: str | None = None) -> None:
@@ -216,15 +232,21 @@ class PromotionService:
             log.warning("could not record promotion status of %s: %s", session_id, exc)
 
     async def schedule(self, namespace: str | None, user_id: str | None, session_id: str,
-                       delay: float | None = None) -> None:
-        """Arm the debounced promotion of one session (``delay`` defaults to the debounce)."""
+                       delay: float | None = None,
+                       also: Sequence[tuple[Any, ...]] = ()) -> None:
+        """Arm the debounced promotion of one session (``delay`` defaults to the debounce);
+        ``also``: raw commands sent in the same round trip."""
         if self._schedule is None:
             return
         if delay is None:
             delay = self.settings.extraction_debounce_seconds
         when = datetime.now(UTC) + timedelta(seconds=delay)
-        await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
-                             session_identity(namespace, user_id, session_id))
+        key = promotion_key(namespace, user_id, session_id)
+        identity = session_identity(namespace, user_id, session_id)
+        if also:
+            await self._schedule(PROMOTE_TASK, when, key, identity, also)
+        else:
+            await self._schedule(PROMOTE_TASK, when, key, identity)
 
     async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
                           messages: list[MemoryMessage]) -> None:

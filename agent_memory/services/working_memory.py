@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 AfterWrite = Callable[[StoredSession, bool | None], Awaitable[None]]
 """``(session, armed)``: ``armed`` says whether the write set the promotion marker itself
 (``None``: it did not try)."""
-ArmSeconds = Callable[[list[MemoryMessage]], float | None]
-"""How long an append of these messages should set the promotion marker (``None``: not)."""
+ArmSeconds = Callable[..., float | None]
+"""``(messages, memories=())``: how long a write of these messages (and structured
+memories) should set the promotion marker in its own round trip (``None``: not)."""
 BeforeFold = Callable[[str | None, str | None, str, list[MemoryMessage]], Awaitable[None]]
 """``(namespace, user_id, session_id, messages)`` about to be folded into the summary."""
 
@@ -154,15 +155,20 @@ class WorkingMemoryService:
                 sized = sized[fold:]
         new = NewSession(session_id, namespace, user_id, sized, body.memories, context,
                          body.data, body.ttl_seconds, body.long_term_memory_strategy)
+        arm = (self.arm_seconds([m for m, _ in sized], body.memories)
+               if self.arm_seconds is not None else None)
         try:
-            session = await self.store.replace(new, if_match=_version_of(if_match))
+            # The replace also sets the promotion marker (one round trip): promotion is
+            # then scheduled only when this write armed it.
+            session, armed = await self.store.replace_and_arm(
+                new, if_match=_version_of(if_match), arm_seconds=arm)
         except StaleWrite as exc:
             raise Conflict(
                 "the session changed since the version named in If-Match",
                 details={"current_version": exc.current or None},
             ) from exc
         if self.after_write is not None:
-            await self.after_write(session, None)
+            await self.after_write(session, armed if arm is not None else None)
         return self._full_response(session, window), session.version
 
     async def append(self, principal: Principal, session_id: str, body: AppendMessages,

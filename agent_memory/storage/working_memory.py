@@ -325,6 +325,19 @@ class WorkingMemoryStore:
         Raises:
             StaleWrite: ``if_match`` is set and does not name the current version.
         """
+        return (await self.replace_and_arm(new, if_match=if_match))[0]
+
+    async def replace_and_arm(self, new: NewSession, *, if_match: str | None = None,
+                              arm_seconds: float | None = None) -> tuple[StoredSession, bool]:
+        """:meth:`replace`, and in the same script (one round trip) set the session's
+        promotion marker (``promotion_armed_key``) for ``arm_seconds`` unless it is set
+        already. Returns the session as stored and whether this call set the marker
+        (always False without ``arm_seconds``).
+
+        Raises:
+            StaleWrite: ``if_match`` is set and does not name the current version (the
+                marker is then left alone).
+        """
         now = time.time()
         pairs: list[Any] = ["session_id", new.session_id, "updated_at", now, "last_accessed", now,
                             "created_at", now, "strategy", new.strategy.model_dump_json()]
@@ -352,12 +365,15 @@ class WorkingMemoryStore:
                 pairs += [f"rp:{n}", record.persisted_at.timestamp()]
         pairs += ["seq", len(new.messages), "mtok", total, "lo", 1, "rn", len(new.memories),
                   "lv", scripts.LAYOUT]
-        key = working_memory_key(new.namespace, new.user_id, new.session_id)
+        keys = [working_memory_key(new.namespace, new.user_id, new.session_id),
+                promotion_armed_key(new.namespace, new.user_id, new.session_id)]
         ttl = "" if new.ttl_seconds is None else str(new.ttl_seconds)
-        version, current, *rest = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
-        created = rest[0] if rest else b""
+        arm_ms = "" if arm_seconds is None else max(int(arm_seconds * 1000), 1)
+        version, current, *rest = await self._replace(
+            keys=keys, args=[if_match or "", ttl, arm_ms, *pairs])
         if int(version) < 0:
             raise StaleWrite(current.decode() if isinstance(current, bytes) else str(current))
+        created, armed = rest
         return StoredSession(
             session_id=new.session_id, namespace=new.namespace, user_id=new.user_id,
             messages=[StoredMessage(seq, tokens, msg)
@@ -366,7 +382,7 @@ class WorkingMemoryStore:
             ttl_seconds=new.ttl_seconds, strategy=new.strategy,
             created_at=float(created) if created else now, updated_at=now, last_accessed=now,
             version=int(version), message_tokens=total,
-        )
+        ), armed == 1
 
     async def append(
         self,
