@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -261,22 +261,30 @@ def _promotion_schedule(docket: Docket, redis: Redis, settings: Settings) -> Any
     make = task_command(docket, PROMOTE_TASK, settings.effective_redis_url())
     scripts: dict[str, Script] = {}
 
+    def as_command(when: datetime, key: str, identity: str
+                   ) -> tuple[tuple[Any, ...], Script, Callable[[Any], None]] | None:
+        command = make(key, (identity,), when=when, replace=True) if make else None
+        if command is None:
+            return None
+        script = scripts.get(command.script)
+        if script is None:
+            script = scripts[command.script] = mux.script(command.script)
+        return command.command, script, command.scheduled
+
     async def schedule(name: str, when: datetime, key: str, identity: str,
                        also: Sequence[tuple[Any, ...]] = ()) -> None:
-        command = make(key, (identity,), when=when, replace=True) if (
-            make is not None and name == PROMOTE_TASK) else None
-        if command is None:
+        made = as_command(when, key, identity) if name == PROMOTE_TASK else None
+        if made is None:
             await docket.replace(name, when=when, key=key)(identity)
             if also:
                 await mux.batch(list(also))
             return
-        script = scripts.get(command.script)
-        if script is None:
-            script = scripts[command.script] = mux.script(command.script)
+        command, script, scheduled = made
         # Safe to run twice (Mux.batch re-runs on NOSCRIPT): a replace and plain SETs.
-        replies = await mux.batch([command.command, *also], [script])
-        command.scheduled(replies[0])
+        replies = await mux.batch([command, *also], [script])
+        scheduled(replies[0])
 
+    schedule.as_command = as_command if make is not None else None  # type: ignore[attr-defined]
     return schedule
 
 
@@ -300,6 +308,7 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
     task_status = TaskStatusStore(redis)
     promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
                                  schedule, task_status)
+    promotion.schedule_command = getattr(schedule, "as_command", None)
     forgetting = compaction = None
     if long_term is not None:
         forgetting = ForgettingService(long_term)

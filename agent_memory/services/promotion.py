@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,8 @@ from agent_memory.settings import Settings
 from agent_memory.storage.keys import promotion_key, session_identity
 from agent_memory.storage.promotion import PromotionStore
 from agent_memory.storage.task_status import TaskStatusStore
-from agent_memory.storage.working_memory import StoredSession, WorkingMemoryStore
+from agent_memory.storage.mux import Script
+from agent_memory.storage.working_memory import Riders, StoredSession, WorkingMemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ class LongTermIndex(Protocol):
     async def index_records(self, records: list[MemoryRecord],
                             deduplicate: bool = True) -> list[str]: ...
 
+
+ScheduleCommand = Callable[[datetime, str, str], "tuple[tuple[Any, ...], Script, Callable[[Any], None]] | None"]
+"""``(when, key, identity)``: the promotion task's Docket replace as one raw command, its
+script and what to do with its reply (``None``: not possible, e.g. a stricken task)."""
 
 Schedule = Callable[..., Awaitable[None]]
 """``(task name, when, key, identity, also=())``: puts (or moves) a keyed task on the
@@ -109,6 +115,11 @@ class PromotionService:
         self.long_term = long_term
         self.extractor = extractor
         self._schedule = schedule
+        # Set by open_background when Docket's replace can ride in a batch of ours.
+        self.schedule_command: ScheduleCommand | None = None
+        # Sessions this process scheduled less than half a debounce ago (monotonic expiry):
+        # a replace of any other session carries the schedule in its own round trip.
+        self._scheduled_here: dict[str, float] = {}
 
     # -- scheduling (request path) ------------------------------------------------------------
 
@@ -145,6 +156,46 @@ class PromotionService:
         if any(r.persisted_at is None for r in memories):
             return delay / 2
         return delay / 2 if any(self._needs_work(m) for m in messages) else None
+
+    def riders(self, namespace: str | None, user_id: str | None,
+               session_id: str) -> Riders | None:
+        """``WorkingMemoryService.riders``: the promotion schedule (Docket replace and the
+        pending status) to send in a replace's own round trip, for a write that gives
+        promotion work (:meth:`arm_seconds`), unless this process scheduled the session
+        less than half a debounce ago (the replace's marker then decides, as for any
+        write). A schedule another process made meanwhile is moved later: the trailing
+        debounce it already is."""
+        delay = self.settings.extraction_debounce_seconds
+        if self.schedule_command is None or self.long_term is None or delay <= 0:
+            return None
+        identity = session_identity(namespace, user_id, session_id)
+        now = time.monotonic()
+        if self._scheduled_here.get(identity, 0.0) > now:
+            return None
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        made = self.schedule_command(when, promotion_key(namespace, user_id, session_id),
+                                     identity)
+        if made is None:
+            return None
+        command, script, scheduled = made
+        if len(self._scheduled_here) >= 50_000:  # bounded: forgetting only costs a batch
+            self._scheduled_here.clear()
+        self._scheduled_here[identity] = now + delay / 2
+
+        def done(replies: list[Any]) -> None:
+            if isinstance(replies[0], Exception):
+                self._scheduled_here.pop(identity, None)
+                log.warning("could not schedule promotion of %s (the next write will): %s",
+                            session_id, replies[0])
+                return
+            scheduled(replies[0])
+            for reply in replies[1:]:
+                if isinstance(reply, Exception):
+                    log.warning("could not record promotion status of %s: %s", session_id,
+                                reply)
+
+        pending = self._pending_commands(namespace, user_id, session_id)
+        return Riders([command, *pending], [script], done)
 
     def has_work(self, session: StoredSession) -> bool:
         """True when a session holds something promotion would move (or may: when only
