@@ -1,7 +1,7 @@
 """The operations issue 17 compares with AMS, side by side, one command for both servers.
 
-Runs the same requests against every target, interleaved round-robin (each round visits
-every target in turn, so all see the same machine load), single client, keep-alive, and
+Runs the same requests against every target, interleaved (each op on every target in
+turn, the order rotating per round, so all see the same machine load and wait alike), single client, keep-alive, and
 prints medians per target and the ratio of each target to the baseline (AMS when started).
 Per round and target, in this order:
 
@@ -10,7 +10,9 @@ Per round and target, in this order:
   pair (12), as a client that keeps the whole session sends it;
 - ``get``: ``GET /v1/working-memory/{session}``;
 - ``create``: ``POST /v1/long-term-memory/``, 10 new memories, ``deduplicate: true``;
-- ``search``: ``POST /v1/long-term-memory/search``, the server's default mode, tenant-filtered.
+- ``search``: ``POST /v1/long-term-memory/search``, the server's default mode, tenant-filtered;
+- ``create_searchable``: from sending the create until its 10 memories are searchable (ours:
+  the create's own time; a started AMS: until its background task wrote the last of them).
 
 What a 2xx means differs (printed with the figures): AMS answers a create before indexing
 (a background task embeds and indexes the memories afterwards), ours answers once they are
@@ -145,12 +147,17 @@ async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: 
     times.update({t.label: {op: [] for op in OPS} for t in targets if t.kind == "url"})
     cpu: dict[str, dict[str, float]] = {t.label: dict.fromkeys(OPS, 0.0) for t in targets}
     for n in range(warmup + rounds):
-        for target, conn in zip(targets, conns, strict=True):
-            prepared = requests(conn, n, tag)
-            for op in OPS:
+        # Op by op, each op on every target in turn (the order rotating per round): each
+        # server waits about as long between its requests as the others do.
+        prepared = [requests(conn, n, tag) for conn in conns]
+        turn = n % len(targets)
+        order = [*range(turn, len(targets)), *range(turn)]
+        for op in OPS:
+            for i in order:
+                target, conn = targets[i], conns[i]
                 c0 = cpu_seconds(pids[target.label]) if pids[target.label] else 0.0
                 t0 = time.perf_counter()
-                status, reply = await conn.send(prepared[op])
+                status, reply = await conn.send(prepared[i][op])
                 took = time.perf_counter() - t0
                 if status >= 300:
                     raise SystemExit(f"{target.label} {op}: HTTP {status} {reply[:300]!r}")
@@ -160,7 +167,7 @@ async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: 
                     # it is written, so the key existing means searchable).
                     seen = took
                     if target.kind == "ams" and target.redis_url:
-                        keys = [target.memory_key(f"{tag}-{n}-{i}") for i in range(10)]
+                        keys = [target.memory_key(f"{tag}-{n}-{j}") for j in range(10)]
                         seen = await landed(redis_clients[target.label], keys, t0)
                     if n >= warmup:
                         times[target.label]["create_searchable"].append(seen * 1000)
