@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,10 @@ from agent_memory.services.compaction import CompactionService
 from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.services.extraction import Extractor
 from agent_memory.services.forgetting import ForgetScope, ForgettingService
-from agent_memory.services.promotion import PromotionService
+from agent_memory.services.promotion import PROMOTE_TASK, PromotionService
 from agent_memory.settings import Settings
 from agent_memory.storage.maintenance import AccessQueue
+from agent_memory.storage.mux import Script, mux_of
 from agent_memory.storage.promotion import PromotionStore
 from agent_memory.storage.task_status import TaskStatusStore
 from agent_memory.storage.working_memory import WorkingMemoryStore
@@ -248,6 +250,44 @@ class Background:
                     log.warning("access tracking skipped for %d memories: %s", len(ids), exc)
 
 
+def _promotion_schedule(docket: Docket, redis: Redis, settings: Settings) -> Any:
+    """``PromotionService``'s schedule: ``docket.replace`` (which moves a pending run later:
+    a trailing debounce per session scope) and the caller's ``also`` commands (the pending
+    status) in one round trip on the shared connection when Docket's script can ride in a
+    batch (``tasks/_schedule.py``), else the replace and then those commands."""
+    from agent_memory.tasks._schedule import task_command
+
+    mux = mux_of(redis)
+    make = task_command(docket, PROMOTE_TASK, settings.effective_redis_url())
+    scripts: dict[str, Script] = {}
+
+    def as_command(when: datetime, key: str, identity: str
+                   ) -> tuple[tuple[Any, ...], Script, Callable[[Any], None]] | None:
+        command = make(key, (identity,), when=when, replace=True) if make else None
+        if command is None:
+            return None
+        script = scripts.get(command.script)
+        if script is None:
+            script = scripts[command.script] = mux.script(command.script)
+        return command.command, script, command.scheduled
+
+    async def schedule(name: str, when: datetime, key: str, identity: str,
+                       also: Sequence[tuple[Any, ...]] = ()) -> None:
+        made = as_command(when, key, identity) if name == PROMOTE_TASK else None
+        if made is None:
+            await docket.replace(name, when=when, key=key)(identity)
+            if also:
+                await mux.batch(list(also))
+            return
+        command, script, scheduled = made
+        # Safe to run twice (Mux.batch re-runs on NOSCRIPT): a replace and plain SETs.
+        replies = await mux.batch([command, *also], [script])
+        scheduled(replies[0])
+
+    schedule.as_command = as_command if make is not None else None  # type: ignore[attr-defined]
+    return schedule
+
+
 async def open_background(settings: Settings, redis: Redis, llm: ChatModel | None,
                           wm_store: WorkingMemoryStore, long_term: Any = None,
                           docket: Docket | None = None, clock: Any = None) -> Background:
@@ -261,17 +301,14 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
         owns = True
     schedule = None
     if docket is not None:
-        active = docket
-
-        async def schedule(name: str, when: datetime, key: str, identity: str) -> None:
-            # replace() moves a pending run later: a trailing debounce per session scope.
-            await active.replace(name, when=when, key=key)(identity)
+        schedule = _promotion_schedule(docket, redis, settings)
 
     extractor = (Extractor(llm, settings.generation_model, settings.max_text_chars)
                  if llm is not None else None)
     task_status = TaskStatusStore(redis)
     promotion = PromotionService(settings, wm_store, PromotionStore(redis), long_term, extractor,
                                  schedule, task_status)
+    promotion.schedule_command = getattr(schedule, "as_command", None)
     forgetting = compaction = None
     if long_term is not None:
         forgetting = ForgettingService(long_term)

@@ -134,6 +134,7 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     working_memory.before_fold = background.promotion.park_folded
     working_memory.arm_seconds = background.promotion.arm_seconds
     working_memory.gives_work = background.promotion.gives_work
+    working_memory.riders = background.promotion.riders
     if long_term is not None:
         long_term.on_accessed = background.on_accessed  # throttled update, off the request path
     prompt = PromptService(working_memory, long_term, settings)

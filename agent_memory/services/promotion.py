@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -33,7 +34,7 @@ from redis.exceptions import RedisError
 
 from agent_memory.errors import MemoryServerError
 from agent_memory.models._types import utcnow
-from agent_memory.models.records import MemoryRecord, MemoryTypeEnum
+from agent_memory.models.records import MemoryRecord, MemoryTypeEnum, WorkingMemoryRecord
 from agent_memory.models.tasks import TaskRecord, TaskStatus, TaskType
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.services.extraction import Extractor, Scope, batch_id, batches
@@ -41,7 +42,8 @@ from agent_memory.settings import Settings
 from agent_memory.storage.keys import promotion_key, session_identity
 from agent_memory.storage.promotion import PromotionStore
 from agent_memory.storage.task_status import TaskStatusStore
-from agent_memory.storage.working_memory import StoredSession, WorkingMemoryStore
+from agent_memory.storage.mux import Script
+from agent_memory.storage.working_memory import Riders, StoredSession, WorkingMemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,13 @@ class LongTermIndex(Protocol):
                             deduplicate: bool = True) -> list[str]: ...
 
 
-Schedule = Callable[[str, datetime, str, str], Awaitable[None]]
-"""``(task name, when, key, identity)``: puts (or moves) a keyed task on the docket."""
+ScheduleCommand = Callable[[datetime, str, str], "tuple[tuple[Any, ...], Script, Callable[[Any], None]] | None"]
+"""``(when, key, identity)``: the promotion task's Docket replace as one raw command, its
+script and what to do with its reply (``None``: not possible, e.g. a stricken task)."""
+
+Schedule = Callable[..., Awaitable[None]]
+"""``(task name, when, key, identity, also=())``: puts (or moves) a keyed task on the
+docket, and sends the raw commands ``also`` in the same round trip (or right after)."""
 
 
 @dataclass
@@ -108,6 +115,11 @@ class PromotionService:
         self.long_term = long_term
         self.extractor = extractor
         self._schedule = schedule
+        # Set by open_background when Docket's replace can ride in a batch of ours.
+        self.schedule_command: ScheduleCommand | None = None
+        # Sessions this process scheduled less than half a debounce ago (monotonic expiry):
+        # a replace of any other session carries the schedule in its own round trip.
+        self._scheduled_here: dict[str, float] = {}
 
     # -- scheduling (request path) ------------------------------------------------------------
 
@@ -132,14 +144,58 @@ class PromotionService:
             return False
         return any(self._needs_work(m) for m in messages)
 
-    def arm_seconds(self, messages: list[MemoryMessage]) -> float | None:
-        """``WorkingMemoryService.arm_seconds``: how long the promotion marker an append
-        of ``messages`` should set in its own round trip, or ``None`` when these messages
-        give promotion nothing to do (the write then goes through :meth:`after_write`)."""
+    def arm_seconds(self, messages: list[MemoryMessage],
+                    memories: Sequence[WorkingMemoryRecord] = ()) -> float | None:
+        """``WorkingMemoryService.arm_seconds``: how long the promotion marker a write of
+        ``messages`` (and structured ``memories``, for a replace) should set in its own
+        round trip, or ``None`` when they give promotion nothing to do (the write then goes
+        through :meth:`after_write`)."""
         delay = self.settings.extraction_debounce_seconds
         if self._schedule is None or self.long_term is None or delay <= 0:
             return None
+        if any(r.persisted_at is None for r in memories):
+            return delay / 2
         return delay / 2 if any(self._needs_work(m) for m in messages) else None
+
+    def riders(self, namespace: str | None, user_id: str | None,
+               session_id: str) -> Riders | None:
+        """``WorkingMemoryService.riders``: the promotion schedule (Docket replace and the
+        pending status) to send in a replace's own round trip, for a write that gives
+        promotion work (:meth:`arm_seconds`), unless this process scheduled the session
+        less than half a debounce ago (the replace's marker then decides, as for any
+        write). A schedule another process made meanwhile is moved later: the trailing
+        debounce it already is."""
+        delay = self.settings.extraction_debounce_seconds
+        if self.schedule_command is None or self.long_term is None or delay <= 0:
+            return None
+        identity = session_identity(namespace, user_id, session_id)
+        now = time.monotonic()
+        if self._scheduled_here.get(identity, 0.0) > now:
+            return None
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        made = self.schedule_command(when, promotion_key(namespace, user_id, session_id),
+                                     identity)
+        if made is None:
+            return None
+        command, script, scheduled = made
+        if len(self._scheduled_here) >= 50_000:  # bounded: forgetting only costs a batch
+            self._scheduled_here.clear()
+        self._scheduled_here[identity] = now + delay / 2
+
+        def done(replies: list[Any]) -> None:
+            if isinstance(replies[0], Exception):
+                self._scheduled_here.pop(identity, None)
+                log.warning("could not schedule promotion of %s (the next write will): %s",
+                            session_id, replies[0])
+                return
+            scheduled(replies[0])
+            for reply in replies[1:]:
+                if isinstance(reply, Exception):
+                    log.warning("could not record promotion status of %s: %s", session_id,
+                                reply)
+
+        pending = self._pending_commands(namespace, user_id, session_id)
+        return Riders([command, *pending], [script], done)
 
     def has_work(self, session: StoredSession) -> bool:
         """True when a session holds something promotion would move (or may: when only
@@ -181,17 +237,28 @@ class PromotionService:
         # The write is already durable: a scheduling hiccup must not turn it into an error.
         # The first command on a pooled connection that Redis dropped (restart, failover)
         # fails once; a second attempt uses a fresh connection.
+        # The pending status rides with the schedule (one round trip).
+        pending = self._pending_commands(session.namespace, session.user_id, session.session_id)
         for attempt in (1, 2):
             try:
-                await self.schedule(session.namespace, session.user_id, session.session_id)
+                await self.schedule(session.namespace, session.user_id, session.session_id,
+                                    also=pending)
                 break
             except (RedisError, OSError) as exc:
                 if attempt == 2:
                     log.warning("could not schedule promotion of %s (the next write will): %s",
                                 session.session_id, exc)
                     return
-        await self._report(session.namespace, session.user_id, session.session_id,
-                           TaskStatus.pending)
+
+    def _pending_commands(self, namespace: str | None, user_id: str | None,
+                          session_id: str) -> list[tuple[Any, ...]]:
+        """The command that records a fresh ``pending`` status of the session's promotion."""
+        if self.task_status is None:
+            return []
+        record = TaskRecord(id=promotion_task_id(namespace, user_id, session_id),
+                            type=TaskType.promotion, namespace=namespace, user_id=user_id,
+                            created_at=utcnow(), status=TaskStatus.pending)
+        return [self.task_status.put_command(record)]
 
     async def _report(self, namespace: str | None, user_id: str | None, session_id: str,
                       status: TaskStatus, error: str | None = None) -> None:
@@ -216,15 +283,21 @@ class PromotionService:
             log.warning("could not record promotion status of %s: %s", session_id, exc)
 
     async def schedule(self, namespace: str | None, user_id: str | None, session_id: str,
-                       delay: float | None = None) -> None:
-        """Arm the debounced promotion of one session (``delay`` defaults to the debounce)."""
+                       delay: float | None = None,
+                       also: Sequence[tuple[Any, ...]] = ()) -> None:
+        """Arm the debounced promotion of one session (``delay`` defaults to the debounce);
+        ``also``: raw commands sent in the same round trip."""
         if self._schedule is None:
             return
         if delay is None:
             delay = self.settings.extraction_debounce_seconds
         when = datetime.now(UTC) + timedelta(seconds=delay)
-        await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
-                             session_identity(namespace, user_id, session_id))
+        key = promotion_key(namespace, user_id, session_id)
+        identity = session_identity(namespace, user_id, session_id)
+        if also:
+            await self._schedule(PROMOTE_TASK, when, key, identity, also)
+        else:
+            await self._schedule(PROMOTE_TASK, when, key, identity)
 
     async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
                           messages: list[MemoryMessage]) -> None:

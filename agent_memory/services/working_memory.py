@@ -26,6 +26,7 @@ from agent_memory.services.summarize import plan_fold, summarize
 from agent_memory.settings import Settings
 from agent_memory.storage.working_memory import (
     NewSession,
+    Riders,
     StaleWrite,
     StoredSession,
     WorkingMemoryStore,
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 AfterWrite = Callable[[StoredSession, bool | None], Awaitable[None]]
 """``(session, armed)``: ``armed`` says whether the write set the promotion marker itself
 (``None``: it did not try)."""
-ArmSeconds = Callable[[list[MemoryMessage]], float | None]
-"""How long an append of these messages should set the promotion marker (``None``: not)."""
+ArmSeconds = Callable[..., float | None]
+"""``(messages, memories=())``: how long a write of these messages (and structured
+memories) should set the promotion marker in its own round trip (``None``: not)."""
 BeforeFold = Callable[[str | None, str | None, str, list[MemoryMessage]], Awaitable[None]]
 """``(namespace, user_id, session_id, messages)`` about to be folded into the summary."""
 
@@ -80,6 +82,9 @@ class WorkingMemoryService:
         self.after_write = after_write
         self.before_fold = before_fold
         self.arm_seconds = arm_seconds
+        # Commands a replace sends in its own round trip (promotion's schedule), set by
+        # build_services: ``(namespace, user_id, session_id) -> Riders | None``.
+        self.riders: Callable[[str | None, str | None, str], Riders | None] | None = None
         # Whether messages give promotion anything to do (set by build_services): lets
         # :meth:`append_turns` skip the marker check for turns already done.
         self.gives_work: Callable[[list[MemoryMessage]], bool] | None = None
@@ -154,15 +159,24 @@ class WorkingMemoryService:
                 sized = sized[fold:]
         new = NewSession(session_id, namespace, user_id, sized, body.memories, context,
                          body.data, body.ttl_seconds, body.long_term_memory_strategy)
+        arm = (self.arm_seconds([m for m, _ in sized], body.memories)
+               if self.arm_seconds is not None else None)
+        version = _version_of(if_match)
+        # Promotion's schedule rides with the replace (one round trip) unless If-Match could
+        # refuse the write; the replace also sets the promotion marker, so a write that
+        # carried no schedule schedules only when it armed the marker.
+        riders = (self.riders(namespace, user_id, session_id)
+                  if arm is not None and version is None and self.riders is not None else None)
         try:
-            session = await self.store.replace(new, if_match=_version_of(if_match))
+            session, armed = await self.store.replace_and_arm(
+                new, if_match=version, arm_seconds=arm, riders=riders)
         except StaleWrite as exc:
             raise Conflict(
                 "the session changed since the version named in If-Match",
                 details={"current_version": exc.current or None},
             ) from exc
-        if self.after_write is not None:
-            await self.after_write(session, None)
+        if self.after_write is not None and riders is None:
+            await self.after_write(session, armed if arm is not None else None)
         return self._full_response(session, window), session.version
 
     async def append(self, principal: Principal, session_id: str, body: AppendMessages,

@@ -75,10 +75,12 @@ READ = _HELPERS + """
 return read(KEYS[1], ARGV[1])
 """
 
-# KEYS[1] session. ARGV: if_match ("" none, "*" must exist), ttl ("" none), then field/value
-# pairs in the layout above. Replaces the whole session, keeps created_at, bumps version
-# and cver. Returns {version, '', previous created_at or ''}, or {-1, current version} on a
-# stale If-Match.
+# KEYS[1] session, KEYS[2] its promotion marker. ARGV: if_match ("" none, "*" must exist),
+# ttl ("" none), marker ms ("" none), then field/value pairs in the layout above. Replaces
+# the whole session, keeps created_at, bumps version and cver; with a marker time, then sets
+# the promotion marker if absent (SET NX PX), so the caller learns in the same round trip
+# whether it must schedule promotion. Returns {version, '', previous created_at or '',
+# armed (1/0)}, or {-1, current version} on a stale If-Match (nothing written or armed).
 REPLACE = _HELPERS + """
 local cur = redis.call('HGET', KEYS[1], 'version')
 local want = ARGV[1]
@@ -92,12 +94,16 @@ end
 local created = redis.call('HGET', KEYS[1], 'created_at')
 local cver = tonumber(redis.call('HGET', KEYS[1], 'cver') or '0')
 redis.call('DEL', KEYS[1])
-hset_from(KEYS[1], ARGV, 3, #ARGV)
+hset_from(KEYS[1], ARGV, 4, #ARGV)
 local v = (tonumber(cur) or 0) + 1
 redis.call('HSET', KEYS[1], 'version', v, 'cver', cver + 1)
 if created then redis.call('HSET', KEYS[1], 'created_at', created) end
 if ARGV[2] ~= '' then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return {v, '', created or ''}
+local armed = 0
+if ARGV[3] ~= '' then
+  if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then armed = 1 end
+end
+return {v, '', created or '', armed}
 """
 
 # KEYS[1] session, KEYS[2] its promotion marker. ARGV: now, ttl ("" keep), limit ('' all),

@@ -240,6 +240,14 @@ class Mux:
             raise errors[0]
         raise AssertionError("unreachable")
 
+    async def replies(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """The replies of ``commands``, sent together, error replies as values (nothing
+        re-sent): for a batch whose commands are not all safe to run twice."""
+        if not commands:
+            return []
+        link = self._usable_link() or await self._connected()
+        return [await f for f in link.send([pack(c) for c in commands])]
+
     def script(self, source: str) -> Script:
         """A Lua script run by EVALSHA (loaded on the first NOSCRIPT)."""
         return Script(self, source)

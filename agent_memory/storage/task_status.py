@@ -57,6 +57,12 @@ class TaskStatusStore:
         except RedisError as exc:
             raise StorageError(f"could not store task {record.id}: {exc}") from exc
 
+    @staticmethod
+    def put_command(record: TaskRecord) -> tuple[str, ...]:
+        """:meth:`put` as one raw command, to ride in a batch of the caller's (``Mux.batch``)."""
+        return ("SET", task_status_key(record.id), record.model_dump_json(), "EX",
+                str(TASK_STATUS_TTL_SECONDS))
+
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None`` when unknown or expired."""
         try:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.search.field import NumericField, TagField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.commands.search.query import Query
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redisvl.utils.token_escaper import TokenEscaper
 
 from agent_memory.models._types import from_epoch
 from agent_memory.models.records import WorkingMemoryRecord
 from agent_memory.models.working_memory import MemoryMessage, MemoryStrategyConfig
 from agent_memory.storage import _wm_scripts as scripts
+from agent_memory.storage._wm_codec import (
+    StoredMessage,
+    _dec,
+    _message_json,
+    _MessageCache,
+    _strategy,
+)
 from agent_memory.storage.filters import check_tag_value
-from agent_memory.storage.mux import mux_of
 from agent_memory.storage.keys import (
     LAYOUT_MARKER_KEY,
     WORKING_MEMORY_INDEX,
@@ -29,6 +35,7 @@ from agent_memory.storage.keys import (
     promotion_armed_key,
     working_memory_key,
 )
+from agent_memory.storage.mux import Script, mux_of
 
 # The tag escape set includes "|": unescaped, a value like "a|b" would become an OR of
 # two tenants inside a tag clause. (TokenEscaper's default set leaves "|" alone.)
@@ -37,15 +44,6 @@ _escape_tag = TokenEscaper(re.compile(TokenEscaper.TAG_ESCAPED_CHARS)).escape
 
 def _escape(value: str) -> str:
     return _escape_tag(check_tag_value("id", value))
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """A message as stored, with its order and token count."""
-
-    seq: int
-    tokens: int
-    message: MemoryMessage
 
 
 @dataclass
@@ -85,6 +83,18 @@ class NewSession:
     strategy: MemoryStrategyConfig
 
 
+@dataclass(frozen=True)
+class Riders:
+    """Commands sent in the same round trip as a replace, after it (another layer's: e.g.
+    scheduling promotion). ``done`` gets their replies, error replies as values; a command
+    whose script Redis did not know is re-sent once with ``scripts`` loaded, so they must
+    be safe to run twice."""
+
+    commands: list[tuple[Any, ...]]
+    scripts: list[Script]
+    done: Callable[[list[Any]], None]
+
+
 class StaleWrite(Exception):
     """``If-Match`` named a version that is no longer current."""
 
@@ -93,66 +103,7 @@ class StaleWrite(Exception):
         self.current = current
 
 
-def _message_json(msg: MemoryMessage) -> str:
-    # The id is stored beside the JSON (m:<seq> = "<tokens>\t<id>\t<json>").
-    return json.dumps(
-        {"role": msg.role, "content": msg.content, "created_at": msg.created_at.timestamp()},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-
-
 _META = [name.encode() for name in scripts.META]
-
-
-@lru_cache(maxsize=256)
-def _strategy(raw: bytes | None) -> MemoryStrategyConfig:
-    """A stored strategy (few distinct values: parsed once each; never mutated)."""
-    return MemoryStrategyConfig() if raw is None else MemoryStrategyConfig.model_validate_json(raw)
-
-
-def _dec(value: bytes | None) -> str | None:
-    return None if value is None else value.decode()
-
-
-class _MessageCache:
-    """Decoded messages keyed by their position, stored bytes and flags.
-
-    Reads, appends and prompts decode the same stored messages over and over: decoding them
-    again (JSON, datetimes, models) was most of an append's CPU. Stored values never change
-    in place (a new seq or flag is a new key here), and messages are frozen models, so
-    sharing them between requests is safe. When full, the oldest half is dropped.
-    """
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._items: dict[tuple[int, bytes, bytes | None, bytes | None], StoredMessage] = {}
-
-    def decode(self, seq: int, value: bytes, extracted: bytes | None,
-               persisted: bytes | None) -> StoredMessage:
-        key = (seq, value, extracted, persisted)
-        found = self._items.get(key)
-        if found is None:
-            found = self._items[key] = _decode_message(seq, value, extracted, persisted)
-            if len(self._items) > self.size:
-                for old in list(self._items)[: self.size // 2]:
-                    del self._items[old]
-        return found
-
-
-def _decode_message(seq: int, value: bytes, extracted: bytes | None,
-                    persisted: bytes | None) -> StoredMessage:
-    tokens, mid, body = value.decode().split("\t", 2)
-    doc = json.loads(body)
-    msg = MemoryMessage.model_construct(
-        role=doc["role"],
-        content=doc["content"],
-        id=mid,
-        created_at=from_epoch(doc["created_at"]),
-        persisted_at=from_epoch(persisted) if persisted else None,
-        discrete_memory_extracted="t" if extracted else "f",
-    )
-    return StoredMessage(seq, int(tokens), msg)
 
 
 class WorkingMemoryStore:
@@ -325,6 +276,26 @@ class WorkingMemoryStore:
         Raises:
             StaleWrite: ``if_match`` is set and does not name the current version.
         """
+        return (await self.replace_and_arm(new, if_match=if_match))[0]
+
+    async def replace_and_arm(self, new: NewSession, *, if_match: str | None = None,
+                              arm_seconds: float | None = None,
+                              riders: Riders | None = None) -> tuple[StoredSession, bool]:
+        """:meth:`replace`, and in the same script (one round trip) set the session's
+        promotion marker (``promotion_armed_key``) for ``arm_seconds`` unless it is set
+        already. Returns the session as stored and whether this call set the marker
+        (always False without ``arm_seconds``).
+
+        Args:
+            riders: Commands sent right behind the replace, in the same round trip (not
+                with ``if_match``: they would run even when the replace is refused).
+
+        Raises:
+            StaleWrite: ``if_match`` is set and does not name the current version (the
+                marker is then left alone).
+        """
+        if riders is not None and if_match is not None:
+            raise ValueError("riders would run even when If-Match refuses the replace")
         now = time.time()
         pairs: list[Any] = ["session_id", new.session_id, "updated_at", now, "last_accessed", now,
                             "created_at", now, "strategy", new.strategy.model_dump_json()]
@@ -352,12 +323,30 @@ class WorkingMemoryStore:
                 pairs += [f"rp:{n}", record.persisted_at.timestamp()]
         pairs += ["seq", len(new.messages), "mtok", total, "lo", 1, "rn", len(new.memories),
                   "lv", scripts.LAYOUT]
-        key = working_memory_key(new.namespace, new.user_id, new.session_id)
+        keys = [working_memory_key(new.namespace, new.user_id, new.session_id),
+                promotion_armed_key(new.namespace, new.user_id, new.session_id)]
         ttl = "" if new.ttl_seconds is None else str(new.ttl_seconds)
-        version, current, *rest = await self._replace(keys=[key], args=[if_match or "", ttl, *pairs])
-        created = rest[0] if rest else b""
+        arm_ms = "" if arm_seconds is None else max(int(arm_seconds * 1000), 1)
+        args = [if_match or "", ttl, arm_ms, *pairs]
+        ridden: list[Any] = []
+        if riders is None:
+            reply = await self._replace(keys=keys, args=args)
+        else:
+            reply, *ridden = await self.mux.replies([self._replace.command(keys, args),
+                                                     *riders.commands])
+            if isinstance(reply, NoScriptError):
+                reply = await self._replace(keys=keys, args=args)  # loads it, runs it once
+                ridden = await self._ride(riders)
+            elif isinstance(reply, RedisError):
+                raise reply
+            elif any(isinstance(r, NoScriptError) for r in ridden):
+                ridden = await self._ride(riders)
+        version, current, *rest = reply
         if int(version) < 0:
             raise StaleWrite(current.decode() if isinstance(current, bytes) else str(current))
+        created, armed = rest
+        if riders is not None:
+            riders.done(ridden)
         return StoredSession(
             session_id=new.session_id, namespace=new.namespace, user_id=new.user_id,
             messages=[StoredMessage(seq, tokens, msg)
@@ -366,7 +355,14 @@ class WorkingMemoryStore:
             ttl_seconds=new.ttl_seconds, strategy=new.strategy,
             created_at=float(created) if created else now, updated_at=now, last_accessed=now,
             version=int(version), message_tokens=total,
-        )
+        ), armed == 1
+
+    async def _ride(self, riders: Riders) -> list[Any]:
+        """Riders once more, their scripts loaded (after a ``NOSCRIPT``)."""
+        try:
+            return await self.mux.batch(riders.commands, riders.scripts)
+        except RedisError as exc:
+            return [exc] * len(riders.commands)
 
     async def append(
         self,

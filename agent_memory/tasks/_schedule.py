@@ -61,9 +61,11 @@ def _may_strike(docket: Docket) -> bool:
 
 
 def task_command(docket: Docket, task: str, redis_url: str
-                 ) -> Callable[[str, tuple[Any, ...]], TaskCommand | None] | None:
+                 ) -> Callable[..., TaskCommand | None] | None:
     """A maker of ``add(task, key=key)(*args)`` commands for ``docket`` (``None``: not
-    possible here, use ``docket.add``). The maker returns ``None`` for a stricken task
+    possible here, use ``docket.add``): ``make(key, args, when=None, replace=False)``;
+    with ``replace`` it is ``replace(task, when=when, key=key)(*args)`` instead (a pending
+    run with the key moves to ``when``). The maker returns ``None`` for a stricken task
     (nothing to send, as ``add`` would send nothing)."""
     if not _usable(docket, redis_url):
         log.info("Docket tasks are enqueued with docket.add (no batched form here)")
@@ -72,18 +74,19 @@ def task_command(docket: Docket, task: str, redis_url: str
     assert _schedule is not None
     script = _schedule
 
-    def make(key: str, args: tuple[Any, ...]) -> TaskCommand | None:
-        execution = Execution(docket, function, args, {}, key, datetime.now(UTC), attempt=1,
-                              function_name=task)
+    def make(key: str, args: tuple[Any, ...], when: datetime | None = None,
+             replace: bool = False) -> TaskCommand | None:
+        execution = Execution(docket, function, args, {}, key, when or datetime.now(UTC),
+                              attempt=1, function_name=task)
         if _may_strike(docket) and docket._check_stricken(execution):
             return None
-        script_args, immediate = execution._schedule_script_args(False)
+        script_args, immediate = execution._schedule_script_args(replace)
         recorder = _Recorder()
         script.enqueue(recorder, **script_args)  # type: ignore[arg-type]
 
         def scheduled(reply: Any) -> None:  # what add does with the script's reply
             execution._apply_schedule_reply(reply, immediate)
-            docket._record_schedule_metrics(execution, replace=False)
+            docket._record_schedule_metrics(execution, replace=replace)
 
         return TaskCommand(recorder.command, script.lua, script_args["runs_key"], scheduled)
 
