@@ -39,6 +39,8 @@ class BodySizeLimit:
     - A body that has not fully arrived ``timeout`` seconds after the request started is
       answered 408 and its connection closed (a client that declares 100 bytes and sends 8
       held a connection forever).
+    - A request that declares no body (no ``Transfer-Encoding``, no or a zero
+      ``Content-Length``: every GET and DELETE) passes untouched; it has nothing to bound.
 
     Any response that starts before the request body was read (this 413, a 401 from auth,
     an early validation error) first discards the rest of the body, up to a bound in bytes
@@ -55,6 +57,21 @@ class BodySizeLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = None
+        chunked = False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not declared and not chunked:
+            # No body comes (HTTP/1.1 without Content-Length or Transfer-Encoding, as every
+            # GET and DELETE sends): nothing to bound, time or drain.
             await self.app(scope, receive, send)
             return
         body_done = False
@@ -91,19 +108,13 @@ class BodySizeLimit:
 
         too_large = PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
                                     details={"max_bytes": self.max_bytes})
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    # Answer now (a client waiting on "Expect: 100-continue" never sends
-                    # the body), then drain what does come so the answer is read cleanly.
-                    await send_error(send, too_large, close=True, more_body=True)
-                    await drain()
-                    await send({"type": "http.response.body", "body": b""})
-                    return
+        if declared is not None and declared > self.max_bytes:
+            # Answer now (a client waiting on "Expect: 100-continue" never sends the body),
+            # then drain what does come so the answer is read cleanly.
+            await send_error(send, too_large, close=True, more_body=True)
+            await drain()
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         started = False
 
