@@ -69,7 +69,8 @@ def _with_slash_variants(routes: Iterable[Route]) -> list[BaseRoute]:
     twins: list[BaseRoute] = []
     for route in routes:
         twin = route.path[:-1] if route.path.endswith("/") else route.path + "/"
-        twins.append(Route(twin, route.endpoint, methods=route.methods, include_in_schema=False))
+        twins.append(Route(twin, route.endpoint, methods=route.methods, name=route.name,
+                           include_in_schema=False))
     return _with_method_fallbacks([*routes, *twins])
 
 

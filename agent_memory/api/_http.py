@@ -22,6 +22,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from agent_memory.errors import Unauthorized, UnsupportedMediaType, ValidationFailed
 from agent_memory.models._types import memory_id_problem
@@ -319,10 +320,28 @@ def endpoint(
                 return result
             return ModelResponse(result, status_code=status_code, adapter=adapter)
 
-        asgi_endpoint.__name__ = handler.__name__
-        asgi_endpoint.__doc__ = handler.__doc__
-        route = Route(path, asgi_endpoint, methods=[method])
+        route = Route(path, _Endpoint(asgi_endpoint, handler), methods=[method],
+                      name=handler.__name__)
         route.spec = spec  # type: ignore[attr-defined]
         return route
 
     return decorate
+
+
+class _Endpoint:
+    """The ASGI app of a declared route: the request, the handler, the response.
+
+    An ASGI object rather than a function, which Starlette would wrap in
+    ``request_response``: that wrapper catches the handler's exceptions for the exception
+    handlers, which the app's ``ExceptionMiddleware`` does anyway with the same handlers,
+    and it cost every request a second exception frame and send wrapper.
+    """
+
+    def __init__(self, run: Callable[[Request], Awaitable[Response]], handler: Handler) -> None:
+        self.run = run
+        self.__name__ = handler.__name__
+        self.__doc__ = handler.__doc__  # the operation's description in the OpenAPI document
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.run(Request(scope, receive, send))
+        await response(scope, receive, send)
