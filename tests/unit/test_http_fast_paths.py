@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from starlette.responses import Response
 
 from agent_memory.api._http import ModelResponse, query_values, require_json_content_type
 from agent_memory.errors import UnsupportedMediaType
+from agent_memory.observability.logging import new_request_id
 
 
 class _Out(BaseModel):
@@ -72,3 +75,13 @@ def test_other_bodies_are_415(headers: tuple[tuple[bytes, bytes], ...]) -> None:
     with pytest.raises(UnsupportedMediaType) as caught:
         require_json_content_type(_request(*headers))
     assert caught.value.details == {"content_type": "text/plain" if headers else None}
+
+
+def test_new_request_ids_are_uuid4_hex() -> None:
+    """Generated request ids keep ``uuid4().hex``'s shape: 32 hex digits of a version-4,
+    RFC 4122 UUID, all different."""
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
