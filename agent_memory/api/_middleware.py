@@ -55,6 +55,11 @@ class BodySizeLimit:
         self.drain_bytes = max(MIN_DRAIN_BYTES, 4 * max_bytes)
         self.timeout = timeout
 
+    def _too_large(self) -> PayloadTooLarge:
+        # Made when needed: an error object per request was a microsecond of every POST.
+        return PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
+                               details={"max_bytes": self.max_bytes})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -106,12 +111,10 @@ class BodySizeLimit:
                 return False
             return True
 
-        too_large = PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
-                                    details={"max_bytes": self.max_bytes})
         if declared is not None and declared > self.max_bytes:
             # Answer now (a client waiting on "Expect: 100-continue" never sends the body),
             # then drain what does come so the answer is read cleanly.
-            await send_error(send, too_large, close=True, more_body=True)
+            await send_error(send, self._too_large(), close=True, more_body=True)
             await drain()
             await send({"type": "http.response.body", "body": b""})
             return
@@ -124,7 +127,8 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge(too_large.message, details=too_large.details)
+                    raise _TooLarge(self._too_large().message,
+                                    details={"max_bytes": self.max_bytes})
             return message
 
         async def draining_send(message: Message) -> None:
@@ -141,7 +145,7 @@ class BodySizeLimit:
         except _TooLarge:
             if not started:
                 drained = await drain()
-                await send_error(send, too_large, close=not drained)
+                await send_error(send, self._too_large(), close=not drained)
         except _SlowBody as exc:
             if not started:
                 await send_error(send, exc, close=True)
