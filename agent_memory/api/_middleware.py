@@ -39,6 +39,8 @@ class BodySizeLimit:
     - A body that has not fully arrived ``timeout`` seconds after the request started is
       answered 408 and its connection closed (a client that declares 100 bytes and sends 8
       held a connection forever).
+    - A request that declares no body (no ``Transfer-Encoding``, no or a zero
+      ``Content-Length``: every GET and DELETE) passes untouched; it has nothing to bound.
 
     Any response that starts before the request body was read (this 413, a 401 from auth,
     an early validation error) first discards the rest of the body, up to a bound in bytes
@@ -53,8 +55,28 @@ class BodySizeLimit:
         self.drain_bytes = max(MIN_DRAIN_BYTES, 4 * max_bytes)
         self.timeout = timeout
 
+    def _too_large(self) -> PayloadTooLarge:
+        # Made when needed: an error object per request was a microsecond of every POST.
+        return PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
+                               details={"max_bytes": self.max_bytes})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = None
+        chunked = False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not declared and not chunked:
+            # No body comes (HTTP/1.1 without Content-Length or Transfer-Encoding, as every
+            # GET and DELETE sends): nothing to bound, time or drain.
             await self.app(scope, receive, send)
             return
         body_done = False
@@ -89,21 +111,13 @@ class BodySizeLimit:
                 return False
             return True
 
-        too_large = PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
-                                    details={"max_bytes": self.max_bytes})
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    # Answer now (a client waiting on "Expect: 100-continue" never sends
-                    # the body), then drain what does come so the answer is read cleanly.
-                    await send_error(send, too_large, close=True, more_body=True)
-                    await drain()
-                    await send({"type": "http.response.body", "body": b""})
-                    return
+        if declared is not None and declared > self.max_bytes:
+            # Answer now (a client waiting on "Expect: 100-continue" never sends the body),
+            # then drain what does come so the answer is read cleanly.
+            await send_error(send, self._too_large(), close=True, more_body=True)
+            await drain()
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         started = False
 
@@ -113,7 +127,8 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge(too_large.message, details=too_large.details)
+                    raise _TooLarge(self._too_large().message,
+                                    details={"max_bytes": self.max_bytes})
             return message
 
         async def draining_send(message: Message) -> None:
@@ -130,7 +145,7 @@ class BodySizeLimit:
         except _TooLarge:
             if not started:
                 drained = await drain()
-                await send_error(send, too_large, close=not drained)
+                await send_error(send, self._too_large(), close=not drained)
         except _SlowBody as exc:
             if not started:
                 await send_error(send, exc, close=True)
