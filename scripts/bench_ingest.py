@@ -44,7 +44,7 @@ from redis import Redis  # noqa: E402
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
 from scripts._bench.cpu import CpuMeter, children  # noqa: E402
-from scripts._bench.harness import ApiUrl, api_process, percentile  # noqa: E402
+from scripts._bench.harness import ApiUrl, api_process, percentile, stop_processes  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 
@@ -151,13 +151,7 @@ def worker_processes(count: int, env: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
 
 
 @contextlib.contextmanager

@@ -36,7 +36,7 @@ from redis import Redis  # noqa: E402
 from redis.commands.search.query import Query  # noqa: E402
 
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
-from scripts._bench.harness import api_process, percentile  # noqa: E402
+from scripts._bench.harness import api_process, percentile, stop_processes  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 INDEX = "memory_records"
@@ -51,13 +51,7 @@ def worker_processes(count: int, env: dict[str, str]) -> Iterator[list[subproces
     try:
         yield procs
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
 
 
 @contextlib.contextmanager

@@ -57,9 +57,16 @@ def server_process(args: list[str], port: int, probe: str, env: dict[str, str],
     try:
         yield url
     finally:
+        stop_processes([proc])
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 10) -> None:
+    """Terminate every process, then wait for each (killing one that outlives ``timeout``)."""
+    for proc in procs:
         proc.terminate()
+    for proc in procs:
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
 

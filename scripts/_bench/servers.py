@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts._bench.harness import stop_processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 _STUB = """
@@ -96,13 +98,7 @@ def _processes(commands: list[tuple[list[str], Path | None]], env: dict[str, str
         _wait_up(f"http://127.0.0.1:{port}", procs[:1], what)
         yield [p.pid for p in procs]
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs, timeout=15)
         if log:
             out.close()  # type: ignore[union-attr]
 
