@@ -296,14 +296,13 @@ class LexicalRanker:
         n, counts, any_word = await self.store.document_counts(list(terms.values()), where)
         return n, dict(zip(terms, counts, strict=True)), any_word
 
-    def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
-                           scale: float = 1.0) -> list[tuple[list[str], dict[str, float]]]:
-        """The searches (words, word weights) that fetch the candidates of ``terms``.
-
-        RediSearch picks the candidates; weighing each word by our IDF makes its order
-        close to ours. Words in most memories (names, say) stay out of the first search:
-        they would flood the window with memories that BM25 ranks low anyway. When the
-        selective words find fewer than ``depth``, the window is filled with all words."""
+    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
+                          where: FilterExpression | None, depth: int,
+                          scale: float) -> list[TextDoc]:
+        # RediSearch picks the candidates; weighing each word by our IDF makes its order
+        # close to ours. Words in most memories (names, say) stay out of that query: they
+        # would flood the window with memories that BM25 ranks low anyway. When the
+        # selective words find fewer than ``depth``, the window is filled with all words.
         idf = _idf(df, n, terms)
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
@@ -312,12 +311,9 @@ class LexicalRanker:
         # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
             else [list(terms)]
-        return [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
-                for chosen in rounds]
-
-    @staticmethod
-    def merge(results: list[list[TextDoc]], depth: int) -> list[TextDoc]:
-        """The candidates of :meth:`candidate_searches`' replies, in order, until ``depth``."""
+        results = await self.store.candidates(
+            [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+             for chosen in rounds], where, depth, self.field_weights)
         found: dict[str, TextDoc] = {}
         for docs in results:
             for doc in docs:
@@ -325,13 +321,6 @@ class LexicalRanker:
             if len(found) >= depth:
                 break
         return list(found.values())
-
-    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
-                          where: FilterExpression | None, depth: int,
-                          scale: float) -> list[TextDoc]:
-        results = await self.store.candidates(self.candidate_searches(terms, df, n, scale),
-                                              where, depth, self.field_weights)
-        return self.merge(results, depth)
 
     def _bm25(self, norms: list[tuple[str, Counter[str], float]], terms: dict[str, str],
               df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
