@@ -55,10 +55,10 @@ class BodySizeLimit:
         self.drain_bytes = max(MIN_DRAIN_BYTES, 4 * max_bytes)
         self.timeout = timeout
 
-    def _too_large(self) -> PayloadTooLarge:
+    def _too_large(self, kind: type[PayloadTooLarge] = PayloadTooLarge) -> PayloadTooLarge:
         # Made when needed: an error object per request was a microsecond of every POST.
-        return PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes",
-                               details={"max_bytes": self.max_bytes})
+        return kind(f"request body is larger than {self.max_bytes} bytes",
+                    details={"max_bytes": self.max_bytes})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,8 +127,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge(self._too_large().message,
-                                    details={"max_bytes": self.max_bytes})
+                    raise self._too_large(_TooLarge)
             return message
 
         async def draining_send(message: Message) -> None:

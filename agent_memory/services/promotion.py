@@ -292,12 +292,8 @@ class PromotionService:
         if delay is None:
             delay = self.settings.extraction_debounce_seconds
         when = datetime.now(UTC) + timedelta(seconds=delay)
-        key = promotion_key(namespace, user_id, session_id)
-        identity = session_identity(namespace, user_id, session_id)
-        if also:
-            await self._schedule(PROMOTE_TASK, when, key, identity, also)
-        else:
-            await self._schedule(PROMOTE_TASK, when, key, identity)
+        await self._schedule(PROMOTE_TASK, when, promotion_key(namespace, user_id, session_id),
+                             session_identity(namespace, user_id, session_id), also)
 
     async def park_folded(self, namespace: str | None, user_id: str | None, session_id: str,
                           messages: list[MemoryMessage]) -> None:

@@ -19,7 +19,6 @@ class StoredMessage:
     message: MemoryMessage
 
 
-
 def _message_json(msg: MemoryMessage) -> str:
     # The id is stored beside the JSON (m:<seq> = "<tokens>\t<id>\t<json>").
     return json.dumps(
@@ -27,8 +26,6 @@ def _message_json(msg: MemoryMessage) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
-
-
 
 
 @lru_cache(maxsize=256)
