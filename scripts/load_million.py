@@ -77,9 +77,9 @@ async def _fill(store: LongTermStore, embedder: HashingEmbedder, count: int, bat
             print(f"  {done:>9,} written  ({rate:,.0f} memories/s)", flush=True)
 
 
-async def _latency(service: LongTermService, runs: int) -> None:
+async def _latency(service: LongTermService, runs: int, modes: list[str]) -> None:
     rng = random.Random(5)
-    for mode in ("semantic", "keyword", "hybrid"):
+    for mode in modes:
         for label, extra in (("no filter", {}),
                              ("tenant filter", {"namespace": {"eq": "ns3"},
                                                 "user_id": {"eq": "user3"}})):
@@ -126,7 +126,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
           f"total_index={float(info['total_index_memory_sz_mb']):,.0f} MiB")
     if not args.skip_search:
         print(f"\n== search latency through the service ({args.runs} queries each) ==")
-        await _latency(service, args.runs)
+        await _latency(service, args.runs, args.modes.split(","))
     await redis.aclose()
 
 
@@ -142,6 +142,8 @@ def main() -> None:
                         help="search the memories already in --redis-url (filled by an "
                              "earlier run with the same --count) instead of flushing and filling")
     parser.add_argument("--skip-search", action="store_true", help="fill only")
+    parser.add_argument("--modes", default="semantic,keyword,hybrid",
+                        help="search modes to time, comma-separated")
     args = parser.parse_args()
     if args.reuse and not args.redis_url:
         parser.error("--reuse needs --redis-url")
