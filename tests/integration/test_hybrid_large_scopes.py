@@ -128,3 +128,28 @@ async def test_large_scope_counts_are_reused_and_total_stays_exact(
     small = await searcher.search(Tag("namespace") == "b",
                                   SearchRequest(text="flight coffee", limit=100))
     assert small.total == 30 and all(m.namespace == "b" for m in small.memories)
+
+
+async def test_unfiltered_total_is_every_memory(redis: Redis, redis_url: str) -> None:
+    """Without a filter, ``total`` (the text index's document count since issue-17k) is
+    the number of memories, after creates and deletes, in semantic and hybrid mode; the
+    wildcard count is used while an index reports itself unsettled."""
+    from agent_memory.principal import LOCAL_ADMIN
+    from agent_memory.storage.long_term import _settled_doc_count
+
+    store, _, svc = await _service(redis, redis_url)
+    await svc.index_records([ExtractedMemoryRecord(id=f"u{i}", text=f"flight hotel {i}")
+                             for i in range(30)], deduplicate=False)
+    for mode in ("semantic", "hybrid"):
+        got = await svc.search(LOCAL_ADMIN, SearchRequest(text="flight", search_mode=mode))
+        assert got.total == 30 == await store.count(None)
+    await svc.delete(LOCAL_ADMIN, [f"u{i}" for i in range(5)])
+    for mode in ("semantic", "hybrid"):
+        got = await svc.search(LOCAL_ADMIN, SearchRequest(text="flight", search_mode=mode))
+        assert got.total == 25 == await store.count(None)
+    info = [b"num_docs", b"7", b"indexing", b"0", b"hash_indexing_failures", b"0"]
+    assert _settled_doc_count(info) == 7
+    assert _settled_doc_count([b"num_docs", b"7", b"indexing", b"1",
+                               b"hash_indexing_failures", b"0"]) is None
+    assert _settled_doc_count([b"num_docs", b"7", b"indexing", b"0",
+                               b"hash_indexing_failures", b"2"]) is None
