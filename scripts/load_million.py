@@ -77,6 +77,11 @@ async def _fill(store: LongTermStore, embedder: HashingEmbedder, count: int, bat
             print(f"  {done:>9,} written  ({rate:,.0f} memories/s)", flush=True)
 
 
+async def _redis_cpu(service: LongTermService) -> float:
+    info = await service.store.redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 async def _latency(service: LongTermService, runs: int, modes: list[str]) -> None:
     rng = random.Random(5)
     for mode in modes:
@@ -84,14 +89,20 @@ async def _latency(service: LongTermService, runs: int, modes: list[str]) -> Non
                              ("tenant filter", {"namespace": {"eq": "ns3"},
                                                 "user_id": {"eq": "user3"}})):
             times = []
+            cpu0, redis0 = time.process_time(), await _redis_cpu(service)
             for _ in range(runs):
                 req = SearchRequest.model_validate(
                     {"text": " ".join(rng.sample(WORDS, 4)), "search_mode": mode, **extra})
                 t = time.perf_counter()
                 await service.search(LOCAL_ADMIN, req)
                 times.append(time.perf_counter() - t)
+            cpu = (time.process_time() - cpu0) / runs * 1e6
+            redis_cpu = (await _redis_cpu(service) - redis0) / runs * 1e6
+            # CPU per search (this process; Redis from INFO, whole server): unlike the
+            # latencies it hardly moves when the machine's neighbours are busy
             print(f"search {mode:<8} {label:<14} p50={statistics.median(times) * 1000:8.2f} ms  "
-                  f"p95={percentile(times, 95) * 1000:8.2f} ms")
+                  f"p95={percentile(times, 95) * 1000:8.2f} ms  "
+                  f"cpu: client {cpu:8,.0f} us  redis {redis_cpu:8,.0f} us")
 
 
 async def run(url: str, args: argparse.Namespace) -> None:
