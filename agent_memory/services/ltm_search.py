@@ -54,9 +54,10 @@ CANDIDATE_WINDOW = 50
 _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searcher._hybrid)
 # Word counts of scopes last seen holding at least LARGE_SCOPE memories are reused for
 # COUNTS_TTL seconds (see Searcher._hybrid): counting a word costs a walk of every memory
-# holding it, ~130,000 per word in the 1M benchmark, while a few seconds of writes move the
-# IDF of a scope that large by almost nothing.
-LARGE_SCOPE = 10_000
+# holding it (~23 ms for the ~130,000 of a word in the 1M benchmark, ~1 ms in a tenant's
+# 1,000 there), while a few seconds of writes move the IDF of a scope that large by almost
+# nothing. Every LoCoMo conversation and the paraphrase set are smaller (always counted).
+LARGE_SCOPE = 1_000
 COUNTS_TTL = 10.0
 _COUNTS_KEPT = 50_000  # (scope, word) counts kept at most
 
