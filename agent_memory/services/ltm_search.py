@@ -153,18 +153,17 @@ class Searcher:
             self._scope_sizes.clear()
         self._scope_sizes[scope] = size
 
-    def _known_counts(self, scope: str, stems: list[str]) -> list[int] | None:
-        """The word counts of a large scope counted less than ``COUNTS_TTL`` ago, or
-        ``None`` (a scope not known to be large, a word not counted recently)."""
+    def _known_counts(self, scope: str, stems: list[str]) -> dict[str, int]:
+        """The words' counts in a large scope counted less than ``COUNTS_TTL`` ago (none
+        in a scope not known to be large)."""
         if self._scope_sizes.get(scope, 0) < LARGE_SCOPE:
-            return None
+            return {}
         oldest = time.monotonic() - COUNTS_TTL
-        out = []
+        out = {}
         for stem in stems:
             found = self._word_counts.get((scope, stem))
-            if found is None or found[1] < oldest:
-                return None
-            out.append(found[0])
+            if found is not None and found[1] >= oldest:
+                out[stem] = found[0]
         return out
 
     def _keep_counts(self, scope: str, size: int, stems: list[str], counts: list[int]) -> None:
@@ -264,25 +263,23 @@ class Searcher:
             # seen holding no more than ``depth`` memories: there the unweighted search of
             # every memory with a query word goes beside the counts too (any candidate
             # search would return exactly those), and is used if it was not cut.
-            # In a scope last seen holding at least ``LARGE_SCOPE`` memories, the words'
-            # counts of the last ``COUNTS_TTL`` seconds stand in for fresh ones (IDF only:
-            # ``total`` and the filters never come from them).
+            # In a scope last seen holding at least ``LARGE_SCOPE`` memories, a word's count
+            # of the last ``COUNTS_TTL`` seconds stands in for a fresh one (IDF only:
+            # ``total`` and the filters never come from them): only the others are counted.
             small = self._scope_sizes.get(scope, depth + 1) <= depth
-            stems = list(terms)
-            known = self._known_counts(scope, stems)
-            if known is None:
-                found = await asyncio.gather(
-                    self.store.knn(vector, where, window),  # type: ignore[arg-type]
-                    self.lexical.document_counts(words, where, totals=False),
-                    *([self.lexical.every_candidate(words, where, depth,
-                                                    ranker.field_weights)]
-                      if small else []))
-                (vhits, total), (_, counts, _) = found[0], found[1]
-                self._keep_counts(scope, total, stems, counts)
-            else:
-                found = [await self.store.knn(vector, where, window)]  # type: ignore[arg-type]
-                (vhits, total), counts = found[0], known
-            df = dict(zip(terms, counts, strict=True))
+            known = self._known_counts(scope, list(terms))
+            missing = [stem for stem in terms if stem not in known]
+            found = await asyncio.gather(
+                self.store.knn(vector, where, window),  # type: ignore[arg-type]
+                self.lexical.document_counts([terms[t] for t in missing], where,
+                                             totals=False),
+                *([self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
+                  if small else []))
+            (vhits, total), (_, fresh, _) = found[0], found[1]
+            self._keep_counts(scope, total, missing, fresh)
+            known.update(zip(missing, fresh, strict=True))
+            df = {stem: known[stem] for stem in terms}  # in the query's order
+            counts = list(df.values())
             self._note_scope(scope, total)
             if any(counts):
                 ranked, _ = await ranker.rank(terms, total, df, where, window,

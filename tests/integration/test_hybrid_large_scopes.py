@@ -86,7 +86,8 @@ async def test_common_words_fetch_no_candidates_alone(redis: Redis, redis_url: s
 async def test_large_scope_counts_are_reused_and_total_stays_exact(
         redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a scope last seen holding at least ``LARGE_SCOPE`` memories the word counts of
-    the last ``COUNTS_TTL`` seconds are reused (no count round trip); without writes the
+    the last ``COUNTS_TTL`` seconds are reused (only words not counted recently are
+    counted); without writes the
     pages equal a fresh searcher's; after writes ``total`` is still the exact scope size,
     and no memory outside the filter is ever returned."""
     store, embedder, svc = await _service(redis, redis_url)
@@ -98,9 +99,10 @@ async def test_large_scope_counts_are_reused_and_total_stays_exact(
     counted: Counter[str] = Counter()
     counts = LexicalStore.document_counts
 
-    async def count_calls(self: LexicalStore, *args: object, **kw: object) -> object:
-        counted["calls"] += 1
-        return await counts(self, *args, **kw)  # type: ignore[arg-type]
+    async def count_calls(self: LexicalStore, words: list[str], *args: object,
+                          **kw: object) -> object:
+        counted.update(words)
+        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
     searcher = Searcher(store, embedder, "hybrid")
@@ -113,9 +115,9 @@ async def test_large_scope_counts_are_reused_and_total_stays_exact(
         assert [(m.id, m.score) for m in got.memories] == \
             [(m.id, m.score) for m in want.memories]
         assert got.total == want.total == 80
-    # the fresh searchers (one per query) always count; ours counted for the first query
-    # (scope size unknown) and the last (a word not counted yet) only
-    assert counted["calls"] == 2 + len(queries)
+    # the fresh searchers (one per query) count every word; ours counted the first
+    # query's words (scope size unknown) and then only "tea", the one word new to it
+    assert counted == Counter({"flight": 2 + 1, "hotel": 3 + 1, "coffee": 4 + 1, "tea": 1 + 1})
 
     await svc.index_records([ExtractedMemoryRecord(id=f"a-new-{i}", text="flight coffee",
                                                    namespace="a") for i in range(5)],
