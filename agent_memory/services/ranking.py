@@ -115,6 +115,11 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    # Snowball's English stemmer leaves an ASCII number as it is (checked for every number
+    # below 100,000 and 50,000 random ones below 10^12) but takes ~140 µs to say so, and
+    # numbers are the words a cache of stems misses most (ids, amounts, years).
+    if word.isdigit() and word.isascii():
+        return word
     return str(_stemmer().stemWord(word))
 
 
