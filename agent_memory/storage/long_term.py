@@ -97,7 +97,6 @@ def _hset(key: str, fields: dict[str, Any]) -> list[object]:
     return command
 
 
-
 def _settled_doc_count(info: list[Any]) -> int | None:
     """``num_docs`` of an FT.INFO reply (RESP2: name, value, ...), or ``None`` while the
     index is still being built or when some records failed to be indexed."""
@@ -108,6 +107,7 @@ def _settled_doc_count(info: list[Any]) -> int | None:
         return int(values[b"num_docs"])
     except (KeyError, TypeError, ValueError):
         return None
+
 
 class LongTermStore(ExhaustiveScans):
     """Reads and writes long-term memories.
