@@ -65,6 +65,14 @@ class RankingParams:
     # Words in more than this share of the memories in scope stay out of the candidate
     # query (they still count in the score): they add little but flood the window.
     candidate_max_df: float = 0.2
+    # Words in more memories than this never fetch candidates by themselves: RediSearch
+    # scores every memory a candidate query matches (no early termination), so one common
+    # word in a scope of a million memories costs a scoring of 130,000 of them. They still
+    # count in the score of the candidates the other words find; when every query word is
+    # this common, the candidates are the memories holding all of them. In a scope of at
+    # most this many memories no word can pass it and the ranking is what it was (every
+    # LoCoMo conversation and the paraphrase set are smaller: docs/search-quality.md).
+    candidate_max_count: int = 1_000
     # Modal and filler words of questions ("would she likely...") that carry no topic.
     query_fillers: frozenset[str] = frozenset(
         {"would", "could", "might", "shall", "also", "likely"})
@@ -107,6 +115,11 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    # Snowball's English stemmer leaves an ASCII number as it is (checked for every number
+    # below 100,000 and 50,000 random ones below 10^12) but takes ~140 µs to say so, and
+    # numbers are the words a cache of stems misses most (ids, amounts, years).
+    if word.isdigit() and word.isascii():
+        return word
     return str(_stemmer().stemWord(word))
 
 
@@ -306,14 +319,21 @@ class LexicalRanker:
         idf = _idf(df, n, terms)
         top = max(idf.values(), default=1.0) or 1.0
         weights = {terms[t]: round(max(scale * idf[t] / top, 0.01), 3) for t in terms}
-        selective = [t for t in terms if df.get(t, 0) <= self.params.candidate_max_df * n]
+        p = self.params
+        # Only words in at most ``candidate_max_count`` memories fetch candidates (all of
+        # them in any scope no larger than that): see ``RankingParams``.
+        bounded = [t for t in terms if df.get(t, 0) <= p.candidate_max_count]
+        selective = [t for t in bounded if df.get(t, 0) <= p.candidate_max_df * n]
         # Both searches in one round trip: the second only matters when the first finds
         # fewer than ``depth``, but a second round trip would cost more than the search.
-        rounds = [selective, list(terms)] if selective and len(selective) < len(terms) \
-            else [list(terms)]
-        results = await self.store.candidates(
-            [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
-             for chosen in rounds], where, depth, self.field_weights)
+        rounds = [selective, bounded] if selective and len(selective) < len(bounded) \
+            else [bounded]
+        searches = [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+                    for chosen in rounds if chosen]
+        if not bounded:  # every word is that common: the memories holding all of them
+            searches = [([terms[t] for t in terms], {terms[t]: weights[terms[t]]
+                                                     for t in terms}, True)]
+        results = await self.store.candidates(searches, where, depth, self.field_weights)
         found: dict[str, TextDoc] = {}
         for docs in results:
             for doc in docs:

@@ -132,6 +132,17 @@ def _session_scope(namespace: str | None, user_id: str | None, session_id: str,
                & tag_eq_or_missing("user_id", user_id) & (Tag("memory_type") == memory_type))
 
 
+def _fields_clause(words: Sequence[str], word_weights: Mapping[str, float],
+                   field_weights: Mapping[str, float]) -> str:
+    """Any of ``words`` (weighted) in any of the weighted fields, as RedisVL renders it."""
+    tokens = " | ".join(f"{w}=>{{$weight:{word_weights[w]}}}" if w in word_weights else w
+                        for w in words)
+    parts = [f"@{field}:({tokens})" if weight == 1.0
+             else f"@{field}:({tokens}) => {{ $weight: {weight} }}"
+             for field, weight in field_weights.items()]
+    return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+
 def _scope(where: FilterExpression | None) -> str:
     """The filter as a query clause ("" for none: an empty expression renders as the
     wildcard, which RedisVL leaves out of an intersection too)."""
@@ -146,17 +157,21 @@ class LexicalStore:
         self.store = store
         self._set_if_exists = store.mux.script(_SET_IF_EXISTS)
 
-    async def candidates(self, searches: Sequence[tuple[Sequence[str], Mapping[str, float]]],
+    async def candidates(self, searches: Sequence[tuple[Sequence[str], Mapping[str, float]]
+                                                  | tuple[Sequence[str], Mapping[str, float],
+                                                          bool]],
                          where: FilterExpression | None, k: int,
                          field_weights: Mapping[str, float]) -> list[list[TextDoc]]:
         """For each ``(words, word_weights)``, up to ``k`` memories matching any of the words
-        in any weighted field, best first; all searches go in one pipelined batch. A memory
+        in any weighted field (every one of them, in some field each, when the search has a
+        third item, true), best first; all searches go in one pipelined batch. A memory
         an earlier search of the batch already returned is left out of the later lists (the
         caller merges them in order): the searches overlap, and reading a candidate's text
         is most of the cost."""
         scope = _scope(where)
-        commands = [self._candidate_command(words, word_weights, scope, k, field_weights)
-                    for words, word_weights in searches]
+        commands = [self._candidate_command(words, word_weights, scope, k, field_weights,
+                                            every_word=bool(rest and rest[0]))
+                    for words, word_weights, *rest in searches]
         if not commands:
             return []
         with store_guard("text search"):
@@ -176,17 +191,17 @@ class LexicalStore:
         return _parse_candidates([reply], len(self.store.prefix) + 1)[0]
 
     def _candidate_command(self, words: Sequence[str], word_weights: Mapping[str, float],
-                           scope: str, k: int, field_weights: Mapping[str, float]
-                           ) -> list[object]:
+                           scope: str, k: int, field_weights: Mapping[str, float],
+                           *, every_word: bool = False) -> list[object]:
         """The FT.SEARCH RedisVL's ``TextQuery`` sends for these words (BM25STD, no scores,
         ``_CANDIDATE_FIELDS``), built here: RedisVL's builder cost ~7% of a hybrid search's
-        CPU. tests/unit/test_lexical_commands.py checks both render the same command."""
-        tokens = " | ".join(f"{w}=>{{$weight:{word_weights[w]}}}" if w in word_weights else w
-                            for w in words)
-        parts = [f"@{field}:({tokens})" if weight == 1.0
-                 else f"@{field}:({tokens}) => {{ $weight: {weight} }}"
-                 for field, weight in field_weights.items()]
-        text = parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+        CPU. tests/unit/test_lexical_commands.py checks both render the same command.
+        ``every_word``: the memories holding every word (each in any of the fields), the
+        same clause per word, intersected."""
+        if every_word:
+            text = " ".join(_fields_clause([w], word_weights, field_weights) for w in words)
+        else:
+            text = _fields_clause(words, word_weights, field_weights)
         return ["FT.SEARCH", self.store.text_index_name, f"{text} ({scope})" if scope else text,
                 "SCORER", "BM25STD", "RETURN", len(_CANDIDATE_FIELDS), *_CANDIDATE_FIELDS,
                 "DIALECT", 2, "LIMIT", 0, k]

@@ -97,6 +97,18 @@ def _hset(key: str, fields: dict[str, Any]) -> list[object]:
     return command
 
 
+def _settled_doc_count(info: list[Any]) -> int | None:
+    """``num_docs`` of an FT.INFO reply (RESP2: name, value, ...), or ``None`` while the
+    index is still being built or when some records failed to be indexed."""
+    values = dict(zip(info[::2], info[1::2], strict=False))
+    try:
+        if int(values.get(b"indexing", 1)) or int(values.get(b"hash_indexing_failures", 1)):
+            return None
+        return int(values[b"num_docs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class LongTermStore(ExhaustiveScans):
     """Reads and writes long-term memories.
 
@@ -367,14 +379,29 @@ class LongTermStore(ExhaustiveScans):
 
     async def knn(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                   k: int) -> tuple[list[Hit], int]:
-        """The ``k`` nearest memories matching ``where``, and how many match ``where``."""
+        """The ``k`` nearest memories matching ``where``, and how many match ``where``.
+
+        Without a filter "how many" is every memory: the text index's document count
+        (FT.INFO, ~0.2 ms at 1M memories, where counting them with a wildcard search walks
+        all of them: ~58 ms). Both indexes hold every record of the prefix, and only a
+        stored vector of the wrong size could be in one and not the other (the store
+        writes the index's dimensions only). While the text index is still being built,
+        or when it reports records it could not index, the wildcard count is used.
+        """
         q = VectorQuery(vector.astype(np.float32).tobytes(), VECTOR_FIELD,
                         return_fields=RANK_FIELDS, filter_expression=where, num_results=k)
-        c = CountQuery(where)
-        queries = [(q.query, q.params), (c.query, c.params)]
+        knn = search_command(self.index_name, q.query, q.params)
         with store_guard("vector search"):
-            found, count = await self.mux.batch(search_commands(self.index_name, queries))
-        return self._hits(found, q.query, b"vector_distance"), int(count[0])
+            if where is None:
+                found, info = await self.mux.batch([knn, ("FT.INFO", self.text_index_name)])
+                count = _settled_doc_count(info)
+                if count is None:
+                    count = await self.count(None)
+                return self._hits(found, q.query, b"vector_distance"), count
+            c = CountQuery(where)
+            found, counted = await self.mux.batch(
+                [knn, search_command(self.index_name, c.query, c.params)])
+        return self._hits(found, q.query, b"vector_distance"), int(counted[0])
 
     async def within(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
                      threshold: float, k: int) -> tuple[list[Hit], int]:

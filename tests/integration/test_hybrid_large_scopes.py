@@ -1,0 +1,157 @@
+"""Hybrid search in large scopes (services/ranking.py ``candidate_max_count``,
+services/ltm_search.py ``LARGE_SCOPE``), with the thresholds lowered so a test-sized scope
+is "large": common words fetch no candidates alone, word counts are reused, and neither
+changes ``total`` or widens a filter."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from redis.asyncio import Redis
+from redisvl.query.filter import Tag
+
+from agent_memory.embeddings import HashingEmbedder
+from agent_memory.models.long_term import ExtractedMemoryRecord, SearchRequest
+from agent_memory.services import ltm_search
+from agent_memory.services.long_term import LongTermService
+from agent_memory.services.ltm_search import Searcher
+from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze
+from agent_memory.storage.lexical import LexicalStore
+from agent_memory.storage.long_term import LongTermStore
+from tests.conftest import make_settings
+
+WORDS = ("flight hotel lisbon berlin coffee tea budget meeting project deadline dentist "
+         "birthday gift running marathon piano guitar python redis vector").split()
+
+
+async def _service(redis: Redis, redis_url: str) -> tuple[LongTermStore, HashingEmbedder,
+                                                          LongTermService]:
+    settings = make_settings(redis_url, deduplication_distance_threshold=0)
+    embedder = HashingEmbedder(32)
+    store = LongTermStore(redis, settings, 32)
+    await store.ensure_index(embedder.model_id)
+    return store, embedder, LongTermService(store, embedder, settings)
+
+
+def _stems(text: str) -> set[str]:
+    return {stem for stem, _ in analyze(text)}
+
+
+async def test_common_words_fetch_no_candidates_alone(redis: Redis, redis_url: str) -> None:
+    """Hybrid's keyword list with ``candidate_max_count`` 10 in a scope of 124 memories: a query of common words
+    only ranks memories holding all of them; a query with one rare word ranks only memories
+    holding it (the common ones still score them); a scope no larger than the bound ranks
+    exactly as the unbounded ranker."""
+    store, _, svc = await _service(redis, redis_url)
+    rng = random.Random(5)
+    records = [ExtractedMemoryRecord(id=f"m{i}", text=" ".join(rng.sample(WORDS[:8], 4)),
+                                     namespace="big") for i in range(120)]
+    records += [ExtractedMemoryRecord(id=f"r{i}", text=f"marathon {' '.join(rng.sample(WORDS[:8], 3))}",
+                                      namespace="big") for i in range(4)]
+    records += [ExtractedMemoryRecord(id=f"s{i}", text=" ".join(rng.sample(WORDS, 5)),
+                                      namespace="small") for i in range(8)]
+    await svc.index_records(records, deduplicate=False)
+    lexical = LexicalStore(store)
+    # hybrid's list: feedback words re-score the candidates but fetch none of their own
+    base = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
+                                                feedback_counts=False))
+    bounded = LexicalRanker(lexical, replace(base.params, candidate_max_count=10))
+    texts = {r.id: r.text for r in records}
+    big = Tag("namespace") == "big"
+
+    common = "flight hotel lisbon"
+    ranked, _ = await bounded.search(common, big, 50)
+    assert ranked
+    assert all({"flight", "hotel", "lisbon"} <= _stems(texts[r.doc.memory_id])
+               for r in ranked)
+    wide, _ = await base.search(common, big, 50)
+    assert len(wide) > len(ranked)  # the unbounded ranker also lists partial matches
+
+    rare = "marathon flight"
+    ranked, _ = await bounded.search(rare, big, 50)
+    assert {r.doc.memory_id for r in ranked} == {f"r{i}" for i in range(4)}
+
+    small = Tag("namespace") == "small"
+    for query in ("flight hotel", "coffee tea budget", "piano"):
+        got, got_total = await bounded.search(query, small, 50)
+        want, want_total = await base.search(query, small, 50)
+        assert [(r.doc.memory_id, r.score) for r in got] == \
+            [(r.doc.memory_id, r.score) for r in want]
+        assert got_total == want_total
+
+
+async def test_large_scope_counts_are_reused_and_total_stays_exact(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a scope last seen holding at least ``LARGE_SCOPE`` memories the word counts of
+    the last ``COUNTS_TTL`` seconds are reused (only words not counted recently are
+    counted); without writes the
+    pages equal a fresh searcher's; after writes ``total`` is still the exact scope size,
+    and no memory outside the filter is ever returned."""
+    store, embedder, svc = await _service(redis, redis_url)
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
+    rng = random.Random(8)
+    await svc.index_records([
+        ExtractedMemoryRecord(id=f"{ns}-{i}", text=" ".join(rng.sample(WORDS, 6)), namespace=ns)
+        for ns, size in (("a", 80), ("b", 30)) for i in range(size)], deduplicate=False)
+    counted: Counter[str] = Counter()
+    counts = LexicalStore.document_counts
+
+    async def count_calls(self: LexicalStore, words: list[str], *args: object,
+                          **kw: object) -> object:
+        counted.update(words)
+        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
+    searcher = Searcher(store, embedder, "hybrid")
+    where = Tag("namespace") == "a"
+    queries = ["flight hotel coffee", "coffee hotel", "hotel flight coffee", "tea coffee"]
+    for text in queries:
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        got = await searcher.search(where, request)
+        want = await Searcher(store, embedder, "hybrid").search(where, request)
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == 80
+    # the fresh searchers (one per query) count every word; ours counted the first
+    # query's words (scope size unknown) and then only "tea", the one word new to it
+    assert counted == Counter({"flight": 2 + 1, "hotel": 3 + 1, "coffee": 4 + 1, "tea": 1 + 1})
+
+    await svc.index_records([ExtractedMemoryRecord(id=f"a-new-{i}", text="flight coffee",
+                                                   namespace="a") for i in range(5)],
+                            deduplicate=False)
+    got = await searcher.search(where, SearchRequest(text="flight coffee", limit=100,
+                                                     recency_boost=False))
+    assert got.total == 85
+    assert all(m.namespace == "a" for m in got.memories)
+    assert {f"a-new-{i}" for i in range(5)} <= {m.id for m in got.memories}
+    small = await searcher.search(Tag("namespace") == "b",
+                                  SearchRequest(text="flight coffee", limit=100))
+    assert small.total == 30 and all(m.namespace == "b" for m in small.memories)
+
+
+async def test_unfiltered_total_is_every_memory(redis: Redis, redis_url: str) -> None:
+    """Without a filter, ``total`` (the text index's document count since issue-17k) is
+    the number of memories, after creates and deletes, in semantic and hybrid mode; the
+    wildcard count is used while an index reports itself unsettled."""
+    from agent_memory.principal import LOCAL_ADMIN
+    from agent_memory.storage.long_term import _settled_doc_count
+
+    store, _, svc = await _service(redis, redis_url)
+    await svc.index_records([ExtractedMemoryRecord(id=f"u{i}", text=f"flight hotel {i}")
+                             for i in range(30)], deduplicate=False)
+    for mode in ("semantic", "hybrid"):
+        got = await svc.search(LOCAL_ADMIN, SearchRequest(text="flight", search_mode=mode))
+        assert got.total == 30 == await store.count(None)
+    await svc.delete(LOCAL_ADMIN, [f"u{i}" for i in range(5)])
+    for mode in ("semantic", "hybrid"):
+        got = await svc.search(LOCAL_ADMIN, SearchRequest(text="flight", search_mode=mode))
+        assert got.total == 25 == await store.count(None)
+    info = [b"num_docs", b"7", b"indexing", b"0", b"hash_indexing_failures", b"0"]
+    assert _settled_doc_count(info) == 7
+    assert _settled_doc_count([b"num_docs", b"7", b"indexing", b"1",
+                               b"hash_indexing_failures", b"0"]) is None
+    assert _settled_doc_count([b"num_docs", b"7", b"indexing", b"0",
+                               b"hash_indexing_failures", b"2"]) is None
