@@ -92,22 +92,28 @@ class LongTermService:
     async def create(self, principal: Principal, records: Sequence[MemoryRecord],
                      deduplicate: bool = True) -> list[str]:
         """Store records within the caller's bounds; returns the id each one ended up as."""
-        scoped = [
-            r.model_copy(update={"namespace": principal.scope_namespace(r.namespace),
-                                 "user_id": principal.scope_user(r.user_id)})
-            for r in records
-        ]
-        if not principal.unbounded:
-            # An id already stored outside the caller's bounds must not be taken over.
-            for existing in await self.store.scope_of([r.id for r in scoped]):
-                if existing is not None and not principal.allows(existing[0], existing[1]):
-                    raise Forbidden("a memory with this id exists outside this token's bounds")
+        scoped = await self.scoped_for_create(principal, records)
         provenance = self.provenance
         # The provenance events ride in the write's pipeline (one round trip fewer).
         return await self.index_records(
             scoped, deduplicate=deduplicate,
             also=(lambda final: provenance.created_commands(scoped, final, door="ams"))
             if provenance is not None else None)
+
+    async def scoped_for_create(self, principal: Principal,
+                                records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
+        """``records`` in the caller's bounds (namespace and user filled in or refused);
+        an id stored outside the bounds is refused (403) rather than taken over."""
+        scoped = [
+            r.model_copy(update={"namespace": principal.scope_namespace(r.namespace),
+                                 "user_id": principal.scope_user(r.user_id)})
+            for r in records
+        ]
+        if not principal.unbounded:
+            for existing in await self.store.scope_of([r.id for r in scoped]):
+                if existing is not None and not principal.allows(existing[0], existing[1]):
+                    raise Forbidden("a memory with this id exists outside this token's bounds")
+        return scoped
 
     async def index_records(self, records: Sequence[MemoryRecord],
                             deduplicate: bool = True,

@@ -49,6 +49,17 @@ async def compact_memories(
     await _background(services).run_compact_task(task_id, namespace, user_id)
 
 
+async def index_memories(
+    task_id: str,
+    payload: str,
+    services: Services = WorkerServices(),
+    retry: Retry = Retry(attempts=3, delay=timedelta(seconds=1)),
+    timeout: Timeout = Timeout(timedelta(minutes=10)),
+) -> None:
+    """A create answered 202 (``Prefer: respond-async``): embed, deduplicate, write."""
+    await _background(services).run_create_task(task_id, payload)
+
+
 async def scheduled_forgetting(
     services: Services = WorkerServices(),
     perpetual: Perpetual = Perpetual(every=timedelta(minutes=1), automatic=True),
