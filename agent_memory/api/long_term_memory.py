@@ -49,21 +49,25 @@ async def create_memories(request: Request, body: CreateMemoryRecordRequest
     order, the id each memory is stored under (a skipped duplicate reports the original).
     The 200 means every memory is searchable.
 
-    With ``Prefer: respond-async`` (and a task queue) the answer is 202 once the memories
-    and the task that indexes them are in Redis, before embedding (as AMS answers every
-    create): ``ids`` as submitted, ``task_id`` to poll at ``GET /v1/tasks/{task_id}``;
-    they are searchable when it says ``success``.
+    With ``Prefer: respond-async``, or on a server with ``LONG_TERM_CREATE_ASYNC=true``
+    (and a task queue), the answer is 202 once the memories and the task that indexes them
+    are in Redis, before embedding (as AMS answers every create): ``ids`` as submitted,
+    ``task_id`` to poll at ``GET /v1/tasks/{task_id}``; they are searchable when it says
+    ``success``.
     """
     service = _service(request)
-    background = request.state.services.background
-    if _prefers_async(request) and background is not None and background.can_accept_creates:
+    services = request.state.services
+    background = services.background
+    asked = _prefers_async(request)
+    if ((asked or services.settings.long_term_create_async)
+            and background is not None and background.can_accept_creates):
         task = await background.create_in_background(principal_of(request), body.memories,
                                                      body.deduplicate)
         accepted = AcceptedCreateResponse(
             status=f"ok, accepted: {len(body.memories)} memories queued for indexing as "
                    f"task {task.id}", ids=[m.id for m in body.memories], task_id=task.id)
         return ModelResponse(accepted, status_code=202,
-                             headers={"preference-applied": "respond-async"})
+                             headers={"preference-applied": "respond-async"} if asked else None)
     ids = await service.create(principal_of(request), body.memories, body.deduplicate)
     return CreateMemoryResponse(status="ok", ids=ids)
 

@@ -11,7 +11,7 @@ import pytest
 from agent_memory.errors import Forbidden
 from agent_memory.models.long_term import ExtractedMemoryRecord
 from agent_memory.principal import LOCAL_ADMIN, Principal
-from tests.tasks.conftest import Stack, drain
+from tests.tasks.conftest import Stack, drain, open_stack, task_settings
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -106,3 +106,15 @@ async def test_bad_input_and_foreign_ids_are_refused_before_the_202(stack: Stack
             bound, [ExtractedMemoryRecord(id="theirs", text="mine now", namespace="ns")], True)
     snapshot = await stack.docket.snapshot()
     assert not snapshot.future and not snapshot.running
+
+
+async def test_server_setting_answers_every_create_before_indexing(
+        redis_url: str, redis: object) -> None:
+    """``LONG_TERM_CREATE_ASYNC=true``: a create without the header is answered 202 too (no
+    ``Preference-Applied``, nothing asked); the task makes it searchable."""
+    async with open_stack(task_settings(redis_url, long_term_create_async=True)) as running:
+        response = await running.client.post("/v1/long-term-memory/", json={
+            "memories": _memories("dep")})
+        assert response.status_code == 202 and "preference-applied" not in response.headers
+        await drain(running.docket)
+        assert await _search(running, "bees") >= {"dep-0", "dep-1", "dep-2"}
