@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from docket import Docket
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 FORGET_TASK = "forget_memories"
 COMPACT_TASK = "compact_memories"
 CREATE_TASK = "index_memories"
+_RECORDS = TypeAdapter(list[MemoryRecord])
 ACCESS_TASK = "track_access"
 ACCESS_FLUSH_KEY = "access-flush"
 ACCESS_FLUSH_DELAY = 1.0  # seconds between a search and the access update it causes
@@ -164,9 +166,12 @@ class Background:
         namespace, user_id = next(iter(scopes)) if len(scopes) == 1 else (None, None)
         record = TaskRecord(id=new_ulid(), type=TaskType.create, namespace=namespace,
                             user_id=user_id)
-        payload = json.dumps({"deduplicate": deduplicate, "records": [
-            {"record": r.model_dump(mode="json"), "set": sorted(r.model_fields_set)}
-            for r in scoped]})
+        # pydantic writes the records' JSON itself (a third of this method's time through
+        # model_dump and json.dumps).
+        payload = "".join((
+            '{"deduplicate": ', json.dumps(deduplicate), ', "set": ',
+            json.dumps([sorted(r.model_fields_set) for r in scoped]), ', "records": ',
+            _RECORDS.dump_json(scoped).decode(), "}"))
         key, args = f"task:{record.id}", (record.id, payload)
         made = self._create_command(key, args) if self._create_command is not None else None
         if made is None:
@@ -188,12 +193,10 @@ class Background:
         """The body of the ``index_memories`` task: the create, recorded (a redelivered
         run overwrites by id what an interrupted one wrote)."""
         doc = json.loads(payload)
-        records = []
-        for item in doc["records"]:
-            record = MemoryRecord.model_validate(item["record"])
+        records = _RECORDS.validate_python(doc["records"])
+        for record, fields in zip(records, doc["set"], strict=True):
             # Fields the client left out stay "unset" (create keeps a stored created_at).
-            object.__setattr__(record, "__pydantic_fields_set__", set(item["set"]))
-            records.append(record)
+            object.__setattr__(record, "__pydantic_fields_set__", set(fields))
 
         async def work() -> dict[str, object]:
             ids = await self.long_term.create(LOCAL_ADMIN, records, doc["deduplicate"])
