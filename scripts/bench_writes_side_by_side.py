@@ -263,6 +263,11 @@ def report(targets: list[servers.Target], times: dict[str, dict[str, list[float]
     """Medians (p90), API CPU per request, ratios to the baseline, and what a 2xx means."""
     print(f"single client, {args.rounds} rounds interleaved (+{args.warmup} warm-up), ms"
           + (", stub answers float lists" if args.stub_floats else ""))
+    ours = [t.label for t in targets if t.kind == "ours"]
+    if len(ours) > 1 and any(t.kind == "ams" for t in targets):
+        # AMS's writes and its worker's polling land in that Redis too: the trees' creates
+        # compare only with the order swapped (or without --ams).
+        print(f"note: {ours[0]} shares its Redis with AMS; the other trees have their own")
     baseline = args.baseline or next((t.label for t in targets if t.kind == "ams"), None)
     medians = {t.label: {op: statistics.median(xs) for op, xs in times[t.label].items()}
                for t in targets}
