@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -36,6 +37,7 @@ from agent_memory.observability import Metrics, RequestObserver, metrics_routes
 from agent_memory.observability.exposition import METRICS_PATH
 from agent_memory.services.container import Services, build_services
 from agent_memory.settings import Settings
+from agent_memory.tokenizer import encoding
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         services = await build_services(settings)
+        # The token encoding loads in ~0.3 s on first use: at startup, not in the first PUT.
+        await asyncio.to_thread(encoding)
         if settings.gc_tuning:
             tune_for_serving()
         try:

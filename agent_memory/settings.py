@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     deduplication_distance_threshold: float = Field(
         default=0.12, description="Cosine distance under which a new memory is a duplicate."
     )
+    long_term_create_async: bool = Field(
+        default=False,
+        description="Answer every create (POST /v1/long-term-memory/) 202 before indexing, as "
+        "AMS does: the memories and their indexing task are in Redis first; they are searchable "
+        "once GET /v1/tasks/{task_id} says success. Off: only a request with "
+        "`Prefer: respond-async` is answered so; every other create once it is searchable.",
+    )
     default_search_mode: Literal["semantic", "keyword", "hybrid"] = Field(
         default="hybrid",
         description="Mode used when a request does not name one (hybrid finds memories by "

@@ -13,6 +13,10 @@ Per round and target, in this order:
 - ``search``: ``POST /v1/long-term-memory/search``, the server's default mode, tenant-filtered;
 - ``create_searchable``: from sending the create until its 10 memories are searchable (ours:
   the create's own time; a started AMS: until its background task wrote the last of them).
+- with ``--accepted-create``: ``create_async``, the same create of 10 other memories with
+  ``Prefer: respond-async`` (ours answers 202 once they and their indexing task are in
+  Redis; AMS ignores the header and answers as always), and ``create_async_searchable``
+  (until the last of them is written, polled in Redis). Needs our worker (no ``--no-worker``).
 
 What a 2xx means differs (printed with the figures): AMS answers a create before indexing
 (a background task embeds and indexes the memories afterwards), ours answers once they are
@@ -61,8 +65,10 @@ from scripts._bench.cpu import children, cpu_seconds  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
 
 OPS = ("put_new", "put_next", "get", "create", "search")
+ACCEPTED = "create_async"
 MEANING = {
-    "ours": "create: indexed and searchable before the 2xx; PUT: stored, promotion scheduled",
+    "ours": "create: indexed and searchable before the 2xx (create_async: 202 once the "
+            "memories and their indexing task are in Redis); PUT: stored, promotion scheduled",
     "ams": "create: 2xx before indexing (a background task embeds and indexes afterwards); "
            "PUT: stored, promotion scheduled",
     "url": "(a server given by URL: see its documentation)",
@@ -89,6 +95,8 @@ def requests(conn: Connection, n: int, tag: str) -> dict[str, bytes]:
                  "user_id": user, "text": f"fact {i} of batch {n} ({tag}): the user likes item "
                                           f"{n * 10 + i} and visits place {i}"}
                 for i in range(10)]
+    accepted = [{**m, "id": f"a-{m['id']}", "text": f"{m['text']}, and reads book {i}"}
+                for i, m in enumerate(memories)]
     search = {"text": f"which place does the user visit for item {n * 10 + 3}", "limit": 10,
               "namespace": {"eq": "sbs"}, "user_id": {"eq": user}}
     return {
@@ -99,6 +107,9 @@ def requests(conn: Connection, n: int, tag: str) -> dict[str, bytes]:
         "create": conn.prepare("POST", "/v1/long-term-memory/",
                                {"deduplicate": True, "memories": memories}),
         "search": conn.prepare("POST", "/v1/long-term-memory/search", search),
+        ACCEPTED: conn.prepare("POST", "/v1/long-term-memory/",
+                               {"deduplicate": True, "memories": accepted},
+                               headers={"prefer": "respond-async"}),
     }
 
 
@@ -129,7 +140,8 @@ async def landed(redis: Redis, keys: list[str], t0: float) -> float:
     return time.perf_counter() - t0
 
 
-async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: float
+async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: float,
+                ops: tuple[str, ...] = OPS
                 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, float]]]:
     """Latencies (ms) per target and op; CPU µs per request per target and op (all its
     processes, from the request until its after-answer work is done)."""
@@ -141,18 +153,18 @@ async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: 
     api = {t.label: children(t.pids[0]) if t.pids else [] for t in targets}
     redis_clients = {t.label: Redis.from_url(t.redis_url) for t in targets if t.redis_url}
     tag = uuid.uuid4().hex[:8]
+    waits = ("create_searchable", *((f"{ACCEPTED}_searchable",) if ACCEPTED in ops else ()))
     times: dict[str, dict[str, list[float]]] = {
-        t.label: {op: [] for op in (*OPS, "create_searchable")} for t in targets
-        if t.kind != "url"}
-    times.update({t.label: {op: [] for op in OPS} for t in targets if t.kind == "url"})
-    cpu: dict[str, dict[str, float]] = {t.label: dict.fromkeys(OPS, 0.0) for t in targets}
+        t.label: {op: [] for op in (*ops, *waits)} for t in targets if t.kind != "url"}
+    times.update({t.label: {op: [] for op in ops} for t in targets if t.kind == "url"})
+    cpu: dict[str, dict[str, float]] = {t.label: dict.fromkeys(ops, 0.0) for t in targets}
     for n in range(warmup + rounds):
         # Op by op, each op on every target in turn (the order rotating per round): each
         # server waits about as long between its requests as the others do.
         prepared = [requests(conn, n, tag) for conn in conns]
         turn = n % len(targets)
         order = [*range(turn, len(targets)), *range(turn)]
-        for op in OPS:
+        for op in ops:
             for i in order:
                 target, conn = targets[i], conns[i]
                 c0 = cpu_seconds(pids[target.label]) if pids[target.label] else 0.0
@@ -161,17 +173,19 @@ async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: 
                 took = time.perf_counter() - t0
                 if status >= 300:
                     raise SystemExit(f"{target.label} {op}: HTTP {status} {reply[:300]!r}")
-                if op == "create":
-                    # When the 10 memories are searchable: ours before answering; a started
-                    # AMS once its background task wrote them (RediSearch indexes a hash as
-                    # it is written, so the key existing means searchable).
+                if op in ("create", ACCEPTED) and target.kind != "url":
+                    # When the 10 memories are searchable: ours before answering (a plain
+                    # create); otherwise once the background task wrote them (RediSearch
+                    # indexes a hash as it is written, so the key existing means searchable).
                     seen = took
-                    if target.kind == "ams" and target.redis_url:
-                        keys = [target.memory_key(f"{tag}-{n}-{j}") for j in range(10)]
+                    if (target.kind == "ams" or op == ACCEPTED) and target.redis_url:
+                        prefix = "a-" if op == ACCEPTED else ""
+                        keys = [target.memory_key(f"{prefix}{tag}-{n}-{j}") for j in range(10)]
                         seen = await landed(redis_clients[target.label], keys, t0)
                     if n >= warmup:
-                        times[target.label]["create_searchable"].append(seen * 1000)
-                await settle(api[target.label], pause)
+                        times[target.label][f"{op}_searchable"].append(seen * 1000)
+                # An accepted create's work runs in our worker: wait for it too.
+                await settle(pids[target.label] if op == ACCEPTED else api[target.label], pause)
                 if n >= warmup:
                     times[target.label][op].append(took * 1000)
                     if pids[target.label]:
@@ -206,6 +220,8 @@ def main() -> int:
                         "their CPU use stops)")
     p.add_argument("--no-worker", action="store_true", help="start our servers without a worker")
     p.add_argument("--log", type=Path, help="append the started servers' output to this file")
+    p.add_argument("--accepted-create", action="store_true",
+                   help="also time create_async (Prefer: respond-async; needs our worker)")
     p.add_argument("--stub-floats", action="store_true",
                    help="the embedding stub answers float lists even when asked for base64")
     args = p.parse_args()
@@ -225,7 +241,7 @@ def main() -> int:
             label = tree.name if tree.name and tree.name != "." else str(tree.resolve().name)
             targets.append(servers.Target(f"{label}#{i}" if any(
                 t.label == label for t in targets) else label, f"http://127.0.0.1:{port}",
-                "ours", pids))
+                "ours", pids, redis_url=redis.url))
         if args.ams:
             if shared is None:
                 shared = stack.enter_context(temporary_redis(prefix="bench-sbs-ams-")).url
@@ -234,7 +250,10 @@ def main() -> int:
                                                    backend=args.ams_backend, log=args.log))
             targets.append(servers.Target("ams", f"http://127.0.0.1:{port}", "ams", pids,
                                           redis_url=shared))
-        times, cpu = asyncio.run(bench(targets, args.rounds, args.warmup, args.pause))
+        if args.accepted_create and args.no_worker and args.tree:
+            p.error("--accepted-create needs our worker: drop --no-worker")
+        ops = (*OPS, ACCEPTED) if args.accepted_create else OPS
+        times, cpu = asyncio.run(bench(targets, args.rounds, args.warmup, args.pause, ops))
     report(targets, times, cpu, args)
     return 0
 
@@ -244,6 +263,11 @@ def report(targets: list[servers.Target], times: dict[str, dict[str, list[float]
     """Medians (p90), API CPU per request, ratios to the baseline, and what a 2xx means."""
     print(f"single client, {args.rounds} rounds interleaved (+{args.warmup} warm-up), ms"
           + (", stub answers float lists" if args.stub_floats else ""))
+    ours = [t.label for t in targets if t.kind == "ours"]
+    if len(ours) > 1 and any(t.kind == "ams" for t in targets):
+        # AMS's writes and its worker's polling land in that Redis too: the trees' creates
+        # compare only with the order swapped (or without --ams).
+        print(f"note: {ours[0]} shares its Redis with AMS; the other trees have their own")
     baseline = args.baseline or next((t.label for t in targets if t.kind == "ams"), None)
     medians = {t.label: {op: statistics.median(xs) for op, xs in times[t.label].items()}
                for t in targets}
@@ -256,7 +280,7 @@ def report(targets: list[servers.Target], times: dict[str, dict[str, list[float]
                 line += f"  CPU {cpu[t.label][op]:7.0f} µs/request"
             if baseline and t.label != baseline and op in medians.get(baseline, {}):
                 line += f"  {medians[t.label][op] / medians[baseline][op]:.2f}x {baseline}"
-            if (op == "create" and baseline and t.label != baseline
+            if (op in ("create", ACCEPTED) and baseline and t.label != baseline
                     and "create_searchable" in medians.get(baseline, {})):
                 line += (f"  ({medians[t.label][op] / medians[baseline]['create_searchable']:.2f}x"
                          f" {baseline}'s create until searchable)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from agent_memory.api._http import endpoint, path_memory_id, principal_of
+from agent_memory.api._http import ModelResponse, endpoint, path_memory_id, principal_of
 from agent_memory.errors import FeatureDisabled
 from agent_memory.models.common import AckResponse
 from agent_memory.models.long_term import (
+    AcceptedCreateResponse,
     CompactQuery,
     CreateMemoryRecordRequest,
     CreateMemoryResponse,
@@ -32,13 +33,42 @@ def _service(request: Request) -> LongTermService:
     return services.long_term  # type: ignore[no-any-return]
 
 
+def _prefers_async(request: Request) -> bool:
+    """``Prefer: respond-async`` (RFC 7240) among the request's preferences."""
+    prefer = request.headers.get("prefer")
+    return prefer is not None and "respond-async" in (
+        p.split(";", 1)[0].strip().lower() for p in prefer.split(","))
+
+
 @endpoint("POST", "/long-term-memory/", summary="Create long-term memories",
-          body=CreateMemoryRecordRequest, response=CreateMemoryResponse, tags=TAGS)
-async def create_memories(request: Request,
-                          body: CreateMemoryRecordRequest) -> CreateMemoryResponse:
+          body=CreateMemoryRecordRequest, response=CreateMemoryResponse, tags=TAGS,
+          extra_responses={202: "Prefer: respond-async: stored, indexed by task_id"})
+async def create_memories(request: Request, body: CreateMemoryRecordRequest
+                          ) -> CreateMemoryResponse | ModelResponse:
     """Store memories (deduplicated unless ``deduplicate`` is false); ``ids`` gives, in
-    order, the id each memory is stored under (a skipped duplicate reports the original)."""
-    ids = await _service(request).create(principal_of(request), body.memories, body.deduplicate)
+    order, the id each memory is stored under (a skipped duplicate reports the original).
+    The 200 means every memory is searchable.
+
+    With ``Prefer: respond-async``, or on a server with ``LONG_TERM_CREATE_ASYNC=true``
+    (and a task queue), the answer is 202 once the memories and the task that indexes them
+    are in Redis, before embedding (as AMS answers every create): ``ids`` as submitted,
+    ``task_id`` to poll at ``GET /v1/tasks/{task_id}``; they are searchable when it says
+    ``success``.
+    """
+    service = _service(request)
+    services = request.state.services
+    background = services.background
+    asked = _prefers_async(request)
+    if ((asked or services.settings.long_term_create_async)
+            and background is not None and background.can_accept_creates):
+        task = await background.create_in_background(principal_of(request), body.memories,
+                                                     body.deduplicate)
+        accepted = AcceptedCreateResponse(
+            status=f"ok, accepted: {len(body.memories)} memories queued for indexing as "
+                   f"task {task.id}", ids=[m.id for m in body.memories], task_id=task.id)
+        return ModelResponse(accepted, status_code=202,
+                             headers={"preference-applied": "respond-async"} if asked else None)
+    ids = await service.create(principal_of(request), body.memories, body.deduplicate)
     return CreateMemoryResponse(status="ok", ids=ids)
 
 

@@ -72,6 +72,15 @@ class CreateMemoryResponse(AckResponse):
     ids: list[str] = Field(default_factory=list)
 
 
+class AcceptedCreateResponse(CreateMemoryResponse):
+    """A create answered before indexing (``Prefer: respond-async``, status 202): the
+    memories are stored in Redis with the task that indexes them; ``ids`` are the ids as
+    submitted (a duplicate is resolved by the task). They are searchable once
+    ``GET /v1/tasks/{task_id}`` says ``success``."""
+
+    task_id: str
+
+
 class SearchRequest(BaseModel):
     """Body of ``POST /long-term-memory/search`` (every AMS field).
 

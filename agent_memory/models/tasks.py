@@ -27,6 +27,7 @@ class TaskType(str, Enum):
     promotion = "promotion"
     erase = "erase"  # issue 16: erase a person
     ingestion = "ingestion"  # issue 13: a turn-ingestion job (GET /v1/jobs/{id} has more)
+    create = "create"  # a long-term create answered 202 (Prefer: respond-async)
 
 
 class Task(BaseModel):

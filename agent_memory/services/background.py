@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from docket import Docket
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -30,7 +31,8 @@ from agent_memory.models.tasks import (
     TaskStatus,
     TaskType,
 )
-from agent_memory.principal import Principal
+from agent_memory.models.records import MemoryRecord
+from agent_memory.principal import LOCAL_ADMIN, Principal
 from agent_memory.services.compaction import CompactionService
 from agent_memory.services.deletion import POLICY, Deletion
 from agent_memory.services.extraction import Extractor
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 FORGET_TASK = "forget_memories"
 COMPACT_TASK = "compact_memories"
+CREATE_TASK = "index_memories"
+_RECORDS = TypeAdapter(list[MemoryRecord])
 ACCESS_TASK = "track_access"
 ACCESS_FLUSH_KEY = "access-flush"
 ACCESS_FLUSH_DELAY = 1.0  # seconds between a search and the access update it causes
@@ -69,6 +73,8 @@ class Background:
     compaction: CompactionService | None = None
     long_term: Any = None
     _owns_docket: bool = field(default=False, repr=False)
+    _create_command: Any = field(default=None, repr=False)  # CREATE_TASK as a batch command
+    _scripts: dict[str, Script] = field(default_factory=dict, repr=False)
     _accessed: set[str] = field(default_factory=set, repr=False)
     _access_flush: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -133,11 +139,68 @@ class Background:
     async def run_compact_task(self, task_id: str, namespace: str | None,
                                user_id: str | None) -> None:
         """The body of the ``compact_memories`` task (scope already bounded by the request)."""
-        from agent_memory.principal import LOCAL_ADMIN
 
         async def work() -> dict[str, object]:
             remaining, damaged = await self.long_term.compact(LOCAL_ADMIN, namespace, user_id)
             return {"remaining": remaining, "skipped_damaged": damaged}
+
+        await self._run_recorded(task_id, work)
+
+    # -- create answered before indexing ------------------------------------------------------
+
+    @property
+    def can_accept_creates(self) -> bool:
+        """True when a create may be answered before indexing (a Docket to queue it on)."""
+        return self.long_term is not None and self.docket is not None
+
+    async def create_in_background(self, principal: Principal, records: Sequence[Any],
+                                   deduplicate: bool) -> TaskRecord:
+        """Queue a create (``Prefer: respond-async``): the records, scoped to the caller,
+        and a ``pending`` status go to Redis in one round trip (the records as the task's
+        arguments, which Docket keeps in Redis until a worker has run it); the task then
+        does what the synchronous create does. Bounds are checked here, before the 202."""
+        if not self.can_accept_creates:
+            raise FeatureDisabled("Long-term memory is disabled")
+        scoped = await self.long_term.scoped_for_create(principal, records)
+        scopes = {(r.namespace, r.user_id) for r in scoped}
+        namespace, user_id = next(iter(scopes)) if len(scopes) == 1 else (None, None)
+        record = TaskRecord(id=new_ulid(), type=TaskType.create, namespace=namespace,
+                            user_id=user_id)
+        # pydantic writes the records' JSON itself (a third of this method's time through
+        # model_dump and json.dumps).
+        payload = "".join((
+            '{"deduplicate": ', json.dumps(deduplicate), ', "set": ',
+            json.dumps([sorted(r.model_fields_set) for r in scoped]), ', "records": ',
+            _RECORDS.dump_json(scoped).decode(), "}"))
+        key, args = f"task:{record.id}", (record.id, payload)
+        made = self._create_command(key, args) if self._create_command is not None else None
+        if made is None:
+            await self.task_status.create(record)
+            assert self.docket is not None
+            await self.docket.add(CREATE_TASK, key=key)(*args)
+            return record
+        mux = mux_of(self.redis)
+        script = self._scripts.get(made.script)
+        if script is None:
+            script = self._scripts[made.script] = mux.script(made.script)
+        # Safe to run twice (Mux.batch re-runs on NOSCRIPT): a SET and an add by key.
+        replies = await mux.batch([self.task_status.put_command(record), made.command],
+                                  [script])
+        made.scheduled(replies[1])
+        return record
+
+    async def run_create_task(self, task_id: str, payload: str) -> None:
+        """The body of the ``index_memories`` task: the create, recorded (a redelivered
+        run overwrites by id what an interrupted one wrote)."""
+        doc = json.loads(payload)
+        records = _RECORDS.validate_python(doc["records"])
+        for record, fields in zip(records, doc["set"], strict=True):
+            # Fields the client left out stay "unset" (create keeps a stored created_at).
+            object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+
+        async def work() -> dict[str, object]:
+            ids = await self.long_term.create(LOCAL_ADMIN, records, doc["deduplicate"])
+            return {"ids": ids}
 
         await self._run_recorded(task_id, work)
 
@@ -319,4 +382,9 @@ async def open_background(settings: Settings, redis: Redis, llm: ChatModel | Non
                             _owns_docket=owns)
     if long_term is not None:
         long_term.on_accessed = background.on_accessed
+        if docket is not None:
+            from agent_memory.tasks._schedule import task_command
+
+            background._create_command = task_command(docket, CREATE_TASK,
+                                                      settings.effective_redis_url())
     return background

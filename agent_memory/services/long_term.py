@@ -92,23 +92,33 @@ class LongTermService:
     async def create(self, principal: Principal, records: Sequence[MemoryRecord],
                      deduplicate: bool = True) -> list[str]:
         """Store records within the caller's bounds; returns the id each one ended up as."""
+        scoped = await self.scoped_for_create(principal, records)
+        provenance = self.provenance
+        # The provenance events ride in the write's pipeline (one round trip fewer).
+        return await self.index_records(
+            scoped, deduplicate=deduplicate,
+            also=(lambda final: provenance.created_commands(scoped, final, door="ams"))
+            if provenance is not None else None)
+
+    async def scoped_for_create(self, principal: Principal,
+                                records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
+        """``records`` in the caller's bounds (namespace and user filled in or refused);
+        an id stored outside the bounds is refused (403) rather than taken over."""
         scoped = [
             r.model_copy(update={"namespace": principal.scope_namespace(r.namespace),
                                  "user_id": principal.scope_user(r.user_id)})
             for r in records
         ]
         if not principal.unbounded:
-            # An id already stored outside the caller's bounds must not be taken over.
             for existing in await self.store.scope_of([r.id for r in scoped]):
                 if existing is not None and not principal.allows(existing[0], existing[1]):
                     raise Forbidden("a memory with this id exists outside this token's bounds")
-        final = await self.index_records(scoped, deduplicate=deduplicate)
-        if self.provenance is not None:
-            await self.provenance.record_created(scoped, final, door="ams")
-        return final
+        return scoped
 
     async def index_records(self, records: Sequence[MemoryRecord],
-                            deduplicate: bool = True) -> list[str]:
+                            deduplicate: bool = True,
+                            also: Callable[[list[str]], Sequence[Sequence[object]]] | None
+                            = None) -> list[str]:
         """Store records (no tenant check), deduplicated in batches; see module docs.
 
         Dedup, when on: repeated ids in the batch collapse (last wins); a stored memory
@@ -117,8 +127,12 @@ class LongTermService:
         earlier batch memory is skipped and reported under that memory's id; with
         ``DEDUPLICATION_DISTANCE_THRESHOLD`` > 0 a memory that close to a stored or earlier
         batch memory of the same namespace and user is skipped likewise. No LLM merge:
-        ids never change. Round trips per batch: the id and hash lookups together, one
-        pipelined range search, one pipelined write.
+        ids never change. Round trips per batch: the id and hash lookups together with
+        the near-duplicate range searches, then one pipelined write.
+
+        Args:
+            also: Given the returned ids, commands to send after the write in its pipeline
+                (appends: sent once; on their own when nothing is written).
 
         Returns:
             For every input record, the id it is stored under.
@@ -158,12 +172,16 @@ class LongTermService:
         todo = [i for i in range(len(unique)) if keep[i]]
         if semantic and todo:
             todo = self._dedup_semantic(unique, todo, vectors, existing, found.nearest, final)
+        out = [final[w] for w in where]
+        extra = list(also(out)) if also is not None else []
         if todo:
             written = [unique[i] for i in todo]
             await self.store.write(written, vectors[todo],
-                                   replacing=[existing[i] is not None for i in todo])
+                                   replacing=[existing[i] is not None for i in todo], once=extra)
             await link_sessions(self.searcher.ranker.store, written)  # messages: neighbours
-        return [final[w] for w in where]
+        elif extra:
+            await self.store.run_once(extra)
+        return out
 
     async def turn_neighbours(self, records: Sequence[MemoryRecord]
                               ) -> list[tuple[Neighbour | None, Neighbour | None]]:

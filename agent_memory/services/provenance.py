@@ -47,6 +47,12 @@ class ProvenanceLog:
 
     async def record_created(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
                              *, candidates: bool = False, **fields: Any) -> None:
+        """Note where each of ``records`` ended up, in one round trip (see
+        :meth:`created_commands`)."""
+        await self.store.append_many(self._created(records, final_ids, candidates, fields))
+
+    def created_commands(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
+                         *, candidates: bool = False, **fields: Any) -> list[tuple[str, str, str]]:
         """Note where each of ``records`` (written together) ended up, in one round trip:
         a ``created`` event for each one stored under its own id, a ``merged`` event on the
         memory a skipped duplicate matched. ``fields`` are common to all (door, strategy,
@@ -58,6 +64,10 @@ class ProvenanceLog:
                 ``merged``, the memory id it ended as). Off for client writes, whose
                 batches can be large and whose only candidate is the memory itself.
         """
+        return self.store.append_commands(self._created(records, final_ids, candidates, fields))
+
+    def _created(self, records: Sequence[MemoryRecord], final_ids: Sequence[str],
+                 candidates: bool, fields: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         listed = [{
             "extracted_text": r.text, "category": r.memory_type.value,
             "decision": "created" if fid == r.id else "merged", "memory_id": fid,
@@ -74,7 +84,7 @@ class ProvenanceLog:
                 events.append((fid, self._event("merged", {**own, "candidate": listed[n] if listed
                                                            else {"decision": "merged",
                                                                  "source_id": record.id}})))
-        await self.store.append_many(events)
+        return events
 
 
 def prompt_version(template: str) -> str:

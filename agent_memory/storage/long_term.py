@@ -188,8 +188,8 @@ class LongTermStore(ExhaustiveScans):
                     vectors: npt.NDArray[np.float32] | Sequence[bytes | None],
                     replacing: Sequence[bool] | None = None, *,
                     extra_fields: Sequence[Mapping[str, str]] | None = None,
-                    then: Sequence[Sequence[object]] = (), scripts: Sequence[Script] = ()
-                    ) -> None:
+                    then: Sequence[Sequence[object]] = (), scripts: Sequence[Script] = (),
+                    once: Sequence[Sequence[object]] = ()) -> None:
         """Store records in one pipeline.
 
         Args:
@@ -199,6 +199,9 @@ class LongTermStore(ExhaustiveScans):
                 own (session context: one index update instead of two).
             then: Commands sent after the writes in the same pipeline (``scripts``: the
                 scripts they run).
+            once: Commands not safe to run twice (appends), sent after the writes: in the
+                same pipeline when it runs no script (a ``NOSCRIPT`` re-sends the whole
+                pipeline), else in a second one once the writes are in.
         """
         if not records:
             return
@@ -214,11 +217,20 @@ class LongTermStore(ExhaustiveScans):
         expiries = [r.expires_at.timestamp() for r in records if r.expires_at is not None]
         if expiries:  # before the 2xx: a search right after must know to filter
             commands.append(self.expiry.lower.command([self.floor_key], [repr(min(expiries))]))
+        used = [*scripts, *([self.expiry.lower] if expiries else ())]
+        if not used:
+            commands += once
         with store_guard("write"):
-            await self.mux.batch(commands,
-                                 [*scripts, *([self.expiry.lower] if expiries else ())])
+            await self.mux.batch(commands, used)
+            if used and once:
+                await self.mux.batch(list(once))
         if expiries:
             self.expiry.lowered(min(expiries))
+
+    async def run_once(self, commands: Sequence[Sequence[object]]) -> None:
+        """Send ``commands`` (not safe to run twice) in one round trip."""
+        with store_guard("write"):
+            await self.mux.batch(list(commands))
 
     async def insert_counted(self, record: MemoryRecord, vector: npt.NDArray[np.float32],
                              counter_key: str) -> str:

@@ -28,9 +28,16 @@ class ProvenanceStore:
         except RedisError as exc:
             raise StorageError(f"could not record provenance: {exc}") from exc
 
+    @staticmethod
+    def append_commands(events: Iterable[tuple[str, Mapping[str, Any]]]
+                        ) -> list[tuple[str, str, str]]:
+        """The commands of :meth:`append_many`, to send in another batch (not safe to run
+        twice: each appends)."""
+        return [("RPUSH", provenance_key(mid), json.dumps(ev)) for mid, ev in events]
+
     async def append_many(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         """Add one event to each of several memories in one round trip."""
-        commands = [("RPUSH", provenance_key(mid), json.dumps(ev)) for mid, ev in events]
+        commands = self.append_commands(events)
         if not commands:
             return
         try:

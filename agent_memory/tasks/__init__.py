@@ -16,6 +16,7 @@ from agent_memory.tasks._deps import MemoryDocket, WorkerServices
 from agent_memory.tasks.maintenance import (
     compact_memories,
     forget_memories,
+    index_memories,
     scheduled_compaction,
     scheduled_forgetting,
     track_access,
@@ -36,6 +37,7 @@ task_collection: list[Callable[..., Any]] = [observed_task(task) for task in (
     promote_session,
     forget_memories,
     compact_memories,
+    index_memories,
     scheduled_forgetting,
     scheduled_compaction,
     track_access,

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from docket import Perpetual, Retry, Timeout
+from docket import ExponentialRetry, Perpetual, Retry, Timeout
 
 from agent_memory.tasks._deps import WorkerServices
 
@@ -47,6 +47,22 @@ async def compact_memories(
 ) -> None:
     """A compaction a client asked for with ``background=true`` (status recorded)."""
     await _background(services).run_compact_task(task_id, namespace, user_id)
+
+
+async def index_memories(
+    task_id: str,
+    payload: str,
+    services: Services = WorkerServices(),
+    retry: ExponentialRetry = ExponentialRetry(attempts=12, minimum_delay=timedelta(seconds=1),
+                                               maximum_delay=timedelta(seconds=64)),
+    timeout: Timeout = Timeout(timedelta(minutes=10)),
+) -> None:
+    """A create answered 202 (``Prefer: respond-async``): embed, deduplicate, write.
+
+    Retried for about ten minutes (an embedding endpoint or Redis away for a while); a run
+    that gives up leaves the task ``failed`` with the error, and the memories unwritten.
+    """
+    await _background(services).run_create_task(task_id, payload)
 
 
 async def scheduled_forgetting(

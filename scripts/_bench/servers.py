@@ -55,11 +55,12 @@ class Target:
     url: str
     kind: str  # "ours", "ams" or "url"
     pids: list[int] = field(default_factory=list)
-    redis_url: str | None = None  # a started AMS's Redis: where to see its memories land
+    redis_url: str | None = None  # a started server's Redis: where to see its memories land
 
     def memory_key(self, memory_id: str) -> str:
-        """The Redis key of a long-term memory of a started AMS (RedisVL: prefix:id)."""
-        return f"{AMS_ISOLATION['REDISVL_INDEX_PREFIX']}:{memory_id}"
+        """The Redis key of a long-term memory of a started server (RedisVL: prefix:id)."""
+        prefix = AMS_ISOLATION["REDISVL_INDEX_PREFIX"] if self.kind == "ams" else "memory_idx"
+        return f"{prefix}:{memory_id}"
 
 
 @contextlib.contextmanager
