@@ -36,19 +36,32 @@ def read_safetensors(data: bytes) -> dict[str, npt.NDArray[np.generic]]:
     return out
 
 
-def _erf(x: F32) -> F32:
-    """erf to ~1e-7 (Abramowitz & Stegun 7.1.26 is 1.5e-7; numpy has no erf)."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (
-        -1.453152027 + t * 1.061405429))))
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32, copy=False)
-
-
 def _gelu(x: F32) -> F32:
-    return (0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))).astype(
-        np.float32, copy=False)
+    """Exact (erf) GELU to ~1e-7, in place on ``x``; numpy has no erf.
+
+    With erf(z) = 1 - p(z) for z >= 0 (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7),
+    0.5 x (1 + erf(x / sqrt 2)) = max(x, 0) - 0.5 |x| p(|x| / sqrt 2). |x| is capped at 8
+    (p is then below float32's resolution): past it exp(-x^2/2) is a subnormal float32, and
+    subnormals carried into the next matmul made the forward pass 5x slower."""
+    a = np.abs(x)
+    np.minimum(a, np.float32(8.0), out=a)
+    z = a * np.float32(0.7071067811865476)
+    t = z * np.float32(0.3275911)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    p = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        p += np.float32(c)
+        p *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    p *= z
+    p *= a
+    p *= np.float32(0.5)
+    np.maximum(x, np.float32(0.0), out=x)
+    x -= p
+    return x
 
 
 def _layer_norm(x: F32, weight: F32, bias: F32, eps: float) -> F32:
