@@ -137,12 +137,12 @@ def main() -> int:
                "--batch", str(args.batch), "--folds", args.folds]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
-    print("embedder  dims  package MB  load s  RSS loaded / after MB  query p50 / p95 ms"
+    print("embedder  dims  package MB  load s  RSS before / loaded / after MB  query p50 / p95 ms"
           "  query CPU ms  batch texts/s (CPU ms/text)  paraphrase semantic recall@10")
     for r in rows:
         recall = " ".join(f"f{f}={x:.3f}" for f, x in r["para_semantic_recall"].items())
         print(f"{r['embedder']:8s}  {r['dims']:4d}  {r['package_mb']:10.1f}  {r['load_s']:6.2f}"
-              f"  {r['rss_loaded_mb']:8.0f} / {r['rss_after_mb']:6.0f}"
+              f"  {r['rss_before_mb']:6.0f} / {r['rss_loaded_mb']:6.0f} / {r['rss_after_mb']:5.0f}"
               f"      {r['query_p50_ms']:6.2f} / {r['query_p95_ms']:6.2f}"
               f"  {r['query_cpu_ms']:12.2f}  {r['batch_texts_per_s']:8.0f} "
               f"({r['batch_cpu_ms_per_text']:.2f}) [{r['batch_texts']}]  {recall}")

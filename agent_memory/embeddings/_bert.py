@@ -100,7 +100,8 @@ class BertEncoder:
     def __init__(self, tensors: dict[str, npt.NDArray[np.generic]], *, heads: int,
                  eps: float = 1e-12) -> None:
         def f(name: str) -> F32:
-            return np.ascontiguousarray(tensors[name], dtype=np.float32)
+            # A copy, so the file's bytes (which the tensors are views of) can be freed.
+            return np.array(tensors[name], dtype=np.float32, order="C", copy=True)
 
         self.heads = heads
         self.eps = eps
