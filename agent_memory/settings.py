@@ -293,11 +293,11 @@ class Settings(BaseSettings):
     )
 
     # --- default search (issue 17) ---
-    default_hybrid_alpha: float = Field(
-        default=0.6, ge=0, le=1,
-        description="Vector weight of hybrid search when a request sets no hybrid_alpha "
-        "(chosen on tuning folds for the offline default embedder, docs/search-quality.md "
-        "sections 5 and 7).",
+    default_hybrid_alpha: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Vector weight of hybrid search when a request sets no hybrid_alpha. "
+        "Unset: the embedder's own, chosen on tuning folds (minilm 0.6, others 0.5; "
+        "docs/search-quality.md sections 5 and 7).",
     )
     # --- MCP server (issue 18) ---
     mcp_host: str = Field(default="127.0.0.1",

