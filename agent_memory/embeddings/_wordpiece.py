@@ -63,6 +63,8 @@ def basic_tokens(text: str) -> list[str]:
         if kind == 0:
             current.append(ch)
             continue
+        if kind == 1:
+            continue  # removed without splitting the word (a zero-width joiner, say)
         if current:
             words.append("".join(current))
             current = []

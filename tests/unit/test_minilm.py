@@ -71,6 +71,8 @@ def test_long_text_is_cut_to_256_tokens(embedder: MiniLMEmbedder) -> None:
 def test_tokenizer_lowercases_strips_accents_and_splits_punctuation() -> None:
     """BERT uncased basic tokenisation, then greedy WordPiece with ## pieces and [UNK]."""
     assert basic_tokens("Café, NAÏVE résumé!") == ["cafe", ",", "naive", "resume", "!"]
+    # Format characters go without splitting the word, as Hugging Face's BertNormalizer does.
+    assert basic_tokens("line\u200bzero 🧘\u200d♀️") == ["linezero", "🧘♀"]
     wp = WordPiece({"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "x": 4})
     assert wp.encode("unaffable x", 10) == [1, 2, 3, 4]
     assert wp.encode("unknown", 10) == [0]
