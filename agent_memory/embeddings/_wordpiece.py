@@ -57,8 +57,8 @@ def basic_tokens(text: str) -> list[str]:
     words: list[str] = []
     current: list[str] = []
     for ch in text:
-        if unicodedata.combining(ch) and unicodedata.category(ch) == "Mn":
-            continue  # accents go after NFD
+        if unicodedata.category(ch) == "Mn":
+            continue  # accents (every nonspacing mark) go after NFD
         kind = _char_kind(ch)
         if kind == 0:
             current.append(ch)
