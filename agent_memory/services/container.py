@@ -45,7 +45,7 @@ from agent_memory.storage.audit import AuditStore
 from agent_memory.storage.erase import UserDataStore
 from agent_memory.storage.ingestion import IngestionStore
 from agent_memory.storage.jobs import JobStore
-from agent_memory.storage.long_term import LongTermStore
+from agent_memory.storage.long_term import LongTermStore, recorded_model
 from agent_memory.storage.profile import ProfileStore
 from agent_memory.storage.memories import MemoriesStore
 from agent_memory.storage.provenance import ProvenanceStore
@@ -124,7 +124,9 @@ async def build_services(settings: Settings, *, docket: Docket | None = None) ->
     embedder = None
     long_term = None
     if settings.long_term_memory:  # no model is loaded when long-term memory is off
-        embedder = await open_embedder(settings)
+        # Under EMBEDDING_PROVIDER=auto, a store embedded by an older offline model keeps it.
+        index_model = await recorded_model(redis, settings.redisvl_index_name)
+        embedder = await open_embedder(settings, index_model=index_model)
         lt_store = LongTermStore(redis, settings, embedder.dimensions, clock)
         await lt_store.ensure_index(embedder.model_id)  # IndexMismatch: run `reembed`
         long_term = LongTermService(lt_store, embedder, settings, llm)

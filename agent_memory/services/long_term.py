@@ -28,6 +28,7 @@ from agent_memory.models.long_term import (
 from agent_memory.models.records import MemoryRecord
 from agent_memory.principal import Principal
 from agent_memory.services import dedup
+from agent_memory.services.fusion import DEFAULT_HYBRID_ALPHA
 from agent_memory.services.deletion import API_DELETE, POLICY, Deletion, DeletionTrail
 from agent_memory.services.ltm_search import Searcher, scoped_filter
 from agent_memory.services.provenance import ProvenanceLog
@@ -80,8 +81,10 @@ class LongTermService:
         self.settings = settings
         self.llm = llm
         self.on_accessed = on_accessed
-        self.searcher = Searcher(store, embedder, settings.default_search_mode,
-                                 settings.default_hybrid_alpha)
+        alpha = settings.default_hybrid_alpha
+        if alpha is None:  # each embedder's similarities were weighed on tuning folds
+            alpha = getattr(embedder, "hybrid_alpha", DEFAULT_HYBRID_ALPHA)
+        self.searcher = Searcher(store, embedder, settings.default_search_mode, alpha)
         self.trash = TrashStore(store.redis, store.prefix)
         # Set by build_services: where deletes and creates are reported (audit, provenance).
         self.trail: DeletionTrail | None = None

@@ -471,3 +471,10 @@ class LongTermStore(ExhaustiveScans):
                 ids.append(fields["id_"])
         records = [r for r in await self.get_many(ids) if r is not None]
         return records, total
+
+
+async def recorded_model(redis: Redis, index_name: str) -> str | None:
+    """The embedding model id the index ``index_name`` records (``None``: no index yet)."""
+    with store_guard("read index metadata"):
+        meta = await ltm_index.read_meta(redis, index_name)
+    return meta.model_id if meta is not None and meta.model_id else None

