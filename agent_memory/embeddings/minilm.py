@@ -11,14 +11,12 @@ per process, on first use (~0.5 s, ~90 MB of float32 weights).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import json
 import threading
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory.embeddings._bert import BertEncoder, read_safetensors
+from agent_memory.embeddings._local import LocalEmbedder
 from agent_memory.embeddings._wordpiece import WordPiece
 from agent_memory.embeddings.base import clip_chars, normalize
 from agent_memory.embeddings.usem3 import OfflineModelMissing
-from agent_memory.observability.metrics import observe_embedding
 
 DIMENSIONS = 384
 MODEL_ID = "all-minilm-l6-v2-384"
@@ -138,7 +136,7 @@ def _batches(lengths: list[int]) -> list[list[int]]:
     return groups
 
 
-class MiniLMEmbedder:
+class MiniLMEmbedder(LocalEmbedder):
     """all-MiniLM-L6-v2, 384 dims, mean pooled, run in a single background thread.
 
     Args:
@@ -147,15 +145,12 @@ class MiniLMEmbedder:
 
     def __init__(self, *, max_tokens: int = MAX_TOKENS, max_chars: int = MAX_CHARS) -> None:
         ensure_available()
+        super().__init__(model_id=MODEL_ID, dimensions=DIMENSIONS, max_chars=max_chars,
+                         thread_name="minilm")
         self.max_tokens = max_tokens
-        self.max_chars = max_chars
-        self.dimensions = DIMENSIONS
-        self.model_id = MODEL_ID
         # Hybrid search's vector weight when neither request nor DEFAULT_HYBRID_ALPHA sets
         # one: chosen on the tuning folds (docs/search-quality.md section 7).
         self.hybrid_alpha = HYBRID_ALPHA
-        # One thread: two forward passes would only fight for the same cores.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minilm")
 
     def token_ids(self, text: str) -> list[int]:
         """``[CLS] text [SEP]`` as ids, cut to ``max_tokens``."""
@@ -185,13 +180,3 @@ class MiniLMEmbedder:
                 batch[row, : len(ids[i])] = ids[i]
                 mask[row, : len(ids[i])] = True
             out[group] = model.encoder.pooled(batch, mask)
-
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        loop = asyncio.get_running_loop()
-        with observe_embedding(self.model_id, len(texts)):
-            return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
-
-    async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -7,17 +7,15 @@ call runs in one worker thread off the event loop; it loads once per process, on
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from agent_memory.embeddings._local import LocalEmbedder
 from agent_memory.embeddings.base import clip_chars, normalize
-from agent_memory.observability.metrics import observe_embedding
 
 DIMENSIONS = 512
 # The window the offline model embeds: the first 4,000 characters (about 1,000 of its tokens).
@@ -62,7 +60,7 @@ def ensure_available() -> None:
         ) from exc
 
 
-class USEm3Embedder:
+class USEm3Embedder(LocalEmbedder):
     """USE multilingual v3, 512 dims, batched, run in a single background thread.
 
     Args:
@@ -74,14 +72,10 @@ class USEm3Embedder:
     def __init__(self, *, threads: int = 1, batch_size: int = 256,
                  max_chars: int = MAX_CHARS) -> None:
         ensure_available()
-        self.max_chars = max_chars
-        self.dimensions = DIMENSIONS
-        self.model_id = MODEL_ID
+        super().__init__(model_id=MODEL_ID, dimensions=DIMENSIONS, max_chars=max_chars,
+                         thread_name="usem3")
         self._threads = threads
         self._batch_size = batch_size
-        # One thread: the model is not re-entrant friendly and two forward passes would only
-        # fight for the same cores.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usem3")
 
     def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed in the calling thread (pure CPU, no I/O)."""
@@ -94,13 +88,3 @@ class USEm3Embedder:
             for i in range(0, len(texts), self._batch_size)
         ]
         return normalize(np.vstack(parts))
-
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        loop = asyncio.get_running_loop()
-        with observe_embedding(self.model_id, len(texts)):
-            return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
-
-    async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
