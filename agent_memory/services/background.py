@@ -74,7 +74,6 @@ class Background:
     long_term: Any = None
     _owns_docket: bool = field(default=False, repr=False)
     _create_command: Any = field(default=None, repr=False)  # CREATE_TASK as a batch command
-    _scripts: dict[str, Script] = field(default_factory=dict, repr=False)
     _accessed: set[str] = field(default_factory=set, repr=False)
     _access_flush: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -180,12 +179,9 @@ class Background:
             await self.docket.add(CREATE_TASK, key=key)(*args)
             return record
         mux = mux_of(self.redis)
-        script = self._scripts.get(made.script)
-        if script is None:
-            script = self._scripts[made.script] = mux.script(made.script)
         # Safe to run twice (Mux.batch re-runs on NOSCRIPT): a SET and an add by key.
         replies = await mux.batch([self.task_status.put_command(record), made.command],
-                                  [script])
+                                  [mux.script(made.script)])
         made.scheduled(replies[1])
         return record
 
@@ -322,17 +318,13 @@ def _promotion_schedule(docket: Docket, redis: Redis, settings: Settings) -> Any
 
     mux = mux_of(redis)
     make = task_command(docket, PROMOTE_TASK, settings.effective_redis_url())
-    scripts: dict[str, Script] = {}
 
     def as_command(when: datetime, key: str, identity: str
                    ) -> tuple[tuple[Any, ...], Script, Callable[[Any], None]] | None:
         command = make(key, (identity,), when=when, replace=True) if make else None
         if command is None:
             return None
-        script = scripts.get(command.script)
-        if script is None:
-            script = scripts[command.script] = mux.script(command.script)
-        return command.command, script, command.scheduled
+        return command.command, mux.script(command.script), command.scheduled
 
     async def schedule(name: str, when: datetime, key: str, identity: str,
                        also: Sequence[tuple[Any, ...]] = ()) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from agent_memory.storage.keys import job_key
-from agent_memory.storage.mux import Script, mux_of
+from agent_memory.storage.mux import mux_of
 
 # KEYS[1] job. ARGV: expected status, new status, ttl, then fields to set with it (name,
 # value)... Compare-and-set of the status.
@@ -53,7 +53,6 @@ class JobStore:
         self._advance = self.mux.script(_ADVANCE)
         self._start = self.mux.script(_START)
         self._queue = self.mux.script(_QUEUE)
-        self._scripts: dict[str, Script] = {}  # others' scripts run in our batches
 
     async def get(self, job_id: str) -> dict[str, str] | None:
         """Every field of a job, decoded; ``None`` when unknown or expired."""
@@ -85,10 +84,7 @@ class JobStore:
         ``runs_key``, has a state), so a failed enqueue leaves the job ``expected`` for a
         retry to finish. Returns the schedule script's reply and whether the status moved.
         """
-        script = self._scripts.get(task_script)
-        if script is None:
-            script = self._scripts[task_script] = self.mux.script(task_script)
-        scripts = [script, self._queue]
+        scripts = [self.mux.script(task_script), self._queue]
         reply, moved = await self.mux.batch([
             task,
             self._queue.command([job_key(job_id), runs_key],

@@ -189,6 +189,7 @@ class Mux:
         self.connect_timeout = connect_timeout
         self._link: _Link | None = None
         self._connecting: asyncio.Task[_Link] | None = None
+        self._scripts: dict[str, Script] = {}
 
     @classmethod
     def like(cls, redis: Redis) -> Mux:
@@ -249,8 +250,12 @@ class Mux:
         return [await f for f in link.send([pack(c) for c in commands])]
 
     def script(self, source: str) -> Script:
-        """A Lua script run by EVALSHA (loaded on the first NOSCRIPT)."""
-        return Script(self, source)
+        """A Lua script run by EVALSHA (loaded on the first NOSCRIPT); one object per source,
+        so a caller handed another module's script text (Docket's) may ask on every call."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = Script(self, source)
+        return script
 
     async def aclose(self) -> None:
         """Close the connection (callers still waiting get ConnectionError)."""
