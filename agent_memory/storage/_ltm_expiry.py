@@ -42,7 +42,7 @@ return 1
 # Insert a record under the next free id of a counter, with the expiry floor, in one call.
 # KEYS[1] counter, KEYS[2] floor; ARGV[1] record key prefix (with separator), ARGV[2]
 # expiry ('' = none), then field/value pairs (``id_`` is set here). The record key is
-# computed here, so it is not declared: one Redis (or a proxy), as for _READ.
+# computed here, so it is not declared: one Redis (or a proxy).
 _INSERT_COUNTED = """
 local n = nil
 for _ = 1, 1000 do

@@ -65,6 +65,15 @@ def pack(args: Sequence[Any]) -> bytes:
     return b"".join(out)
 
 
+class Packed(bytes):
+    """A command already in RESP (see :func:`pack`): :meth:`Mux.batch` sends it as is.
+    For hot commands whose arguments are mostly constant (their tail packed once)."""
+
+
+def _packed(command: Sequence[Any]) -> bytes:
+    return command if isinstance(command, Packed) else pack(command)
+
+
 def _raise_error(reply: Any) -> Any:
     if isinstance(reply, RedisError):
         raise reply
@@ -227,7 +236,7 @@ class Mux:
         and runs the batch once more, so the batch must be safe to run twice."""
         if not commands:
             return []
-        packed = [pack(c) for c in commands]
+        packed = [_packed(c) for c in commands]
         for attempt in (1, 2):
             link = self._usable_link() or await self._connected()
             replies = [await f for f in link.send(packed)]
@@ -247,7 +256,7 @@ class Mux:
         if not commands:
             return []
         link = self._usable_link() or await self._connected()
-        return [await f for f in link.send([pack(c) for c in commands])]
+        return [await f for f in link.send([_packed(c) for c in commands])]
 
     def script(self, source: str) -> Script:
         """A Lua script run by EVALSHA (loaded on the first NOSCRIPT); one object per source,

@@ -118,16 +118,16 @@ async def test_pipelined_scripts_survive_a_lost_script_cache(redis: Redis, redis
         await store.ensure_index("test-model", check_model=False)
         await store.write([MemoryRecord(id="a", text="tea", namespace="ns")],
                           np.ones((1, 16), dtype=np.float32))
+        await store.touch(["a"], 0)  # loads the touch script
         await redis.script_flush()
         await redis.config_resetstat()
-        found = await store.lookup(["a", "missing"], ["no-such-hash"])
-        assert found.scopes[0] is not None and found.scopes[0][0] == "ns"
-        assert found.scopes[1] is None and found.by_hash == {}
+        assert await store.touch(["a", "missing"], 0) == 1
         stats = await redis.info("commandstats")
         assert "cmdstat_script|exists" not in stats
         assert stats["cmdstat_script|load"]["calls"] == 1  # after the NOSCRIPT, once
+        assert int(await redis.hget("memory_idx:a", "access_count") or 0) == 2
         await redis.config_resetstat()
-        await store.lookup(["a"], ["no-such-hash"])
+        await store.touch(["a"], 0)
         stats = await redis.info("commandstats")
         assert "cmdstat_script|load" not in stats and "cmdstat_script|exists" not in stats
     finally:
