@@ -9,3 +9,30 @@ def test_hand_packed_hmget_equals_the_generic_command() -> None:
         command = _hmget(key)
         assert isinstance(command, Packed)
         assert bytes(command) == pack(["HMGET", key, *FIELDS])
+
+
+def test_hand_built_knn_and_count_match_redisvl() -> None:
+    """The KNN and its count, with no filter, a wildcard, one tag, a conjunction and a
+    disjunction: RedisVL's commands, argument for argument."""
+
+    from types import SimpleNamespace
+
+    import numpy as np
+    from redisvl.query import CountQuery, VectorQuery
+    from redisvl.query.filter import FilterExpression, Num, Tag
+
+    from agent_memory.storage.long_term import RANK_FIELDS, LongTermStore, _rendered
+    from agent_memory.storage.raw_search import search_command
+
+    store = SimpleNamespace(index_name="idx")
+    vector = np.arange(8, dtype=np.float32)
+    for where in (None, FilterExpression("*"), Tag("user_id") == "u-1",
+                  (Tag("namespace") == "load") & (Tag("user_id") == "u\\1"),
+                  (Tag("topics") == "a") | (Num("importance") > 0.5)):
+        q = VectorQuery(vector.tobytes(), "vector", return_fields=RANK_FIELDS,
+                        filter_expression=where, num_results=50)
+        assert LongTermStore.knn_command(store, vector, where, 50) == search_command("idx", q.query, q.params)
+        c = CountQuery(where) if where is not None else None
+        if c is not None:
+            assert ["FT.SEARCH", "idx", _rendered(where), "NOCONTENT", "DIALECT", 2, "LIMIT",
+                    0, 0] == search_command("idx", c.query, c.params)
