@@ -27,22 +27,6 @@ end
 return redis.error_reply('no free memory id')
 """
 
-# Access: last_accessed := now, one more access, and hot if the row has a tier. Skipped
-# (throttled, ARGV[2] seconds) for a row already hot and accessed recently: every write of
-# an indexed field re-indexes the row.
-_TOUCH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local tier = redis.call('HGET', KEYS[1], 'tier')
-local last = tonumber(redis.call('HGET', KEYS[1], 'last_accessed') or '0') or 0
-if (not tier or tier == 'hot') and tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then
-  return 1
-end
-redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'access_count', 1)
-if redis.call('HEXISTS', KEYS[1], 'tier') == 1 then redis.call('HSET', KEYS[1], 'tier', 'hot') end
-return 2
-"""
-
 # Set fields only on a row that exists; ARGV: field, value, ... Returns 1 if written.
 _SET_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -75,7 +59,6 @@ class MemoriesStore:
         self.mux = store.mux
         self.counter_key = MEMORIES_ID_COUNTER_KEY  # LongTermService.write_new takes ids here
         self._next_id = self.mux.script(_NEXT_ID)
-        self._touch = self.mux.script(_TOUCH)
         self._set = self.mux.script(_SET_IF_EXISTS)
         self._move = self.mux.script(_MOVE_TIER)
         self._group = self.mux.script(_GROUP_ID)
@@ -91,13 +74,7 @@ class MemoriesStore:
                     interval_seconds: float = 0.0) -> list[int]:
         """Note an access to each row (hot again; throttled per ``interval_seconds`` for rows
         already hot); per id, 0 when gone, 1 when left as it was, 2 when written."""
-        if not ids:
-            return []
-        commands = [self._touch.command([self.store.key(i)], [repr(now), interval_seconds])
-                    for i in ids]
-        with store_guard("touch"):
-            results = await self.mux.batch(commands, [self._touch])
-        return [int(r) for r in results]
+        return await self.store.touch_each(ids, now, interval_seconds)
 
     async def set_fields(self, updates: Mapping[str, Mapping[str, object]]) -> int:
         """Write fields ``{id: {field: value}}`` of rows that still exist; how many did."""
