@@ -45,6 +45,7 @@ from agent_memory.services.fusion import fuse
 from agent_memory.services.ranking import LexicalRanker, RankingParams
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
+from agent_memory.services.word_sample import WordSample
 from agent_memory.storage._ltm_codec import decode
 from agent_memory.storage.filters import and_all, date_filter, number_filter, tag_filter, tag_in
 from agent_memory.storage.lexical import LexicalStore
@@ -59,6 +60,9 @@ _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searche
 # nothing. Every LoCoMo conversation and the paraphrase set are smaller (always counted).
 LARGE_SCOPE = 1_000
 COUNTS_TTL = 10.0
+# With no filter at all, over a store last seen holding at least SAMPLE_SCOPE memories,
+# common words' counts are estimated from a random sample instead (services/word_sample.py).
+SAMPLE_SCOPE = 100_000
 _COUNTS_KEPT = 50_000  # (scope, word) counts kept at most
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
@@ -142,6 +146,9 @@ class Searcher:
         # found but fetch none of their own (docs/search-quality.md, section 6).
         self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
                                                                      feedback_counts=False))
+        self.sample = WordSample(
+            lexical, floor=10 * self.hybrid_ranker.params.candidate_max_count)
+        self.sample_scope = SAMPLE_SCOPE
         self._scope_sizes: dict[str, int] = {}  # filter -> memories it held last time
         # (filter, stem) -> (memories holding the stem, monotonic time counted), large
         # scopes only
@@ -266,9 +273,15 @@ class Searcher:
             # In a scope last seen holding at least ``LARGE_SCOPE`` memories, a word's count
             # of the last ``COUNTS_TTL`` seconds stands in for a fresh one (IDF only:
             # ``total`` and the filters never come from them): only the others are counted.
+            # With no filter over a store of at least ``sample_scope`` memories, a common
+            # word's count is estimated from a sample (services/word_sample.py).
             small = self._scope_sizes.get(scope, depth + 1) <= depth
             known = self._known_counts(scope, list(terms))
             missing = [stem for stem in terms if stem not in known]
+            size = self._scope_sizes.get(scope, 0)
+            if where is None and missing and size >= self.sample_scope:
+                known.update(await self.sample.estimates(missing, size))
+                missing = [stem for stem in missing if stem not in known]
             found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self.lexical.document_counts([terms[t] for t in missing], where,
