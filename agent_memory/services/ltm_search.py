@@ -42,7 +42,7 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
-from agent_memory.services.ranking import LexicalRanker, RankingParams
+from agent_memory.services.ranking import LexicalRanker, RankingParams, merge_candidates
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.services.word_sample import WordSample
@@ -282,21 +282,32 @@ class Searcher:
             if where is None and missing and size >= self.sample_scope:
                 known.update(await self.sample.estimates(missing, size))
                 missing = [stem for stem in missing if stem not in known]
+            # In a large scope where every query word's count is known (reused or
+            # estimated), the candidate search needs nothing from this round trip: it goes
+            # beside the KNN, its words weighed with the scope's size of last time (the
+            # same search as after the KNN unless the scope changed size in between).
+            ahead = None
+            if not (missing or small) and size >= LARGE_SCOPE and any(known.values()):
+                ahead = self.lexical.candidates(
+                    ranker.candidate_searches(terms, {t: known[t] for t in terms}, size),
+                    where, depth, ranker.field_weights)
             found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self.lexical.document_counts([terms[t] for t in missing], where,
                                              totals=False),
                 *([self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
-                  if small else []))
+                  if small else [ahead] if ahead is not None else []))
             (vhits, total), (_, fresh, _) = found[0], found[1]
+            docs = found[2] if len(found) > 2 else None
+            if ahead is not None:
+                docs = merge_candidates(docs, depth)  # type: ignore[arg-type]
             self._keep_counts(scope, total, missing, fresh)
             known.update(zip(missing, fresh, strict=True))
             df = {stem: known[stem] for stem in terms}  # in the query's order
             counts = list(df.values())
             self._note_scope(scope, total)
             if any(counts):
-                ranked, _ = await ranker.rank(terms, total, df, where, window,
-                                              docs=found[2] if len(found) > 2 else None)
+                ranked, _ = await ranker.rank(terms, total, df, where, window, docs=docs)
                 thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                          for r in ranked]
                 coverage = {r.doc.memory_id: r.coverage for r in ranked}

@@ -196,3 +196,37 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
                                "piano": 1, "zebra": 2})
+
+
+async def test_known_counts_send_the_candidate_search_beside_the_knn(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a large scope where every query word's count is known, the candidate search goes
+    in the KNN's round trip (the ranker fetches none after it), and the page is the one a
+    searcher that counts and then fetches returns."""
+    store, embedder, svc = await _service(redis, redis_url)
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
+    rng = random.Random(10)
+    await svc.index_records([
+        ExtractedMemoryRecord(id=f"a-{i}", text=" ".join(rng.sample(WORDS, 5)), namespace="a")
+        for i in range(160)], deduplicate=False)
+    fetched: list[int] = []
+    fetch = LexicalRanker._candidates
+
+    async def fetch_calls(self: LexicalRanker, *args: object, **kw: object) -> object:
+        fetched.append(1)
+        return await fetch(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalRanker, "_candidates", fetch_calls)
+    searcher = Searcher(store, embedder, "hybrid")
+    where = Tag("namespace") == "a"
+    for text in ("flight hotel coffee", "coffee hotel flight", "tea budget", "budget tea"):
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        fetched.clear()
+        got = await searcher.search(where, request)
+        ahead = not fetched
+        want = await Searcher(store, embedder, "hybrid").search(where, request)
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == 160
+        # the second query of each pair has every count known: fetched ahead
+        assert ahead == (text in ("coffee hotel flight", "budget tea"))
