@@ -8,12 +8,14 @@ times over loopback HTTP, one request at a time:
 - search in each mode, with and without filters, at each size (10k, and 100k with ``--large``);
 - get by id;
 
-and runs the *same* Redis work directly through RedisVL in this process (the candidate
-queries the server sends, window of 50 with the ranking fields, plus the read of the
-10 records of the page), so the server's own overhead (HTTP, validation, ranking, JSON)
-shows as a difference and a ratio. Embedding time is excluded from the overhead:
-the raw side embeds outside the timer, and the median hashing-embed time is printed and
-subtracted from the server figure.
+and runs the *same* Redis work raw from this process: the same searches go through an
+in-process service (same code and settings as the server) whose connection records the
+commands of each round trip, and the timed raw side sends those recorded bytes, round trip by
+round trip, with no client code between them (KNN, count, word counts when not reused,
+candidate searches, the page read: whatever the server's code sends now). The server's own
+overhead (HTTP, validation, ranking, JSON) shows as a difference and a ratio. Embedding time
+is excluded from the overhead: the raw side has none, and the median hashing-embed time is
+printed and subtracted from the server figure.
 
     .venv/bin/python scripts/bench_long_term.py [--sizes 10000] [--large] [--runs 200]
 """
@@ -32,14 +34,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio import Redis  # noqa: E402
-from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorQuery  # noqa: E402
+from redisvl.query import FilterQuery  # noqa: E402
 
 from agent_memory.embeddings import HashingEmbedder  # noqa: E402
-from agent_memory.services.text_query import lexical_query  # noqa: E402
+from agent_memory.models.long_term import SearchRequest  # noqa: E402
+from agent_memory.principal import LOCAL_ADMIN  # noqa: E402
+from agent_memory.services.long_term import LongTermService  # noqa: E402
 from agent_memory.settings import Settings  # noqa: E402
-from agent_memory.storage.long_term import RANK_FIELDS  # noqa: E402
-from agent_memory.storage.filters import and_all, tag_in  # noqa: E402
 from agent_memory.storage.long_term import LongTermStore  # noqa: E402
+from agent_memory.storage.mux import Mux, _Link  # noqa: E402
 from agent_memory.embedded_redis import temporary_redis  # noqa: E402
 from scripts._bench.harness import api_process, report  # noqa: E402
 from scripts._bench.http import Connection  # noqa: E402
@@ -51,7 +54,48 @@ WORDS = ("alice bob carol dave coffee tea garden travel paris rome music piano g
          "car bicycle train flight hotel museum concert festival volunteer shelter interview").split()
 NAMESPACES = [f"ns{i}" for i in range(10)]
 USERS = [f"user{i}" for i in range(50)]
-WINDOW = 50  # the server's candidate window (services/ltm_search.CANDIDATE_WINDOW)
+
+
+class _Recorder:
+    """An in-process service whose Redis round trips are recorded (the packed commands of
+    each flush of its connection), and a second connection to replay them on."""
+
+    def __init__(self, service: LongTermService, redis: Redis) -> None:
+        self.service = service
+        self.mux = Mux.like(redis)  # the replay connection
+        self.rounds: list[list[bytes]] | None = None
+        self._hooked: _Link | None = None
+
+    @property
+    def replay_link(self) -> _Link | None:
+        return self.mux._usable_link()
+
+    async def hook(self) -> None:
+        mux = self.service.store.mux
+        link = mux._usable_link() or await mux._connected()
+        if link is self._hooked:
+            return
+        flush = link._flush
+
+        def recording_flush() -> None:
+            if self.rounds is not None and link.out:
+                self.rounds.append(list(link.out))
+            flush()
+
+        link._flush = recording_flush  # type: ignore[method-assign]
+        self._hooked = link
+
+
+async def _record(recorder: _Recorder, bodies: list[dict[str, Any]]) -> list[list[list[bytes]]]:
+    """Per request body, the round trips (packed commands) the service sent for it."""
+    await recorder.hook()
+    out = []
+    for body in bodies:
+        recorder.rounds = []
+        await recorder.service.search(LOCAL_ADMIN, SearchRequest.model_validate(body))
+        out.append(recorder.rounds)
+    recorder.rounds = None
+    return out
 
 
 def _memory(rng: random.Random, i: int) -> dict[str, Any]:
@@ -91,7 +135,7 @@ async def _timed(fn: Any, runs: int) -> list[float]:
 
 
 async def bench_size(conn: Connection, store: LongTermStore, embedder: HashingEmbedder,
-                     rng: random.Random, runs: int, size: int) -> None:
+                     recorder: _Recorder, rng: random.Random, runs: int, size: int) -> None:
     print(f"\n== search at {store_count(size)} memories ==")
     queries = [_query(rng) for _ in range(runs)]
     embed_t = []
@@ -102,17 +146,12 @@ async def bench_size(conn: Connection, store: LongTermStore, embedder: HashingEm
     embed_ms = statistics.median(embed_t) * 1000
     print(f"hashing embed of one query: p50={embed_ms:.3f} ms (subtracted from server figures)")
     filt = {"namespace": {"eq": "ns3"}, "user_id": {"any": ["user1", "user2", "user3", "user4"]}}
-    where = and_all([tag_in("namespace", ["ns3"]), tag_in("user_id", ["user1", "user2", "user3", "user4"])])
-    index = store.index
     # keyword/hybrid run twice: the default scorer (BM25STD) goes through the Python BM25
-    # ranker of services/ranking.py (more Redis work than one query: deeper candidates,
-    # feedback round); text_scorer=BM25 is RediSearch's own scorer, the query the raw side
-    # sends, so its overhead compares like with like.
+    # ranker of services/ranking.py; text_scorer=BM25 is RediSearch's own scorer.
     runs_plan = [("semantic", {}), ("keyword", {}), ("keyword", {"text_scorer": "BM25"}),
                  ("hybrid", {}), ("hybrid", {"text_scorer": "BM25"})]
     for mode, scorer in runs_plan:
-        for label, extra, raw_where in (("no filter", {**scorer}, None),
-                                        ("filtered", {**filt, **scorer}, where)):
+        for label, extra in (("no filter", {**scorer}), ("filtered", {**filt, **scorer})):
             if scorer:
                 label += " scorer=BM25"
             it = iter(queries * 2)
@@ -123,31 +162,26 @@ async def bench_size(conn: Connection, store: LongTermStore, embedder: HashingEm
                 assert status == 200, raw[:300]
 
             server = report(f"http {mode} {label}", await _timed(http_call, runs))
-            vectors = {q: (await embedder.embed([q]))[0].tobytes() for q in queries}
-            it2 = iter(queries * 2)
+            # The raw side replays, round trip by round trip, the commands an in-process
+            # service (same code, same settings) sent for the same queries: recorded in a
+            # pass before the timer, so the server's overhead is measured against exactly the
+            # Redis work it does (its word counts reused or not, its candidate searches, the
+            # page read), sent as bytes with no client code in between.
+            rounds = await _record(recorder, [
+                {"text": q, "search_mode": mode, "limit": 10, **extra} for q in queries])
+            it2 = iter(rounds * 2)
+            trips = statistics.median(len(r) for r in rounds[:runs])
+            sent = statistics.median(sum(map(len, r)) for r in rounds[:runs])
 
             async def raw_call() -> None:
-                q = next(it2)
-                batch = []
-                if mode in ("semantic", "hybrid"):
-                    v = VectorQuery(vectors[q], "vector", return_fields=RANK_FIELDS,
-                                    filter_expression=raw_where, num_results=WINDOW)
-                    c = CountQuery(raw_where)
-                    batch += [(v.query, v.params), (c.query, c.params)]
-                if mode in ("keyword", "hybrid"):
-                    tq = TextQuery(lexical_query(q), "text", filter_expression=raw_where,
-                                   return_fields=RANK_FIELDS, num_results=WINDOW, stopwords=None)
-                    batch.append((tq.query, tq.params))
-                results = await index.batch_search(batch, batch_size=len(batch))
-                # the key is the document id (searches no longer return id_)
-                page = [d.id if isinstance(d.id, str) else d.id.decode()
-                        for d in results[0].docs[:10]]
-                async with store.redis.pipeline(transaction=False) as pipe:
-                    for key in page:  # the server reads the page's full records too
-                        pipe.hgetall(key)
-                    await pipe.execute()
+                for packed in next(it2):
+                    link = recorder.replay_link or await recorder.mux._connected()
+                    for future in link.send(packed):
+                        if isinstance(await future, Exception):  # e.g. NOSCRIPT: not the same work
+                            raise RuntimeError("a replayed command failed")
 
-            raw = report(f"redisvl {mode} {label}", await _timed(raw_call, runs))
+            raw = report(f"raw {mode} {label}", await _timed(raw_call, runs))
+            print(f"  (raw: {trips:g} round trips, {sent:g} commands per search, median)")
             sub = embed_ms if mode != "keyword" else 0.0
             over = server["p50_ms"] - sub - raw["p50_ms"]
             print(f"  -> server overhead p50 {over:.3f} ms, ratio {(server['p50_ms'] - sub) / raw['p50_ms']:.2f}x")
@@ -186,6 +220,7 @@ async def main(args: argparse.Namespace) -> None:
         settings = Settings(redis_url=redis_server.url, embedding_provider="hashing")
         store = LongTermStore(redis, settings, 384)
         embedder = HashingEmbedder(384)
+        recorder = _Recorder(LongTermService(store, embedder, settings), redis)
         print("== create (POST /v1/long-term-memory/, dedup on, hashing embedder) ==")
         _throughput("create batch=10", await _create(conn, rng, 2000, 10, 0), 10)
         _throughput("create batch=100", await _create(conn, rng, 6000, 100, 10_000_000), 100)
@@ -206,7 +241,7 @@ async def main(args: argparse.Namespace) -> None:
                 dt = time.perf_counter() - t0
                 print(f"filled to {size:,} ({(size - filled) / dt:,.0f} memories/s)")
                 filled = size
-            await bench_size(conn, store, embedder, rng, args.runs, size)
+            await bench_size(conn, store, embedder, recorder, rng, args.runs, size)
         listing = FilterQuery(None, return_fields=["id_"], num_results=200)
         ids = [doc.id_ for doc in (await store.index.batch_search(
             [(listing.query, listing.params)]))[0].docs]

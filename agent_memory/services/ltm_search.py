@@ -42,9 +42,10 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
-from agent_memory.services.ranking import LexicalRanker, RankingParams
+from agent_memory.services.ranking import LexicalRanker, RankingParams, merge_candidates
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
+from agent_memory.services.word_sample import WordSample
 from agent_memory.storage._ltm_codec import decode
 from agent_memory.storage.filters import and_all, date_filter, number_filter, tag_filter, tag_in
 from agent_memory.storage.lexical import LexicalStore
@@ -59,6 +60,9 @@ _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searche
 # nothing. Every LoCoMo conversation and the paraphrase set are smaller (always counted).
 LARGE_SCOPE = 1_000
 COUNTS_TTL = 10.0
+# With no filter at all, over a store last seen holding at least SAMPLE_SCOPE memories,
+# common words' counts are estimated from a random sample instead (services/word_sample.py).
+SAMPLE_SCOPE = 100_000
 _COUNTS_KEPT = 50_000  # (scope, word) counts kept at most
 
 _TAG_FILTERS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type",
@@ -142,6 +146,9 @@ class Searcher:
         # found but fetch none of their own (docs/search-quality.md, section 6).
         self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
                                                                      feedback_counts=False))
+        self.sample = WordSample(
+            lexical, floor=10 * self.hybrid_ranker.params.candidate_max_count)
+        self.sample_scope = SAMPLE_SCOPE
         self._scope_sizes: dict[str, int] = {}  # filter -> memories it held last time
         # (filter, stem) -> (memories holding the stem, monotonic time counted), large
         # scopes only
@@ -266,24 +273,41 @@ class Searcher:
             # In a scope last seen holding at least ``LARGE_SCOPE`` memories, a word's count
             # of the last ``COUNTS_TTL`` seconds stands in for a fresh one (IDF only:
             # ``total`` and the filters never come from them): only the others are counted.
+            # With no filter over a store of at least ``sample_scope`` memories, a common
+            # word's count is estimated from a sample (services/word_sample.py).
             small = self._scope_sizes.get(scope, depth + 1) <= depth
             known = self._known_counts(scope, list(terms))
             missing = [stem for stem in terms if stem not in known]
+            size = self._scope_sizes.get(scope, 0)
+            if where is None and missing and size >= self.sample_scope:
+                known.update(await self.sample.estimates(missing, size))
+                missing = [stem for stem in missing if stem not in known]
+            # In a large scope where every query word's count is known (reused or
+            # estimated), the candidate search needs nothing from this round trip: it goes
+            # beside the KNN, its words weighed with the scope's size of last time (the
+            # same search as after the KNN unless the scope changed size in between).
+            ahead = None
+            if not (missing or small) and size >= LARGE_SCOPE and any(known.values()):
+                ahead = self.lexical.candidates(
+                    ranker.candidate_searches(terms, {t: known[t] for t in terms}, size),
+                    where, depth, ranker.field_weights)
             found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self.lexical.document_counts([terms[t] for t in missing], where,
                                              totals=False),
                 *([self.lexical.every_candidate(words, where, depth, ranker.field_weights)]
-                  if small else []))
+                  if small else [ahead] if ahead is not None else []))
             (vhits, total), (_, fresh, _) = found[0], found[1]
+            docs = found[2] if len(found) > 2 else None
+            if ahead is not None:
+                docs = merge_candidates(docs, depth)  # type: ignore[arg-type]
             self._keep_counts(scope, total, missing, fresh)
             known.update(zip(missing, fresh, strict=True))
             df = {stem: known[stem] for stem in terms}  # in the query's order
             counts = list(df.values())
             self._note_scope(scope, total)
             if any(counts):
-                ranked, _ = await ranker.rank(terms, total, df, where, window,
-                                              docs=found[2] if len(found) > 2 else None)
+                ranked, _ = await ranker.rank(terms, total, df, where, window, docs=docs)
                 thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
                          for r in ranked]
                 coverage = {r.doc.memory_id: r.coverage for r in ranked}

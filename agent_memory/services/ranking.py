@@ -312,6 +312,16 @@ class LexicalRanker:
     async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
                           where: FilterExpression | None, depth: int,
                           scale: float) -> list[TextDoc]:
+        results = await self.store.candidates(self.candidate_searches(terms, df, n, scale),
+                                              where, depth, self.field_weights)
+        return merge_candidates(results, depth)
+
+    def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
+                           scale: float = 1.0) -> list[tuple[list[str], dict[str, float]]
+                                                        | tuple[list[str], dict[str, float],
+                                                                bool]]:
+        """The candidate searches of step 2 (for ``LexicalStore.candidates``; their results
+        go through :func:`merge_candidates`)."""
         # RediSearch picks the candidates; weighing each word by our IDF makes its order
         # close to ours. Words in most memories (names, say) stay out of that query: they
         # would flood the window with memories that BM25 ranks low anyway. When the
@@ -328,19 +338,14 @@ class LexicalRanker:
         # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, bounded] if selective and len(selective) < len(bounded) \
             else [bounded]
-        searches = [([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
-                    for chosen in rounds if chosen]
+        searches: list[tuple[list[str], dict[str, float]]
+                       | tuple[list[str], dict[str, float], bool]] = [
+            ([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
+            for chosen in rounds if chosen]
         if not bounded:  # every word is that common: the memories holding all of them
             searches = [([terms[t] for t in terms], {terms[t]: weights[terms[t]]
                                                      for t in terms}, True)]
-        results = await self.store.candidates(searches, where, depth, self.field_weights)
-        found: dict[str, TextDoc] = {}
-        for docs in results:
-            for doc in docs:
-                found.setdefault(doc.memory_id, doc)
-            if len(found) >= depth:
-                break
-        return list(found.values())
+        return searches
 
     def _bm25(self, norms: list[tuple[str, Counter[str], float]], terms: dict[str, str],
               df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
@@ -394,6 +399,18 @@ class LexicalRanker:
         picked = [s for s, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
                   if s not in query][: p.feedback_terms]
         return {s: surface[s] for s in picked}
+
+
+def merge_candidates(results: Sequence[list[TextDoc]], depth: int) -> list[TextDoc]:
+    """The candidates of :meth:`LexicalRanker.candidate_searches`' results, in order, each
+    once, the later searches only while fewer than ``depth`` were found."""
+    found: dict[str, TextDoc] = {}
+    for docs in results:
+        for doc in docs:
+            found.setdefault(doc.memory_id, doc)
+        if len(found) >= depth:
+            break
+    return list(found.values())
 
 
 def _idf(df: dict[str, int], n: int, terms: dict[str, str]) -> dict[str, float]:

@@ -41,6 +41,7 @@ _TEXT = TEXT_FIELD.encode()
 _PREV, _NEXT = (name.encode() for name in CONTEXT_FIELDS)
 # The id is the key's suffix: no need to return ``id_``.
 _CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
+_SAMPLE_SCANS = 50  # SCAN calls a sample may take (other keys share the database)
 
 
 def _decoded(value: bytes | None) -> str:
@@ -235,6 +236,27 @@ class LexicalStore:
         if not totals:
             return 0, counts, 0
         return counts[0], counts[1 : 1 + len(words)], (counts[-1] if clauses else 0)
+
+    async def sample(self, n: int) -> list[str]:
+        """The lexical text (own text and session context, joined) of up to ``n`` memories,
+        in the order Redis's keyspace scan meets their keys: the hash of the key decides
+        that order, so whatever their content or age they are a random sample of the store
+        (services/word_sample.py)."""
+        match = f"{self.store.prefix}:*"
+        keys: list[bytes] = []
+        cursor = 0
+        with store_guard("sample"):
+            for _ in range(_SAMPLE_SCANS):
+                cursor, found = await self.store.mux.execute("SCAN", cursor, "MATCH", match,
+                                                             "COUNT", n)
+                keys.extend(found)
+                if int(cursor) == 0 or len(keys) >= n:
+                    break
+            # errors as values: a key of another type under the prefix is left out
+            replies = await self.store.mux.replies([("HMGET", key, *LEXICAL_FIELDS)
+                                                    for key in keys[:n]])
+        return [" ".join(_decoded(v) for v in reply) for reply in replies
+                if isinstance(reply, list) and reply[0] is not None]
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],

@@ -155,3 +155,78 @@ async def test_unfiltered_total_is_every_memory(redis: Redis, redis_url: str) ->
                                b"hash_indexing_failures", b"0"]) is None
     assert _settled_doc_count([b"num_docs", b"7", b"indexing", b"0",
                                b"hash_indexing_failures", b"2"]) is None
+
+
+async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no filter over a store of at least ``sample_scope`` memories, words that at
+    least ``MIN_HITS`` sampled memories hold are not counted (their counts come from the
+    sample: services/word_sample.py) and a rarer word still is; with the whole store in the
+    sample the estimates are the exact counts, so the pages equal a searcher that counts,
+    and ``total`` stays the store's size."""
+    store, embedder, svc = await _service(redis, redis_url)
+    rng = random.Random(9)
+    records = [ExtractedMemoryRecord(id=f"m{i}", text=" ".join(rng.sample(WORDS, 6)))
+               for i in range(150)]
+    records += [ExtractedMemoryRecord(id=f"z{i}", text=f"zebra {WORDS[i]}") for i in range(3)]
+    await svc.index_records(records, deduplicate=False)
+    counted: Counter[str] = Counter()
+    counts = LexicalStore.document_counts
+
+    async def count_calls(self: LexicalStore, words: list[str], *args: object,
+                          **kw: object) -> object:
+        counted.update(words)
+        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
+    monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
+    searcher = Searcher(store, embedder, "hybrid")
+    searcher.sample_scope, searcher.sample.floor = 100, 1
+    exact = Searcher(store, embedder, "hybrid")
+    exact.sample_scope = 10**9
+    await searcher.search(None, SearchRequest(text="flight", limit=10))  # learns the size
+    counted.clear()
+    for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        got = await searcher.search(None, request)
+        want = await exact.search(None, request)
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == 153
+    # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
+    assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
+                               "piano": 1, "zebra": 2})
+
+
+async def test_known_counts_send_the_candidate_search_beside_the_knn(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a large scope where every query word's count is known, the candidate search goes
+    in the KNN's round trip (the ranker fetches none after it), and the page is the one a
+    searcher that counts and then fetches returns."""
+    store, embedder, svc = await _service(redis, redis_url)
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
+    rng = random.Random(10)
+    await svc.index_records([
+        ExtractedMemoryRecord(id=f"a-{i}", text=" ".join(rng.sample(WORDS, 5)), namespace="a")
+        for i in range(160)], deduplicate=False)
+    fetched: list[int] = []
+    fetch = LexicalRanker._candidates
+
+    async def fetch_calls(self: LexicalRanker, *args: object, **kw: object) -> object:
+        fetched.append(1)
+        return await fetch(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalRanker, "_candidates", fetch_calls)
+    searcher = Searcher(store, embedder, "hybrid")
+    where = Tag("namespace") == "a"
+    for text in ("flight hotel coffee", "coffee hotel flight", "tea budget", "budget tea"):
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        fetched.clear()
+        got = await searcher.search(where, request)
+        ahead = not fetched
+        want = await Searcher(store, embedder, "hybrid").search(where, request)
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == 160
+        # the second query of each pair has every count known: fetched ahead
+        assert ahead == (text in ("coffee hotel flight", "budget tea"))
