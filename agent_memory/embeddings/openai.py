@@ -4,6 +4,10 @@ Vectors are asked for as base64 (4 bytes a number instead of ~20 of JSON text) a
 reply is read straight into numpy: the ``openai`` client's typed parsing builds one Python
 object per number (15,000 for ten 1536-dim vectors), which cost more than the rest of a
 10-memory create. Endpoints that ignore ``encoding_format`` and answer float lists work too.
+The request goes through the client's own ``post(..., cast_to=httpx.Response)`` (its way to
+call an endpoint untyped: same URL, headers, timeout, retries and errors) rather than
+``embeddings.create``, whose typed request transform and response wrapper cost ~350 µs of
+CPU per call, a third of the client's work (docs/benchmarks.md, issue-17y).
 
 Big batches are split into requests of at most ``batch_size`` inputs, sent concurrently (a few
 at a time). Timeouts and retries come from settings; failures become our errors:
@@ -18,6 +22,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import numpy as np
 import numpy.typing as npt
 import openai
@@ -95,8 +100,9 @@ class OpenAIEmbedder:
             kwargs["dimensions"] = self._send_dimensions
         async with self._gate:
             try:
-                raw = await self.client.embeddings.with_raw_response.create(**kwargs)
-                body = await raw.http_response.aread()
+                response = await self.client.post("/embeddings", body=kwargs,
+                                                  cast_to=httpx.Response)
+                body = await response.aread()
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 raise ServiceUnavailable(f"embedding endpoint unreachable: {exc}") from exc
             except openai.APIError as exc:
