@@ -59,6 +59,15 @@ def strip_question(text: str) -> str:
     return out or text
 
 
+class DismaxStore(LexicalStore):
+    """V8: candidates picked by DISMAX (term frequency x our IDF weights), which reads no
+    index-wide statistics, instead of BM25STD."""
+
+    def _candidate_command(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        cmd = super()._candidate_command(*args, **kwargs)
+        return [("DISMAX" if x == "BM25STD" else x) for x in cmd]
+
+
 class Case:
     """One tuning query: its lists and what the variants need."""
 
@@ -69,6 +78,7 @@ class Case:
         self.knn = knn            # KNN list, DEEP long: [(id, distance)]
         self.sims = sims          # id -> cosine similarity, every memory of the scope
         self.sims_q = sims_q      # the same for the question-stripped query
+        self.sims_b = {}          # the same for the blended query vector (V7)
         self.neighbours = neighbours  # id -> (prev id | None, next id | None)
 
 
@@ -81,11 +91,14 @@ async def collect(args: argparse.Namespace) -> list[Case]:
         redis = Redis.from_url(server.url)
         try:
             settings = settings.model_copy(update={"redis_url": server.url})
+            if args.state == "stale":  # no GC pass while the harness runs
+                await redis.execute_command("FT.CONFIG", "SET", "FORK_GC_RUN_INTERVAL", 100000)
             store = LongTermStore(redis, settings, embedder.dimensions)
             await store.ensure_index(embedder.model_id)
             svc = LongTermService(store, embedder, settings)
-            ranker = LexicalRanker(LexicalStore(store), RankingParams(
-                feedback_candidates=False, feedback_counts=False))  # the hybrid list
+            hybrid = RankingParams(feedback_candidates=False, feedback_counts=False)
+            ranker = LexicalRanker(LexicalStore(store), hybrid)  # the server's hybrid list
+            dismax = LexicalRanker(DismaxStore(store), hybrid)  # V8
             scopes: dict[str, list[dict]] = {}
             jobs = []  # fold, query, relevant, namespace
             rows = read_pairs()
@@ -126,6 +139,8 @@ async def collect(args: argparse.Namespace) -> list[Case]:
                         neighbours[r["id"]] = (turns[j - 1]["id"] if j else None,
                                                turns[j + 1]["id"] if j + 1 < len(turns) else None)
                 stored[ns] = ([r["id"] for r in recs], vecs, neighbours)
+            if args.state == "clean":  # a test-only command: drop the re-indexed entries first
+                await redis.execute_command("FT.DEBUG", "GC_FORCEINVOKE", store.text_index_name)
             queries = [q for _, q, _, _ in jobs]
             qv = np.asarray(await embedder.embed(queries), np.float32)
             qs = np.asarray(await embedder.embed([strip_question(q) for q in queries]),
@@ -133,14 +148,19 @@ async def collect(args: argparse.Namespace) -> list[Case]:
             for (fold, text, relevant, ns), v, vs in zip(jobs, qv, qs, strict=True):
                 where = Tag("namespace") == ns
                 ranked, _ = await ranker.search(text, where, WINDOW)
+                ranked8, _ = await dismax.search(text, where, WINDOW)
                 hits, _ = await store.knn(v, where, DEEP)
                 ids, vecs, neighbours = stored[ns]
                 sims = dict(zip(ids, (vecs @ (v / np.linalg.norm(v))).tolist(), strict=True))
                 sims_q = dict(zip(ids, (vecs @ (vs / np.linalg.norm(vs))).tolist(),
                                   strict=True))
-                cases.append(Case(fold, relevant, {r.doc.memory_id: r.coverage for r in ranked},
-                                  [(h.memory_id, h.value) for h in hits], sims, sims_q,
-                                  neighbours))
+                case = Case(fold, relevant, {r.doc.memory_id: r.coverage for r in ranked},
+                            [(h.memory_id, h.value) for h in hits], sims, sims_q, neighbours)
+                vb = v / np.linalg.norm(v) + vs / np.linalg.norm(vs)
+                case.sims_b = dict(zip(ids, (vecs @ (vb / np.linalg.norm(vb))).tolist(),
+                                       strict=True))
+                case.cov8 = {r.doc.memory_id: r.coverage for r in ranked8}
+                cases.append(case)
         finally:
             await redis.aclose()
     return cases
@@ -151,10 +171,13 @@ def _order(scores: dict[str, float]) -> list[str]:
 
 
 def fused(c: Case, *, alpha: float = 0.6, depth: int = WINDOW, exact: bool = False,
-          stripped: bool = False, neighbour: float = 0.0, zero_floor: bool = False) -> list[str]:
+          stripped: bool = False, neighbour: float = 0.0, zero_floor: bool = False,
+          floor_rank: int = 0, blend: bool = False, dismax: bool = False) -> list[str]:
     """One variant's ranking of a case (the shipped fusion with every option off)."""
     sims = c.sims_q if stripped else c.sims
-    if stripped or neighbour:
+    if blend:
+        sims = c.sims_b
+    if stripped or neighbour or blend:
         def score(i: str) -> float:
             s = sims[i]
             if neighbour:
@@ -168,11 +191,18 @@ def fused(c: Case, *, alpha: float = 0.6, depth: int = WINDOW, exact: bool = Fal
     else:
         vector = dict(c.knn[:depth])
     full = len(vector) >= depth
-    out = fusion.fuse(vector, c.cov, alpha=alpha, vector_full=full and not zero_floor)
+    out = fusion.fuse(vector, c.cov8 if dismax else c.cov, alpha=alpha, vector_full=full and not zero_floor)
+    if floor_rank and full:
+        # keyword-only candidates get the similarity listed at rank ``floor_rank``
+        rel = sorted((f.vector_similarity for f in out if f.memory_id in vector), reverse=True)
+        s_r = rel[floor_rank - 1]
+        out = [f if f.memory_id in vector else
+               fusion.Fused(f.memory_id, alpha * s_r + (1 - alpha) * f.text_score, s_r,
+                            f.text_score) for f in out]
     if exact:
         # keyword-only candidates get their own similarity, relative to the best listed
         best = max(min(max(1.0 - d, 0.0), 1.0) for d in vector.values()) or 1.0
-        cov = c.cov
+        cov = c.cov8 if dismax else c.cov
         out = [f if f.memory_id in vector else
                fusion.Fused(f.memory_id, alpha * max(sims[f.memory_id], 0.0) / best
                             + (1 - alpha) * min(max(cov[f.memory_id], 0.0), 1.0),
@@ -190,6 +220,12 @@ VARIANTS = {
     "V4 neighbour g=0.7": {"neighbour": 0.7},
     "V4 neighbour g=0.85": {"neighbour": 0.85},
     "V5 keyword-only sim 0": {"zero_floor": True},
+    "V6 keyword-only at rank 40": {"floor_rank": 40},
+    "V6 keyword-only at rank 30": {"floor_rank": 30},
+    "V6 keyword-only at rank 20": {"floor_rank": 20},
+    "V6 keyword-only at rank 10": {"floor_rank": 10},
+    "V7 question words off blended": {"blend": True},
+    "V8 candidates by DISMAX": {"dismax": True},
 }
 
 
@@ -206,8 +242,15 @@ def main() -> int:
     p.add_argument("--memory-type", default="message", choices=["message", "episodic"])
     p.add_argument("--embedder", default="minilm")
     p.add_argument("--combine", default="", help="variant names joined by '+', measured together")
+    p.add_argument("--state", default="clean", choices=["clean", "stale"],
+                   help="clean: RediSearch's GC forced before the queries (exact statistics); "
+                        "stale: GC off (re-indexed memories' old entries kept)")
+    p.add_argument("--dump", type=Path, help="write the lists to this file (to compare runs)")
     args = p.parse_args()
     cases = asyncio.run(collect(args))
+    if args.dump:
+        args.dump.write_text(json.dumps([[c.fold, sorted(c.cov.items()), c.knn[:WINDOW],
+                                          sorted(c.sims.items())[:5]] for c in cases]))
     chosen = dict(VARIANTS)
     for combo in filter(None, args.combine.split(",")):
         opts: dict = {}
