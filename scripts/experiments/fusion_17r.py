@@ -79,6 +79,8 @@ class Case:
         self.sims = sims          # id -> cosine similarity, every memory of the scope
         self.sims_q = sims_q      # the same for the question-stripped query
         self.sims_b = {}          # the same for the blended query vector (V7)
+        self.cov8 = {}            # keyword list, candidates by DISMAX (V8)
+        self.cov9 = {}            # keyword lists, candidate depth 150 / 200 (V9)
         self.neighbours = neighbours  # id -> (prev id | None, next id | None)
 
 
@@ -99,6 +101,9 @@ async def collect(args: argparse.Namespace) -> list[Case]:
             hybrid = RankingParams(feedback_candidates=False, feedback_counts=False)
             ranker = LexicalRanker(LexicalStore(store), hybrid)  # the server's hybrid list
             dismax = LexicalRanker(DismaxStore(store), hybrid)  # V8
+            deeper = {d: LexicalRanker(LexicalStore(store), RankingParams(
+                feedback_candidates=False, feedback_counts=False, depth=d))
+                for d in (150, 200)}  # V9
             scopes: dict[str, list[dict]] = {}
             jobs = []  # fold, query, relevant, namespace
             rows = read_pairs()
@@ -160,6 +165,9 @@ async def collect(args: argparse.Namespace) -> list[Case]:
                 case.sims_b = dict(zip(ids, (vecs @ (vb / np.linalg.norm(vb))).tolist(),
                                        strict=True))
                 case.cov8 = {r.doc.memory_id: r.coverage for r in ranked8}
+                for d, deep_ranker in deeper.items():
+                    ranked9, _ = await deep_ranker.search(text, where, WINDOW)
+                    case.cov9[d] = {r.doc.memory_id: r.coverage for r in ranked9}
                 cases.append(case)
         finally:
             await redis.aclose()
@@ -172,7 +180,8 @@ def _order(scores: dict[str, float]) -> list[str]:
 
 def fused(c: Case, *, alpha: float = 0.6, depth: int = WINDOW, exact: bool = False,
           stripped: bool = False, neighbour: float = 0.0, zero_floor: bool = False,
-          floor_rank: int = 0, blend: bool = False, dismax: bool = False) -> list[str]:
+          floor_rank: int = 0, blend: bool = False, dismax: bool = False,
+          kw_depth: int = 0) -> list[str]:
     """One variant's ranking of a case (the shipped fusion with every option off)."""
     sims = c.sims_q if stripped else c.sims
     if blend:
@@ -191,7 +200,8 @@ def fused(c: Case, *, alpha: float = 0.6, depth: int = WINDOW, exact: bool = Fal
     else:
         vector = dict(c.knn[:depth])
     full = len(vector) >= depth
-    out = fusion.fuse(vector, c.cov8 if dismax else c.cov, alpha=alpha, vector_full=full and not zero_floor)
+    kw = c.cov8 if dismax else c.cov9[kw_depth] if kw_depth else c.cov
+    out = fusion.fuse(vector, kw, alpha=alpha, vector_full=full and not zero_floor)
     if floor_rank and full:
         # keyword-only candidates get the similarity listed at rank ``floor_rank``
         rel = sorted((f.vector_similarity for f in out if f.memory_id in vector), reverse=True)
@@ -202,7 +212,7 @@ def fused(c: Case, *, alpha: float = 0.6, depth: int = WINDOW, exact: bool = Fal
     if exact:
         # keyword-only candidates get their own similarity, relative to the best listed
         best = max(min(max(1.0 - d, 0.0), 1.0) for d in vector.values()) or 1.0
-        cov = c.cov8 if dismax else c.cov
+        cov = kw
         out = [f if f.memory_id in vector else
                fusion.Fused(f.memory_id, alpha * max(sims[f.memory_id], 0.0) / best
                             + (1 - alpha) * min(max(cov[f.memory_id], 0.0), 1.0),
@@ -226,6 +236,8 @@ VARIANTS = {
     "V6 keyword-only at rank 10": {"floor_rank": 10},
     "V7 question words off blended": {"blend": True},
     "V8 candidates by DISMAX": {"dismax": True},
+    "V9 keyword depth 150": {"kw_depth": 150},
+    "V9 keyword depth 200": {"kw_depth": 200},
 }
 
 
