@@ -71,7 +71,8 @@ class DismaxStore(LexicalStore):
 class Case:
     """One tuning query: its lists and what the variants need."""
 
-    def __init__(self, fold, relevant, cov, knn, sims, sims_q, neighbours):  # type: ignore[no-untyped-def]
+    def __init__(self, fold, relevant, cov, knn, sims, sims_q,  # type: ignore[no-untyped-def]
+                 neighbours):
         self.fold = fold
         self.relevant = relevant
         self.cov = cov            # keyword list: id -> coverage (window 50)
