@@ -18,6 +18,7 @@ import asyncio
 import json
 import re
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -148,12 +149,17 @@ async def collect(args: argparse.Namespace) -> list[Case]:
             if args.state == "clean":  # a test-only command: drop the re-indexed entries first
                 await redis.execute_command("FT.DEBUG", "GC_FORCEINVOKE", store.text_index_name)
             queries = [q for _, q, _, _ in jobs]
+            cpu: dict[int, float] = defaultdict(float)  # keyword list CPU by candidate depth
             qv = np.asarray(await embedder.embed(queries), np.float32)
             qs = np.asarray(await embedder.embed([strip_question(q) for q in queries]),
                             np.float32)
             for (fold, text, relevant, ns), v, vs in zip(jobs, qv, qs, strict=True):
                 where = Tag("namespace") == ns
+                for warm in (ranker, *deeper.values()):  # per-text caches filled for all
+                    await warm.search(text, where, WINDOW)
+                c0 = time.process_time()
                 ranked, _ = await ranker.search(text, where, WINDOW)
+                cpu[100] += time.process_time() - c0
                 ranked8, _ = await dismax.search(text, where, WINDOW)
                 hits, _ = await store.knn(v, where, DEEP)
                 ids, vecs, neighbours = stored[ns]
@@ -167,9 +173,13 @@ async def collect(args: argparse.Namespace) -> list[Case]:
                                        strict=True))
                 case.cov8 = {r.doc.memory_id: r.coverage for r in ranked8}
                 for d, deep_ranker in deeper.items():
+                    c0 = time.process_time()
                     ranked9, _ = await deep_ranker.search(text, where, WINDOW)
+                    cpu[d] += time.process_time() - c0
                     case.cov9[d] = {r.doc.memory_id: r.coverage for r in ranked9}
                 cases.append(case)
+            print("keyword list CPU per query (this process), by candidate depth: "
+                  + ", ".join(f"{d}: {t / len(jobs) * 1e6:.0f} µs" for d, t in sorted(cpu.items())))
         finally:
             await redis.aclose()
     return cases
