@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+import redis as redis_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -123,7 +124,21 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(args: argparse.Namespace, http: httpx.Client, data: list[dict]) -> dict:
+def collect_garbage(redis_url: str) -> None:
+    """Run RediSearch's garbage collector on every index now (``--gc before-queries``): the
+    stale entries re-indexed memories leave count in RediSearch's BM25STD statistics, which
+    pick the keyword candidates, until a GC pass on RediSearch's own timer drops them
+    (docs/search-quality.md, section 8)."""
+    r = redis_lib.Redis.from_url(redis_url)
+    try:
+        for name in r.execute_command("FT._LIST"):
+            r.execute_command("FT.DEBUG", "GC_FORCEINVOKE", name)
+    finally:
+        r.close()
+
+
+def run(args: argparse.Namespace, http: httpx.Client, data: list[dict],
+        redis_url: str = "") -> dict:
     recalls: dict[int, list[float]] = defaultdict(list)
     by_fold: dict[str, list[float]] = defaultdict(list)
     fold_of = {c: fold for fold in args.fold for c in fold.split(",")}
@@ -138,6 +153,8 @@ def run(args: argparse.Namespace, http: httpx.Client, data: list[dict]) -> dict:
             r.raise_for_status()
         ingest_seconds += time.perf_counter() - t0
         ingested += len(records)
+        if args.gc == "before-queries":
+            collect_garbage(redis_url)
         for qa in conv["qa"]:
             if qa.get("category") not in CATEGORIES:
                 continue
@@ -166,7 +183,7 @@ def report(args: argparse.Namespace, out: dict, n_convs: int) -> None:
     lat = out["latencies"]
     print(f"LoCoMo dev: {n_convs} conversations, {out['ingested']} turns, {len(allr)} questions"
           f" (categories 1-4), mode={args.mode}, embedder={args.embedder},"
-          f" stored as {args.memory_type}"
+          f" stored as {args.memory_type}, gc={args.gc}"
           + (f", hybrid_alpha={args.hybrid_alpha}" if args.hybrid_alpha is not None else ""))
     print(f"recall@10 overall: {statistics.fmean(allr):.4f}")
     for cat, name in CATEGORIES.items():
@@ -198,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="memory_type each turn is stored as")
     p.add_argument("--hybrid-alpha", type=float, default=None,
                    help="hybrid_alpha sent (vector weight; default: the API's 0.7)")
+    p.add_argument("--gc", default="timer", choices=["timer", "off", "before-queries"],
+                   help="RediSearch's garbage collection: on its own timer (as deployed), "
+                   "off, or forced after each conversation's ingest")
     args = p.parse_args(argv)
     data = json.loads(args.data.read_text())[: args.limit_conversations]
     if args.fold:
@@ -206,9 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_redis(prefix="bench-locomo-") as redis:
         proc = None
         try:
+            if args.gc == "off":
+                r = redis_lib.Redis.from_url(redis.url)
+                r.execute_command("FT.CONFIG", "SET", "FORK_GC_RUN_INTERVAL", 100000)
+                r.close()
             proc, base = start_server(args, redis.url, redis.data_dir / "server.log")
             with httpx.Client(base_url=base, timeout=120) as http:
-                out = run(args, http, data)
+                out = run(args, http, data, redis.url)
         finally:
             if proc is not None:
                 proc.terminate()

@@ -52,6 +52,12 @@ from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import Hit, LongTermStore
 
 CANDIDATE_WINDOW = 50
+# How many keyword candidates hybrid's list reads and ranks to hand its best
+# CANDIDATE_WINDOW to the fusion. RediSearch picks them with its BM25STD, whose statistics
+# count the stale entries of re-indexed memories until its GC runs; a deeper pool leaves
+# more of the choice to our ranking (issue-17r, docs/search-quality.md section 8: +0.016 /
+# +0.019 recall@10 on the tuning fold, 150 chosen over 100 and 200 there).
+HYBRID_KEYWORD_DEPTH = 150
 _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searcher._hybrid)
 # Word counts of scopes last seen holding at least LARGE_SCOPE memories are reused for
 # COUNTS_TTL seconds (see Searcher._hybrid): counting a word costs a walk of every memory
@@ -143,9 +149,10 @@ class Searcher:
         self.lexical = lexical = LexicalStore(store)
         self.ranker = LexicalRanker(lexical)  # keyword mode
         # Hybrid's keyword list: the feedback words re-score the candidates the query words
-        # found but fetch none of their own (docs/search-quality.md, section 6).
-        self.hybrid_ranker = LexicalRanker(lexical, RankingParams(feedback_candidates=False,
-                                                                     feedback_counts=False))
+        # found but fetch none of their own (docs/search-quality.md, section 6), from a pool
+        # of HYBRID_KEYWORD_DEPTH candidates (section 8).
+        self.hybrid_ranker = LexicalRanker(lexical, RankingParams(
+            feedback_candidates=False, feedback_counts=False, depth=HYBRID_KEYWORD_DEPTH))
         self.sample = WordSample(
             lexical, floor=10 * self.hybrid_ranker.params.candidate_max_count)
         self.sample_scope = SAMPLE_SCOPE

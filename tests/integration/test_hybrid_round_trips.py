@@ -13,7 +13,7 @@ from redisvl.query.filter import Tag
 from agent_memory.embeddings import HashingEmbedder
 from agent_memory.models.long_term import ExtractedMemoryRecord, SearchRequest
 from agent_memory.services.long_term import LongTermService
-from agent_memory.services.ltm_search import Searcher
+from agent_memory.services.ltm_search import HYBRID_KEYWORD_DEPTH, Searcher
 from agent_memory.services.ranking import LexicalRanker
 from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import LongTermStore
@@ -29,8 +29,8 @@ def _sentence(rng: random.Random, n: int) -> str:
 
 async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
         redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scope small enough for one search of every candidate (40 memories, then past
-    ``depth`` as writes arrive) and one too big (260): every page, score and total equals
+    """A scope small enough for one search of every candidate (``depth`` - 10 memories,
+    then past ``depth`` as writes arrive) and one too big (260): every page, score and total equals
     a fresh searcher's, which knows no scope's size and always takes the second round
     trip; the one-round-trip path is taken in the small scope only, and a search of every
     candidate that was cut (the scope grew) falls back to the usual one."""
@@ -40,7 +40,7 @@ async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
     await store.ensure_index(embedder.model_id)
     svc = LongTermService(store, embedder, settings)
     rng = random.Random(3)
-    sizes = {"small": 90, "big": 260}
+    sizes = {"small": HYBRID_KEYWORD_DEPTH - 10, "big": 260}
     await svc.index_records([
         ExtractedMemoryRecord(id=f"{ns}-{i}", text=_sentence(rng, 8), namespace=ns)
         for ns, size in sizes.items() for i in range(size)], deduplicate=False)
@@ -66,7 +66,7 @@ async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
     for round_ in range(6):
         for ns in sizes:
             for q in range(12):
-                # each round's first query has many words: past 100 memories, nearly
+                # each round's first query has many words: past ``depth`` memories, nearly
                 # all match it, and the search of every candidate is cut
                 words = 14 if q == 0 else 3 + q % 3
                 request = SearchRequest(text=_sentence(rng, words), limit=10,
@@ -81,7 +81,7 @@ async def test_hinted_round_trips_rank_exactly_as_two_round_trips(
         await svc.index_records([ExtractedMemoryRecord(
             id=f"{ns}-new-{round_}-{i}", text=_sentence(rng, 8), namespace=ns)
             for ns in sizes for i in range(3)], deduplicate=False)
-    # small: from its second search on, while it holds at most 100 memories (rounds 0-3),
+    # small: from its second search on, while it holds at most ``depth`` memories (rounds 0-3),
     # then a search that was cut (round 4), then the usual path; big: never
     assert taken["one-trip @namespace:{small}"] == taken["every"] == 4 * 12 - 1
     assert taken["every-cut"] == 1
