@@ -27,7 +27,8 @@ from agent_memory.storage._ltm_scans import ExhaustiveScans, _s, store_guard
 from agent_memory.storage.filters import not_expired, tag_in
 from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
 from agent_memory.storage.ltm_schema import RANK_TIMES, TEXT_FIELD, VECTOR_FIELD, text_index_name
-from agent_memory.storage.mux import Packed, Script, mux_of, pack
+from agent_memory.storage._ltm_commands import TOUCH, hmget
+from agent_memory.storage.mux import Script, mux_of
 from agent_memory.storage.raw_search import (
     RawResult,
     SearchArgs,
@@ -38,46 +39,6 @@ from agent_memory.storage.raw_search import (
     search_commands,
     text,
 )
-
-# Note an access (every door's): last_accessed := now, one more access, hot again if the row
-# has a tier, all in ONE HSET: each write of an indexed field re-indexes the record, the
-# vector index's HNSW entry included (~0.3 ms of Redis at 10k memories), and the three
-# writes this used to make re-indexed it three times. Skipped (throttled, ARGV[2] seconds)
-# for a row that is hot or has no tier and was accessed within the interval. Returns 0 when
-# the record is gone, 1 when left as it was, 2 when written. One call per key, so a
-# pipeline of them stays valid on a cluster (each call touches one slot). The count is
-# capped at 2**53 (what the API accepts; HINCRBY used to fail on larger stored values).
-_TOUCH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local got = redis.call('HMGET', KEYS[1], 'last_accessed', 'access_count', 'tier')
-local tier = got[3]
-local last = tonumber(got[1] or '0') or 0
-if (not tier or tier == 'hot') and tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then
-  return 1
-end
-local count = math.min((tonumber(got[2] or '0') or 0) + 1, 9007199254740992)
-count = string.format('%d', count)
-if tier then
-  redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1], 'access_count', count, 'tier', 'hot')
-else
-  redis.call('HSET', KEYS[1], 'last_accessed', ARGV[1], 'access_count', count)
-end
-return 2
-"""
-
-# A record's fields: one HMGET per key, its command packed here from a tail packed once
-# (packing the ~30 field names per key was most of the client's cost of a page read).
-# One command per key costs Redis ~1/3 less than one script looping over the keys (no Lua
-# tables to build and convert) and keeps each command in one cluster slot.
-_HMGET_TAIL = pack(["HMGET", b"", *FIELDS])[len(b"*%d\r\n$5\r\nHMGET\r\n$0\r\n\r\n"
-                                              % (len(FIELDS) + 2)):]
-_HMGET_HEAD = b"*%d\r\n$5\r\nHMGET\r\n" % (len(FIELDS) + 2)
-
-
-def _hmget(key: str) -> Packed:
-    raw = key.encode()
-    return Packed(b"%b$%d\r\n%b\r\n%b" % (_HMGET_HEAD, len(raw), raw, _HMGET_TAIL))
-
 
 _ID, _NAMESPACE, _USER, _CREATED, _PERSISTED = (
     FIELDS.index(name) for name in ("id_", "namespace", "user_id", "created_at", "persisted_at"))
@@ -162,7 +123,7 @@ class LongTermStore(ExhaustiveScans):
         self.text_index: AsyncSearchIndex = ltm_index.make_text_index(
             redis, text_index_name(settings.redisvl_index_name), self.prefix)
         self.mux = mux_of(redis)
-        self._touch = self.mux.script(_TOUCH)
+        self._touch = self.mux.script(TOUCH)
         self.floor_key = ltm_expiry_floor_key(self.index_name)
         self.expiry = ExpiryFloor(self.mux, self.floor_key, self.index)
 
@@ -293,8 +254,8 @@ class LongTermStore(ExhaustiveScans):
 
     async def touch_each(self, ids: Sequence[str], now: float,
                          interval_seconds: float = 0.0) -> list[int]:
-        """Note an access to each record (see ``_TOUCH``): per id, 0 when gone, 1 when left
-        as it was, 2 when written."""
+        """Note an access to each record (see ``_ltm_commands.TOUCH``): per id, 0 when
+        gone, 1 when left as it was, 2 when written."""
         if not ids:
             return []
         commands = [self._touch.command([self.key(memory_id)], [repr(now), interval_seconds])
@@ -351,7 +312,7 @@ class LongTermStore(ExhaustiveScans):
         queries += near
         if not ids and not queries:
             return [], {}, []
-        commands: list[Any] = [_hmget(self.key(i)) for i in ids]
+        commands: list[Any] = [hmget(self.key(i)) for i in ids]
         commands += search_commands(self.index_name, queries)
         with store_guard("read"):
             replies = await self.mux.batch(commands)

@@ -1,6 +1,7 @@
 """The page read's hand-packed HMGET is byte for byte what the generic packer sends."""
 
-from agent_memory.storage.long_term import FIELDS, _hmget
+from agent_memory.storage._ltm_commands import hmget as _hmget
+from agent_memory.storage._ltm_codec import FIELDS
 from agent_memory.storage.mux import Packed, pack
 
 
