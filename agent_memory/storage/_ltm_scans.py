@@ -16,6 +16,7 @@ from redisvl.query.filter import FilterExpression
 from agent_memory.errors import StorageError
 from agent_memory.models.records import MemoryRecord
 from agent_memory.storage._ltm_codec import decode
+from agent_memory.storage.filters import rendered
 from agent_memory.storage.mux import Mux
 
 
@@ -56,8 +57,7 @@ class ExhaustiveScans:
     async def iter_fields(self, where: FilterExpression | None, fields: Sequence[str],
                           batch: int) -> AsyncIterator[list[tuple[str | None, ...]]]:
         """Tuples of ``fields`` for every memory matching ``where``, ``batch`` at a time."""
-        query = str(where) if where is not None else "*"
-        req = AggregateRequest(query).load(*[f"@{f}" for f in fields]).cursor(count=batch)
+        req = AggregateRequest(rendered(where)).load(*[f"@{f}" for f in fields]).cursor(count=batch)
         with store_guard("iterate"):
             res = await self.index.aggregate(req.dialect(2))
         while True:

@@ -63,6 +63,12 @@ def tag_eq_or_missing(field: str, value: str | None) -> FilterExpression:
     return tag_missing(field) if value is None else tag_in(field, [value])
 
 
+def rendered(where: FilterExpression | None) -> str:
+    """A filter as it goes into a query string ("*", every memory, for none): what RedisVL's
+    queries render, for commands built by hand."""
+    return "*" if where is None else str(where)
+
+
 def and_all(parts: Iterable[FilterExpression | None]) -> FilterExpression | None:
     """AND of the given expressions (``None`` entries skipped); ``None`` if there are none."""
     out: FilterExpression | None = None

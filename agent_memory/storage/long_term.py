@@ -14,7 +14,7 @@ from redis.commands.search.aggregation import AggregateRequest, Asc, Desc
 from redis.exceptions import RedisError
 from redisvl.exceptions import RedisVLError
 from redisvl.index import AsyncSearchIndex
-from redisvl.query import CountQuery, FilterQuery, TextQuery, VectorRangeQuery
+from redisvl.query import FilterQuery, TextQuery, VectorRangeQuery
 from redisvl.query.filter import FilterExpression
 
 from agent_memory.clock import Clock
@@ -24,7 +24,7 @@ from agent_memory.storage import ltm_index
 from agent_memory.storage._ltm_codec import EXPIRES_AT, FIELDS, decode, encode
 from agent_memory.storage._ltm_expiry import ExpiryFloor
 from agent_memory.storage._ltm_scans import ExhaustiveScans, _s, store_guard
-from agent_memory.storage.filters import not_expired, tag_in
+from agent_memory.storage.filters import not_expired, rendered, tag_in
 from agent_memory.storage.keys import ltm_expiry_floor_key, ltm_record_key
 from agent_memory.storage.ltm_schema import RANK_TIMES, TEXT_FIELD, VECTOR_FIELD, text_index_name
 from agent_memory.storage._ltm_commands import TOUCH, hmget
@@ -59,11 +59,6 @@ class Lookup:
     scopes: list[tuple[str | None, ...] | None]  # per id: namespace, user, created, persisted
     by_hash: dict[str, str]  # memory_hash -> the oldest stored id with it
     nearest: list[str | None]  # per near query: the nearest id within its threshold
-
-
-def _rendered(where: FilterExpression | None) -> str:
-    """A filter as RedisVL renders it in a query ("*" for none)."""
-    return "*" if where is None else str(where)
 
 
 class Hit(NamedTuple):
@@ -398,10 +393,7 @@ class LongTermStore(ExhaustiveScans):
                 if count is None:
                     count = await self.count(None)
                 return self._hits(found, False, b"vector_distance"), count
-            scope = _rendered(where)
-            found, counted = await self.mux.batch(
-                [knn, ("FT.SEARCH", self.index_name, scope, "NOCONTENT", "DIALECT", 2,
-                       "LIMIT", 0, 0)])
+            found, counted = await self.mux.batch([knn, self._count_command(where)])
         return self._hits(found, False, b"vector_distance"), int(counted[0])
 
     def knn_command(self, vector: npt.NDArray[np.float32], where: FilterExpression | None,
@@ -409,8 +401,9 @@ class LongTermStore(ExhaustiveScans):
         """The FT.SEARCH RedisVL's ``VectorQuery`` sends (RANK_FIELDS returned, nearest
         first), built here: RedisVL's builder (and its ``CountQuery``) cost ~20 µs per
         search. tests/unit/test_record_read.py checks both render the same command."""
-        scope = _rendered(where)
-        query = f"{'*' if scope == '*' else f'({scope})'}=>[KNN {k} @{VECTOR_FIELD} $vector AS vector_distance]"
+        scope = rendered(where)
+        knn = f"[KNN {k} @{VECTOR_FIELD} $vector AS vector_distance]"
+        query = f"*=>{knn}" if scope == "*" else f"({scope})=>{knn}"
         return ["FT.SEARCH", self.index_name, query, "RETURN", 3, *RANK_FIELDS,
                 "vector_distance", "SORTBY", "vector_distance", "ASC", "DIALECT", 2,
                 "LIMIT", 0, k, "PARAMS", 2, "vector", vector.astype(np.float32).tobytes()]
@@ -449,16 +442,18 @@ class LongTermStore(ExhaustiveScans):
 
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""
-        c = CountQuery(where)
         with store_guard("count"):
-            (res,) = await self.search_raw([(c.query, c.params)])
-        return int(res.total)
+            return int((await self.mux.execute(*self._count_command(where)))[0])
+
+    def _count_command(self, where: FilterExpression | None) -> tuple[object, ...]:
+        """The FT.SEARCH RedisVL's ``CountQuery`` sends, built here (see knn_command)."""
+        return ("FT.SEARCH", self.index_name, rendered(where), "NOCONTENT", "DIALECT", 2,
+                "LIMIT", 0, 0)
 
     async def listing(self, where: FilterExpression | None, offset: int,
                       limit: int) -> tuple[list[MemoryRecord], int]:
         """A page of memories matching ``where``, newest first (ties by id), and the total."""
-        query = str(where) if where is not None else "*"
-        req = (AggregateRequest(query).load("@id_", "@created_at")
+        req = (AggregateRequest(rendered(where)).load("@id_", "@created_at")
                .sort_by(Desc("@created_at"), Asc("@id_"), max=offset + limit)
                .limit(offset, limit).dialect(2))
         with store_guard("listing"):

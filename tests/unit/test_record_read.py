@@ -22,7 +22,8 @@ def test_hand_built_knn_and_count_match_redisvl() -> None:
     from redisvl.query import CountQuery, VectorQuery
     from redisvl.query.filter import FilterExpression, Num, Tag
 
-    from agent_memory.storage.long_term import RANK_FIELDS, LongTermStore, _rendered
+    from agent_memory.storage.filters import rendered
+    from agent_memory.storage.long_term import RANK_FIELDS, LongTermStore
     from agent_memory.storage.raw_search import search_command
 
     store = SimpleNamespace(index_name="idx")
@@ -32,8 +33,10 @@ def test_hand_built_knn_and_count_match_redisvl() -> None:
                   (Tag("topics") == "a") | (Num("importance") > 0.5)):
         q = VectorQuery(vector.tobytes(), "vector", return_fields=RANK_FIELDS,
                         filter_expression=where, num_results=50)
-        assert LongTermStore.knn_command(store, vector, where, 50) == search_command("idx", q.query, q.params)
-        c = CountQuery(where) if where is not None else None
-        if c is not None:
-            assert ["FT.SEARCH", "idx", _rendered(where), "NOCONTENT", "DIALECT", 2, "LIMIT",
-                    0, 0] == search_command("idx", c.query, c.params)
+        knn = LongTermStore.knn_command(store, vector, where, 50)  # type: ignore[arg-type]
+        assert knn == search_command("idx", q.query, q.params)
+        c = CountQuery(where)
+        count = search_command("idx", c.query, c.params)
+        assert ["FT.SEARCH", "idx", rendered(where), "NOCONTENT", "DIALECT", 2, "LIMIT",
+                0, 0] == count
+        assert list(LongTermStore._count_command(store, where)) == count  # type: ignore[arg-type]
