@@ -44,7 +44,7 @@ from typing import NamedTuple
 from redisvl.query.filter import FilterExpression
 
 from agent_memory.services.text_query import MAX_TERMS, index_stopwords, stopwords
-from agent_memory.storage.lexical import LexicalStore, TextDoc
+from agent_memory.storage.lexical import CandidateSearch, LexicalStore, TextDoc
 
 _STATS_CACHE = 20_000  # candidates whose bag a ranker keeps (see LexicalRanker._stats)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -317,9 +317,7 @@ class LexicalRanker:
         return merge_candidates(results, depth)
 
     def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
-                           scale: float = 1.0) -> list[tuple[list[str], dict[str, float]]
-                                                        | tuple[list[str], dict[str, float],
-                                                                bool]]:
+                           scale: float = 1.0) -> list[CandidateSearch]:
         """The candidate searches of step 2 (for ``LexicalStore.candidates``; their results
         go through :func:`merge_candidates`)."""
         # RediSearch picks the candidates; weighing each word by our IDF makes its order
@@ -338,8 +336,7 @@ class LexicalRanker:
         # fewer than ``depth``, but a second round trip would cost more than the search.
         rounds = [selective, bounded] if selective and len(selective) < len(bounded) \
             else [bounded]
-        searches: list[tuple[list[str], dict[str, float]]
-                       | tuple[list[str], dict[str, float], bool]] = [
+        searches: list[CandidateSearch] = [
             ([terms[t] for t in chosen], {terms[t]: weights[terms[t]] for t in chosen})
             for chosen in rounds if chosen]
         if not bounded:  # every word is that common: the memories holding all of them

@@ -44,6 +44,12 @@ _CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
 _SAMPLE_SCANS = 50  # SCAN calls a sample may take (other keys share the database)
 
 
+# One candidate search: its words, their weights, and (when present and true) whether a
+# memory must hold every word rather than any (see LexicalStore.candidates).
+CandidateSearch = (tuple[Sequence[str], Mapping[str, float]]
+                   | tuple[Sequence[str], Mapping[str, float], bool])
+
+
 def _decoded(value: bytes | None) -> str:
     return value.decode("utf-8", "replace") if value else ""
 
@@ -158,9 +164,7 @@ class LexicalStore:
         self.store = store
         self._set_if_exists = store.mux.script(_SET_IF_EXISTS)
 
-    async def candidates(self, searches: Sequence[tuple[Sequence[str], Mapping[str, float]]
-                                                  | tuple[Sequence[str], Mapping[str, float],
-                                                          bool]],
+    async def candidates(self, searches: Sequence[CandidateSearch],
                          where: FilterExpression | None, k: int,
                          field_weights: Mapping[str, float]) -> list[list[TextDoc]]:
         """For each ``(words, word_weights)``, up to ``k`` memories matching any of the words
