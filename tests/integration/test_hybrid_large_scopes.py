@@ -36,6 +36,20 @@ async def _service(redis: Redis, redis_url: str) -> tuple[LongTermStore, Hashing
     return store, embedder, LongTermService(store, embedder, settings)
 
 
+def _spy_on_counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """The words ``LexicalStore.document_counts`` is asked to count from now on."""
+    counted: Counter[str] = Counter()
+    counts = LexicalStore.document_counts
+
+    async def count_calls(self: LexicalStore, words: list[str], *args: object,
+                          **kw: object) -> object:
+        counted.update(words)
+        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
+    return counted
+
+
 def _stems(text: str) -> set[str]:
     return {stem for stem, _ in analyze(text)}
 
@@ -96,15 +110,7 @@ async def test_large_scope_counts_are_reused_and_total_stays_exact(
     await svc.index_records([
         ExtractedMemoryRecord(id=f"{ns}-{i}", text=" ".join(rng.sample(WORDS, 6)), namespace=ns)
         for ns, size in (("a", 80), ("b", 30)) for i in range(size)], deduplicate=False)
-    counted: Counter[str] = Counter()
-    counts = LexicalStore.document_counts
-
-    async def count_calls(self: LexicalStore, words: list[str], *args: object,
-                          **kw: object) -> object:
-        counted.update(words)
-        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
+    counted = _spy_on_counts(monkeypatch)
     searcher = Searcher(store, embedder, "hybrid")
     where = Tag("namespace") == "a"
     queries = ["flight hotel coffee", "coffee hotel", "hotel flight coffee", "tea coffee"]
@@ -170,15 +176,7 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
                for i in range(150)]
     records += [ExtractedMemoryRecord(id=f"z{i}", text=f"zebra {WORDS[i]}") for i in range(3)]
     await svc.index_records(records, deduplicate=False)
-    counted: Counter[str] = Counter()
-    counts = LexicalStore.document_counts
-
-    async def count_calls(self: LexicalStore, words: list[str], *args: object,
-                          **kw: object) -> object:
-        counted.update(words)
-        return await counts(self, words, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(LexicalStore, "document_counts", count_calls)
+    counted = _spy_on_counts(monkeypatch)
     monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
     searcher = Searcher(store, embedder, "hybrid")
     searcher.sample_scope, searcher.sample.floor = 100, 1
