@@ -37,9 +37,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
-from operator import contains
+from itertools import chain, repeat
 from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from redisvl.query.filter import FilterExpression
 
@@ -92,6 +94,14 @@ class RankingParams:
     # fetched (a round trip) or taken from the candidates themselves (their IDF among
     # the memories being re-ranked).
     feedback_counts: bool = True
+
+
+class _Norms(NamedTuple):
+    """The candidates being ranked, in one order: ids, weighted bags, BM25 normalisations."""
+
+    ids: list[str]
+    bags: list[Counter[str]]
+    norm: npt.NDArray[np.float64]
 
 
 class Ranked(NamedTuple):
@@ -245,6 +255,7 @@ class LexicalRanker:
         norms = self._norms(bags)
         scores = self._bm25(norms, query, df, n, weight=1.0)
         expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
+        expansion_tf = None  # the expansion words' frequencies, when read here already
         if expansion and p.feedback_candidates:
             # Counted with the query words so ``total`` covers every memory that can rank.
             _, more_df, total = await self._counts({**query, **expansion}, where)
@@ -262,15 +273,15 @@ class LexicalRanker:
             df.update(zip(expansion, counts[1], strict=True))
         elif expansion:  # counted among the candidates: no round trip
             n_expansion = len(bags)
-            held = [bag for bag, _, _ in bags.values()]
-            for stem in expansion:
-                df[stem] = sum(map(contains, held, repeat(stem)))
+            expansion_tf = self._tf(norms, list(expansion))
+            df.update(zip(expansion, (expansion_tf > 0).sum(axis=1).tolist(), strict=True))
         if p.phrase_weight and len(query) > 1:
             scores = self._phrases(scores, bags, query, df, n)
         ceiling = sum(_idf(df, n, query).values())
         if expansion:
             n_fb = n if p.feedback_candidates or p.feedback_counts else n_expansion
-            extra = self._bm25(norms, expansion, df, n_fb, weight=p.feedback_weight)
+            extra = self._bm25(norms, expansion, df, n_fb, weight=p.feedback_weight,
+                               tf=expansion_tf)
             get = scores.get
             for i, s in extra.items():
                 scores[i] = get(i, 0.0) + s
@@ -291,7 +302,7 @@ class LexicalRanker:
         return found
 
     def _norms(self, bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]]
-               ) -> list[tuple[str, Counter[str], float]]:
+               ) -> _Norms:
         """Each candidate's bag and BM25 length normalisation ``k1 * (1 - b + b * len / avg)``.
 
         The average length of the candidates stands in for the corpus average (which
@@ -301,8 +312,8 @@ class LexicalRanker:
         lengths = [length for _, length, _ in bags.values()]
         avg = (math.fsum(lengths) / len(lengths)) if lengths else 1.0
         avg = avg or 1.0
-        return [(i, bag, k1 * (1 - b + b * length / avg))
-                for i, (bag, length, _) in bags.items()]
+        return _Norms(list(bags), [bag for bag, _, _ in bags.values()],
+                      k1 * (1 - b + b * np.array(lengths, dtype=float) / avg))
 
     async def _counts(self, terms: dict[str, str], where: FilterExpression | None,
                       ) -> tuple[int, dict[str, int], int]:
@@ -344,20 +355,34 @@ class LexicalRanker:
                                                      for t in terms}, True)]
         return searches
 
-    def _bm25(self, norms: list[tuple[str, Counter[str], float]], terms: dict[str, str],
-              df: dict[str, int], n: int, *, weight: float) -> dict[str, float]:
-        k1p1 = self.params.k1 + 1
-        pairs = list(_idf(df, n, terms).items())
-        out: dict[str, float] = {}
-        for i, bag, norm in norms:
-            s = 0.0
-            for t, w in pairs:
-                f = bag.get(t)
-                if f:
-                    s += w * f * k1p1 / (f + norm)
-            if s:
-                out[i] = weight * s
-        return out
+    @staticmethod
+    def _tf(norms: _Norms, stems: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Each stem's (weighted) frequency in each candidate: one row per stem."""
+        count = len(norms.bags)
+        flat = map(dict.get, norms.bags * len(stems),
+                   chain.from_iterable(repeat(t, count) for t in stems), repeat(0))
+        return np.fromiter(flat, float, count * len(stems)).reshape(len(stems), count)
+
+    def _bm25(self, norms: _Norms, terms: dict[str, str], df: dict[str, int], n: int, *,
+              weight: float, tf: npt.NDArray[np.float64] | None = None) -> dict[str, float]:
+        """BM25 of every candidate for ``terms`` (those scoring 0 left out; ``tf``: their
+        frequencies if already read, see :meth:`_tf`). Computed over arrays, term by
+        term: per candidate the same operations in the same order as a loop over the
+        terms would do, so the same floats, at a fraction of the interpreter's cost."""
+        if not terms or not norms.ids:
+            return {}
+        idf = _idf(df, n, terms)
+        if tf is None:
+            tf = self._tf(norms, list(idf))
+        weights = np.fromiter(idf.values(), float, len(idf))[:, None]
+        parts = np.divide(weights * tf * (self.params.k1 + 1), tf + norms.norm,
+                          out=np.zeros_like(tf), where=tf > 0)
+        total = parts[0].copy()
+        for row in parts[1:]:
+            total += row
+        if weight != 1.0:
+            total *= weight
+        return {i: s for i, s in zip(norms.ids, total.tolist(), strict=True) if s}
 
     def _phrases(self, scores: dict[str, float],
                  bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]],
