@@ -42,7 +42,7 @@ from agent_memory.models.long_term import (
 )
 from agent_memory.principal import Principal
 from agent_memory.services.fusion import fuse
-from agent_memory.services.ranking import LexicalRanker, RankingParams, merge_candidates
+from agent_memory.services.ranking import LexicalRanker, RankingParams
 from agent_memory.services.recency import RecencyParams, scorer
 from agent_memory.services.text_query import lexical_query
 from agent_memory.services.word_sample import WordSample
@@ -295,9 +295,8 @@ class Searcher:
             # same search as after the KNN unless the scope changed size in between).
             ahead = None
             if not (missing or small) and size >= LARGE_SCOPE and any(known.values()):
-                ahead = self.lexical.candidates(
-                    ranker.candidate_searches(terms, {t: known[t] for t in terms}, size),
-                    where, depth, ranker.field_weights)
+                ahead = ranker.candidates(terms, {t: known[t] for t in terms}, size, where,
+                                          depth)
             found = await asyncio.gather(
                 self.store.knn(vector, where, window),  # type: ignore[arg-type]
                 self.lexical.document_counts([terms[t] for t in missing], where,
@@ -306,8 +305,6 @@ class Searcher:
                   if small else [ahead] if ahead is not None else []))
             (vhits, total), (_, fresh, _) = found[0], found[1]
             docs = found[2] if len(found) > 2 else None
-            if ahead is not None:
-                docs = merge_candidates(docs, depth)  # type: ignore[arg-type]
             self._keep_counts(scope, total, missing, fresh)
             known.update(zip(missing, fresh, strict=True))
             df = {stem: known[stem] for stem in terms}  # in the query's order

@@ -249,7 +249,7 @@ class LexicalRanker:
         p = self.params
         depth = self.depth(k)
         if docs is None:
-            docs = await self._candidates(query, df, n, where, depth, 1.0)
+            docs = await self.candidates(query, df, n, where, depth)
         pool = {d.memory_id: d for d in docs}
         bags = {i: self._stats(d) for i, d in pool.items()}
         norms = self._norms(bags)
@@ -260,7 +260,7 @@ class LexicalRanker:
             # Counted with the query words so ``total`` covers every memory that can rank.
             _, more_df, total = await self._counts({**query, **expansion}, where)
             df.update(more_df)
-            more = await self._candidates(expansion, df, n, where, depth, p.feedback_weight)
+            more = await self.candidates(expansion, df, n, where, depth, p.feedback_weight)
             for d in more:
                 if d.memory_id not in pool:
                     pool[d.memory_id] = d
@@ -320,17 +320,30 @@ class LexicalRanker:
         n, counts, any_word = await self.store.document_counts(list(terms.values()), where)
         return n, dict(zip(terms, counts, strict=True)), any_word
 
-    async def _candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
-                          where: FilterExpression | None, depth: int,
-                          scale: float) -> list[TextDoc]:
-        results = await self.store.candidates(self.candidate_searches(terms, df, n, scale),
-                                              where, depth, self.field_weights)
+    async def candidates(self, terms: dict[str, str], df: dict[str, int], n: int,
+                         where: FilterExpression | None, depth: int,
+                         scale: float = 1.0) -> list[TextDoc]:
+        """Step 2: the searches of :meth:`candidate_searches`, merged.
+
+        The fill-up search (every bounded word) is only used when the selective words find
+        fewer than ``depth``. When their counts say they find at least that many (one of
+        them is in ``depth`` memories or more), it is not sent with them, only after them if
+        they did find fewer (counts reused from a few seconds ago can be stale): the same
+        candidates, without a search that cost as much Redis time as the first (~7 ms in a
+        tenant's 1,000 memories of a 1M store, docs/benchmarks.md, issue-17f)."""
+        searches = self.candidate_searches(terms, df, n, scale)
+        stems = {word: stem for stem, word in terms.items()}
+        later = searches[1:] if len(searches) > 1 and max(
+            df.get(stems[w], 0) for w in searches[0][0]) >= depth else []
+        now = searches[:1] if later else searches
+        results = await self.store.candidates(now, where, depth, self.field_weights)
+        if later and len(results[0]) < depth:
+            results += await self.store.candidates(later, where, depth, self.field_weights)
         return merge_candidates(results, depth)
 
     def candidate_searches(self, terms: dict[str, str], df: dict[str, int], n: int,
                            scale: float = 1.0) -> list[CandidateSearch]:
-        """The candidate searches of step 2 (for ``LexicalStore.candidates``; their results
-        go through :func:`merge_candidates`)."""
+        """The candidate searches of step 2, in order (:meth:`candidates` sends them)."""
         # RediSearch picks the candidates; weighing each word by our IDF makes its order
         # close to ours. Words in most memories (names, say) stay out of that query: they
         # would flood the window with memories that BM25 ranks low anyway. When the
@@ -343,8 +356,9 @@ class LexicalRanker:
         # them in any scope no larger than that): see ``RankingParams``.
         bounded = [t for t in terms if df.get(t, 0) <= p.candidate_max_count]
         selective = [t for t in bounded if df.get(t, 0) <= p.candidate_max_df * n]
-        # Both searches in one round trip: the second only matters when the first finds
-        # fewer than ``depth``, but a second round trip would cost more than the search.
+        # The second search only matters when the first finds fewer than ``depth``; unless
+        # the counts say the first fills the window, both go in one round trip (see
+        # ``candidates``).
         rounds = [selective, bounded] if selective and len(selective) < len(bounded) \
             else [bounded]
         searches: list[CandidateSearch] = [

@@ -18,7 +18,7 @@ from agent_memory.models.long_term import ExtractedMemoryRecord, SearchRequest
 from agent_memory.services import ltm_search
 from agent_memory.services.long_term import LongTermService
 from agent_memory.services.ltm_search import Searcher
-from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze
+from agent_memory.services.ranking import LexicalRanker, RankingParams, analyze, merge_candidates
 from agent_memory.storage.lexical import LexicalStore
 from agent_memory.storage.long_term import LongTermStore
 from tests.conftest import make_settings
@@ -207,24 +207,71 @@ async def test_known_counts_send_the_candidate_search_beside_the_knn(
     await svc.index_records([
         ExtractedMemoryRecord(id=f"a-{i}", text=" ".join(rng.sample(WORDS, 5)), namespace="a")
         for i in range(160)], deduplicate=False)
-    fetched: list[int] = []
-    fetch = LexicalRanker._candidates
+    given: list[bool] = []  # whether rank() was handed the candidates (fetched ahead)
+    rank = LexicalRanker.rank
 
-    async def fetch_calls(self: LexicalRanker, *args: object, **kw: object) -> object:
-        fetched.append(1)
-        return await fetch(self, *args, **kw)  # type: ignore[arg-type]
+    async def rank_calls(self: LexicalRanker, *args: object, **kw: object) -> object:
+        given.append(kw.get("docs") is not None)
+        return await rank(self, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(LexicalRanker, "_candidates", fetch_calls)
+    monkeypatch.setattr(LexicalRanker, "rank", rank_calls)
     searcher = Searcher(store, embedder, "hybrid")
     where = Tag("namespace") == "a"
     for text in ("flight hotel coffee", "coffee hotel flight", "tea budget", "budget tea"):
         request = SearchRequest(text=text, limit=10, recency_boost=False)
-        fetched.clear()
+        given.clear()
         got = await searcher.search(where, request)
-        ahead = not fetched
+        (ahead,) = given
         want = await Searcher(store, embedder, "hybrid").search(where, request)
         assert [(m.id, m.score) for m in got.memories] == \
             [(m.id, m.score) for m in want.memories]
         assert got.total == want.total == 160
         # the second query of each pair has every count known: fetched ahead
         assert ahead == (text in ("coffee hotel flight", "budget tea"))
+
+
+async def test_fill_up_search_is_sent_only_when_the_first_falls_short(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query with a selective word and a word in more than ``candidate_max_df`` of the
+    scope has two candidate searches, the second (every bounded word) only filling the
+    window. When the selective word's count alone reaches ``depth``, the second is not
+    sent; when that count was stale (the word is rarer now), it is sent after the first;
+    when the count is below ``depth``, both go together. The candidates are the same as
+    both searches sent at once, every time."""
+    store, _, svc = await _service(redis, redis_url)
+    records = [ExtractedMemoryRecord(id=f"a{i}", text=f"flight hotel {WORDS[i % 20]}",
+                                     namespace="t") for i in range(10)]
+    records += [ExtractedMemoryRecord(id=f"b{i}", text=f"hotel coffee {WORDS[i % 20]}",
+                                      namespace="t") for i in range(20)]
+    records += [ExtractedMemoryRecord(id=f"c{i}", text="piano hotel", namespace="t")
+                for i in range(3)]
+    records += [ExtractedMemoryRecord(id=f"d{i}", text=f"garden walk {i}", namespace="t")
+                for i in range(67)]
+    await svc.index_records(records, deduplicate=False)
+    lexical = LexicalStore(store)
+    ranker = LexicalRanker(lexical, RankingParams(depth=5))
+    sent: list[int] = []
+    candidates = LexicalStore.candidates
+
+    async def spy(self: LexicalStore, searches: list[object], *args: object) -> object:
+        sent.append(len(searches))
+        return await candidates(self, searches, *args)  # type: ignore[arg-type]
+
+    where = Tag("namespace") == "t"
+    n = 100  # hotel is in a third of them: not selective
+    for text, df, batches in (
+            ("flight hotel", {"flight": 10, "hotel": 33}, [1]),  # flight alone fills 5
+            ("piano hotel", {"piano": 7, "hotel": 33}, [1, 1]),  # stale: piano is in 3
+            ("piano hotel", {"piano": 3, "hotel": 33}, [2])):    # both at once, as before
+        terms = ranker.terms(text)
+        searches = ranker.candidate_searches(terms, df, n)
+        assert len(searches) == 2
+        want = merge_candidates(
+            await lexical.candidates(searches, where, 5, ranker.field_weights), 5)
+        sent.clear()
+        monkeypatch.setattr(LexicalStore, "candidates", spy)
+        got = await ranker.candidates(terms, df, n, where, 5)
+        monkeypatch.setattr(LexicalStore, "candidates", candidates)
+        assert sent == batches
+        assert [d.memory_id for d in got] == [d.memory_id for d in want]
+        assert len(got) == 5
