@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any
 
-import cloudpickle
 from docket import Docket, Execution
 from opentelemetry import propagate
 
@@ -54,8 +53,11 @@ class ScheduleTemplate:
         self._queue = docket.queue_key
         self._group = docket.worker_group_name
         self._function = task.encode()
-        self._kwargs = cloudpickle.dumps({})
-        self._protocol = cloudpickle.DEFAULT_PROTOCOL
+        # Docket's own pickle of no keyword arguments; positional ones at the protocol
+        # cloudpickle uses by default (the check below proves both).
+        self._kwargs = Execution(docket, docket.tasks[task], (), {}, "", datetime.now(UTC),
+                                 attempt=1, function_name=task).as_message()[b"kwargs"]
+        self._protocol = pickle.HIGHEST_PROTOCOL
 
     def command(self, key: str, args: tuple[Any, ...], when: datetime,
                 replace: bool) -> tuple[tuple[Any, ...], str, bool] | None:
