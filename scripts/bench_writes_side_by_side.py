@@ -153,7 +153,7 @@ async def bench(targets: list[servers.Target], rounds: int, warmup: int, pause: 
     api = {t.label: children(t.pids[0]) if t.pids else [] for t in targets}
     redis_clients = {t.label: Redis.from_url(t.redis_url) for t in targets if t.redis_url}
     tag = uuid.uuid4().hex[:8]
-    waits = ("create_searchable", *((f"{ACCEPTED}_searchable",) if ACCEPTED in ops else ()))
+    waits = tuple(f"{op}_searchable" for op in ("create", ACCEPTED) if op in ops)
     times: dict[str, dict[str, list[float]]] = {
         t.label: {op: [] for op in (*ops, *waits)} for t in targets if t.kind != "url"}
     times.update({t.label: {op: [] for op in ops} for t in targets if t.kind == "url"})
@@ -222,11 +222,15 @@ def main() -> int:
     p.add_argument("--log", type=Path, help="append the started servers' output to this file")
     p.add_argument("--accepted-create", action="store_true",
                    help="also time create_async (Prefer: respond-async; needs our worker)")
+    p.add_argument("--ops", type=lambda v: tuple(v.split(",")),
+                   help=f"only these operations, comma-separated (default: {','.join(OPS)})")
     p.add_argument("--stub-floats", action="store_true",
                    help="the embedding stub answers float lists even when asked for base64")
     args = p.parse_args()
     if not args.url and not args.tree and not args.ams:
         args.tree = [ROOT]
+    if args.ops and (unknown := set(args.ops) - {*OPS, ACCEPTED}):
+        p.error(f"unknown operations: {', '.join(sorted(unknown))}")
     targets = [servers.Target(label, url, "url") for label, url in map(_parse_url, args.url)]
     with contextlib.ExitStack() as stack:
         shared: str | None = None
@@ -253,6 +257,8 @@ def main() -> int:
         if args.accepted_create and args.no_worker and args.tree:
             p.error("--accepted-create needs our worker: drop --no-worker")
         ops = (*OPS, ACCEPTED) if args.accepted_create else OPS
+        if args.ops:
+            ops = tuple(op for op in ops if op in args.ops)
         times, cpu = asyncio.run(bench(targets, args.rounds, args.warmup, args.pause, ops))
     report(targets, times, cpu, args)
     return 0

@@ -255,10 +255,9 @@ class PromotionService:
         """The command that records a fresh ``pending`` status of the session's promotion."""
         if self.task_status is None:
             return []
-        record = TaskRecord(id=promotion_task_id(namespace, user_id, session_id),
-                            type=TaskType.promotion, namespace=namespace, user_id=user_id,
-                            created_at=utcnow(), status=TaskStatus.pending)
-        return [self.task_status.put_command(record)]
+        return [self.task_status.pending_command(
+            promotion_task_id(namespace, user_id, session_id), TaskType.promotion, namespace,
+            user_id, utcnow())]
 
     async def _report(self, namespace: str | None, user_id: str | None, session_id: str,
                       status: TaskStatus, error: str | None = None) -> None:

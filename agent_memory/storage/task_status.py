@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from functools import cache
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent_memory.errors import StorageError
 from agent_memory.models._types import utcnow
-from agent_memory.models.tasks import TaskRecord, TaskStatus
+from agent_memory.models.tasks import TaskRecord, TaskStatus, TaskType
 from agent_memory.storage.keys import TASK_STATUS_TTL_SECONDS, task_status_key
 
 # Moves a stored record forward only: pending → running → success|failed, never back, so a
@@ -31,6 +33,36 @@ if ARGV[5] ~= '' then doc['result'] = ARGV[5] end
 redis.call('SET', KEYS[1], cjson.encode(doc), 'EX', tonumber(ARGV[6]))
 return 1
 """
+
+# A fresh pending record's JSON with markers for what varies; the model writes the rest.
+_SLOTS = ("id", "namespace", "user_id", "created_at")
+_MARK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _pending_parts(task_type: TaskType) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The model's JSON of a fresh pending record of ``task_type``, split around its
+    varying values: ``(text between them, index in _SLOTS of each value in order)``."""
+    marks = {f'"\\u0000{name}"': i for i, name in enumerate(_SLOTS[:3])}
+    marks['"2000-01-01T00:00:00Z"'] = 3
+    text = TaskRecord(id="\x00id", type=task_type, namespace="\x00namespace",
+                      user_id="\x00user_id", created_at=_MARK_TIME,
+                      status=TaskStatus.pending).model_dump_json()
+    found = sorted((text.index(mark), mark, slot) for mark, slot in marks.items())
+    parts, at = [], 0
+    for start, mark, _ in found:
+        parts.append(text[at:start])
+        at = start + len(mark)
+    parts.append(text[at:])
+    return tuple(parts), tuple(slot for _, _, slot in found)
+
+
+def _json_value(value: str | None) -> str | None:
+    """``value`` as the model writes it, or ``None`` when only the model should: text
+    other than printable ASCII, where json's escaping differs from the model's (DEL)."""
+    if value is None:
+        return "null"
+    return json.dumps(value) if value.isascii() and value.isprintable() else None
 
 
 class TaskStatusStore:
@@ -62,6 +94,22 @@ class TaskStatusStore:
         """:meth:`put` as one raw command, to ride in a batch of the caller's (``Mux.batch``)."""
         return ("SET", task_status_key(record.id), record.model_dump_json(), "EX",
                 str(TASK_STATUS_TTL_SECONDS))
+
+    @staticmethod
+    def pending_command(task_id: str, task_type: TaskType, namespace: str | None,
+                        user_id: str | None, created_at: datetime) -> tuple[str, ...]:
+        """:meth:`put_command` of a fresh ``pending`` record (the same bytes), without
+        building the model per call."""
+        values = [_json_value(task_id), _json_value(namespace), _json_value(user_id)]
+        if None in values or created_at.utcoffset() is None or created_at.utcoffset():
+            return TaskStatusStore.put_command(TaskRecord(
+                id=task_id, type=task_type, namespace=namespace, user_id=user_id,
+                created_at=created_at, status=TaskStatus.pending))
+        values.append(f'"{created_at.isoformat()[:-6]}Z"')
+        parts, slots = _pending_parts(task_type)
+        text = parts[0] + "".join(values[slot] + part  # type: ignore[operator]
+                                  for slot, part in zip(slots, parts[1:]))
+        return ("SET", task_status_key(task_id), text, "EX", str(TASK_STATUS_TTL_SECONDS))
 
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None`` when unknown or expired."""

@@ -7,9 +7,12 @@ builds, in the batch that also changes the job's status (``JobStore.queue``): on
 trip on the shared connection (storage/mux.py).
 
 This leans on Docket internals (``Execution._schedule_script_args``, the ``_schedule``
-script, the strike check and the scheduling counters). :func:`task_command` returns
-``None`` when they are not there (another pydocket version) or when the Docket lives in
-another Redis than ours; callers then fall back to ``docket.add``.
+script, the strike check and the scheduling counters); the command itself comes from a
+per-task template checked against Docket's own output at start-up
+(``tasks/_schedule_template.py``), or from Docket when the check fails.
+:func:`task_command` returns ``None`` when they are not there (another pydocket version)
+or when the Docket lives in another Redis than ours; callers then fall back to
+``docket.add``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from docket import Docket, Execution
 
 from agent_memory.services.ingestion import TaskCommand
+from agent_memory.tasks._schedule_template import checked_template
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,17 @@ class _Recorder:
 
     def evalsha(self, *args: Any) -> None:
         self.command = ("EVALSHA", *args)
+
+
+def _docket_command(execution: Execution, replace: bool,
+                    script_args: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """The EVALSHA Docket itself builds for ``execution``."""
+    assert _schedule is not None
+    if script_args is None:
+        script_args = execution._schedule_script_args(replace)[0]
+    recorder = _Recorder()
+    _schedule.enqueue(recorder, **script_args)  # type: ignore[arg-type]
+    return recorder.command
 
 
 def _usable(docket: Docket, redis_url: str) -> bool:
@@ -73,6 +88,7 @@ def task_command(docket: Docket, task: str, redis_url: str
     function = docket.tasks[task]
     assert _schedule is not None
     script = _schedule
+    template = checked_template(docket, task, script, _docket_command)
 
     def make(key: str, args: tuple[Any, ...], when: datetime | None = None,
              replace: bool = False) -> TaskCommand | None:
@@ -80,14 +96,17 @@ def task_command(docket: Docket, task: str, redis_url: str
                               attempt=1, function_name=task)
         if _may_strike(docket) and docket._check_stricken(execution):
             return None
-        script_args, immediate = execution._schedule_script_args(replace)
-        recorder = _Recorder()
-        script.enqueue(recorder, **script_args)  # type: ignore[arg-type]
+        made = template.command(key, args, execution.when, replace) if template else None
+        if made is None:
+            script_args, immediate = execution._schedule_script_args(replace)
+            made = (_docket_command(execution, replace, script_args), script_args["runs_key"],
+                    immediate)
+        command, runs_key, immediate = made
 
         def scheduled(reply: Any) -> None:  # what add does with the script's reply
             execution._apply_schedule_reply(reply, immediate)
             docket._record_schedule_metrics(execution, replace=replace)
 
-        return TaskCommand(recorder.command, script.lua, script_args["runs_key"], scheduled)
+        return TaskCommand(command, script.lua, runs_key, scheduled)
 
     return make

@@ -116,3 +116,29 @@ async def test_a_session_scheduled_by_another_process_is_still_promoted_once(
         await assert_task_count(one.docket, PROMOTE_TASK, count=1)
         await drain(one.docket)
         assert len(await all_memories(one.services)) == 3
+
+
+async def test_a_put_scheduled_from_the_template_is_run_by_dockets_worker(
+        redis_url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schedule a PUT sends comes from the checked template (Docket's own builder is
+    not called), and a real worker runs it: the session is promoted, its status success."""
+    from docket import Execution
+
+    built: list[str] = []
+    original = Execution._schedule_script_args
+
+    def counted(self: Execution, *args: Any, **kwargs: Any) -> Any:
+        built.append(self.key)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Execution, "_schedule_script_args", counted)
+    async with open_stack(task_settings(redis_url, extraction_debounce_seconds=0.2)) as stack:
+        built.clear()  # the start-up check builds Docket's commands for its samples
+        put = await stack.client.put("/v1/working-memory/t", json=_body(3))
+        assert put.status_code == 200
+        assert built == []
+        await assert_task_count(stack.docket, PROMOTE_TASK, count=1)
+        assert await _task_status(stack, put.headers["x-promotion-task"]) == "pending"
+        await drain(stack.docket)
+        assert len(await all_memories(stack.services)) == 3
+        assert await _task_status(stack, put.headers["x-promotion-task"]) == "success"
