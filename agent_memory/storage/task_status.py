@@ -65,6 +65,11 @@ def _json_value(value: str | None) -> str | None:
     return json.dumps(value) if value.isascii() and value.isprintable() else None
 
 
+def _set_command(task_id: str, text: str) -> tuple[str, ...]:
+    """The raw SET of a record's JSON, with the records' expiry."""
+    return ("SET", task_status_key(task_id), text, "EX", str(TASK_STATUS_TTL_SECONDS))
+
+
 class TaskStatusStore:
     """Creates and advances task records; the only code that knows their keys."""
 
@@ -92,8 +97,7 @@ class TaskStatusStore:
     @staticmethod
     def put_command(record: TaskRecord) -> tuple[str, ...]:
         """:meth:`put` as one raw command, to ride in a batch of the caller's (``Mux.batch``)."""
-        return ("SET", task_status_key(record.id), record.model_dump_json(), "EX",
-                str(TASK_STATUS_TTL_SECONDS))
+        return _set_command(record.id, record.model_dump_json())
 
     @staticmethod
     def pending_command(task_id: str, task_type: TaskType, namespace: str | None,
@@ -109,7 +113,7 @@ class TaskStatusStore:
         parts, slots = _pending_parts(task_type)
         text = parts[0] + "".join(values[slot] + part  # type: ignore[operator]
                                   for slot, part in zip(slots, parts[1:]))
-        return ("SET", task_status_key(task_id), text, "EX", str(TASK_STATUS_TTL_SECONDS))
+        return _set_command(task_id, text)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None`` when unknown or expired."""
