@@ -178,10 +178,11 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
     await svc.index_records(records, deduplicate=False)
     counted = _spy_on_counts(monkeypatch)
     monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
     searcher = Searcher(store, embedder, "hybrid")
-    searcher.sample_scope, searcher.sample.floor = 100, 1
+    searcher.sample.min_store, searcher.sample.floor = 100, 1
     exact = Searcher(store, embedder, "hybrid")
-    exact.sample_scope = 10**9
+    exact.sample.min_store = 10**9
     await searcher.search(None, SearchRequest(text="flight", limit=10))  # learns the size
     counted.clear()
     for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
@@ -194,6 +195,51 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
                                "piano": 1, "zebra": 2})
+
+
+async def test_large_filtered_scope_in_a_large_store_scales_the_sample(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a store of at least ``min_store`` memories, a filtered scope last seen holding at
+    least ``LARGE_SCOPE`` memories gets the store-common words' counts from the store's
+    sample scaled to the scope (no count, the candidate search beside the KNN); a word
+    rare in the store is still counted. Here the two namespaces hold the same texts, so
+    the scaled estimates are the exact counts and the pages equal a searcher that counts;
+    ``total`` is the scope's size and nothing outside the filter comes back. In a store
+    smaller than ``min_store`` every word is counted."""
+    store, embedder, svc = await _service(redis, redis_url)
+    rng = random.Random(12)
+    texts = [" ".join(rng.sample(WORDS, 6)) for _ in range(90)]
+    texts += [f"zebra {WORDS[i]}" for i in range(2)]
+    await svc.index_records([ExtractedMemoryRecord(id=f"{ns}{i}", text=text, namespace=ns)
+                             for ns in ("a", "b") for i, text in enumerate(texts)],
+                            deduplicate=False)
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
+    monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
+    counted = _spy_on_counts(monkeypatch)
+    searcher = Searcher(store, embedder, "hybrid")
+    searcher.sample.min_store = 150
+    exact = Searcher(store, embedder, "hybrid")
+    exact.sample.min_store = 10**9
+    where = Tag("namespace") == "a"
+    await searcher.search(where, SearchRequest(text="flight", limit=10))  # learns the size
+    counted.clear()
+    for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        got = await searcher.search(where, request)
+        want = await exact.search(where, request)
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == 92
+        assert all(m.namespace == "a" for m in got.memories)
+    # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
+    assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
+                               "piano": 1, "zebra": 2})
+
+    counted.clear()
+    small = Searcher(store, embedder, "hybrid")  # min_store 100,000: every word counted
+    await small.search(where, SearchRequest(text="flight", limit=10))
+    await small.search(where, SearchRequest(text="tea budget", limit=10))
+    assert counted == Counter({"flight": 1, "tea": 1, "budget": 1})
 
 
 async def test_known_counts_send_the_candidate_search_beside_the_knn(
