@@ -66,9 +66,9 @@ _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searche
 # nothing. Every LoCoMo conversation and the paraphrase set are smaller (always counted).
 LARGE_SCOPE = 1_000
 COUNTS_TTL = 10.0
-# In a store of at least SAMPLE_SCOPE memories, the counts of words common in the store are
-# estimated from a random sample instead, with no filter and in scopes of at least
-# LARGE_SCOPE memories (services/word_sample.py).
+# In a store of at least SAMPLE_SCOPE memories, the counts of words common in the store
+# (no filter) or in a filtered scope of at least LARGE_SCOPE memories are estimated from a
+# sample of it instead (services/word_sample.py).
 SAMPLE_SCOPE = 100_000
 _COUNTS_KEPT = 50_000  # (scope, word) counts kept at most
 
@@ -282,15 +282,14 @@ class Searcher:
             # of the last ``COUNTS_TTL`` seconds stands in for a fresh one (IDF only:
             # ``total`` and the filters never come from them): only the others are counted.
             # In a store of at least ``SAMPLE_SCOPE`` memories, the count of a word common
-            # in the store is estimated from a sample (services/word_sample.py), with no
-            # filter and in a filtered scope last seen that large (scaled to its size).
+            # in the store (no filter) or in a filtered scope last seen that large is
+            # estimated from a sample of the store or of the scope (services/word_sample.py).
             small = self._scope_sizes.get(scope, depth + 1) <= depth
             known = self._known_counts(scope, list(terms))
             missing = [stem for stem in terms if stem not in known]
             size = self._scope_sizes.get(scope, 0)
             if missing and size >= LARGE_SCOPE:
-                known.update(await self.sample.estimates(missing, size,
-                                                         scoped=where is not None))
+                known.update(await self.sample.estimates(missing, size, where))
                 missing = [stem for stem in missing if stem not in known]
             # In a large scope where every query word's count is known (reused or
             # estimated), the candidate search needs nothing from this round trip: it goes

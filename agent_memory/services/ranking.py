@@ -166,6 +166,12 @@ def _stem_seq(text: str) -> tuple[str, ...]:
     return tuple(map(_stem, _content(text, index_stopwords())))
 
 
+def document_stems(fields: Sequence[str]) -> set[str]:
+    """The stems a memory's lexical fields hold, as its candidate analysis finds them (and
+    through the same cache: a memory sampled first is analysed once)."""
+    return set(chain.from_iterable(map(_stem_seq, fields)))
+
+
 @lru_cache(maxsize=100_000)
 def _stems(text: str) -> Counter[str]:
     """Stem counts of one text, cached. Callers must not modify the returned counter."""

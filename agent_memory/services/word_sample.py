@@ -1,4 +1,4 @@
-"""Estimated word counts from a random sample of the whole store's memories.
+"""Estimated word counts from a sample of the store's memories or of a large scope's.
 
 Hybrid search weighs each query word by its IDF, which needs how many memories in scope
 hold the word. RediSearch counts a word by walking every memory holding it: ~23 ms of
@@ -15,21 +15,23 @@ rarer word is still counted exactly, which is cheap because it is rare in the st
   when it is at least ``floor`` (ten times the count above which a word fetches no
   candidates of its own, services/ranking.py), so which words fetch candidates is the same
   as with exact counts, except by an extremely unlikely sample.
-- In a filtered scope of ``n`` memories (a tenant's, say) the estimate is the word's share
-  of the store scaled to the scope, ``hits * n / sampled``, with no floor. Counting such a
-  word in a tenant's 1,000 memories of a 1M store still walks the skip lists of its
-  ~130,000 postings (~1 ms each, four per query: docs/benchmarks.md, issue-17g). This
-  estimate is only as good as the scope resembles the store: a scope that uses a
-  store-common word much less (or more) than the store does gets that word's IDF wrong,
-  a ranking change measured in docs/search-quality.md (issue-17g).
+- In a filtered scope last seen holding ``n`` memories (a tenant's, say), the sample is
+  the scope's own: up to ``size`` of its memories, all of them in a scope no larger than
+  that (then a word's estimate is its exact count when the sample was read, scaled by the
+  scope's growth since), evenly spread pages of them in a larger one; the estimate is
+  ``hits * n / sampled`` with no floor. A word that fewer than ``MIN_HITS`` sampled
+  memories hold is counted. Counting one word in a tenant's 1,000 memories of a 1M store
+  walks the skip list of its ~130,000 postings (~1 ms, up to four per query); reading the
+  sample costs one search of ``size`` memories' text and their analysis (~15-30 ms), once
+  per scope every ``ttl`` seconds, and it is only read for a scope that needed a count
+  while its size was known (docs/benchmarks.md, issue-17g).
 
 ``total``, the filters and the candidate searches' matches stay exact; the estimates only
 set IDF weights (of the score and of the candidate query's word weights) and, in a scope,
-which words are selective enough to fetch candidates.
+which words are selective enough to fetch candidates. Neither kind of sample is read in a
+store smaller than ``min_store`` (its size, from FT.INFO, read again every ``ttl``).
 
-The sample is the first ``size`` memory keys of a keyspace scan (storage/lexical.py),
-read again every ``ttl`` seconds, with the store's size (FT.INFO) checked first: a store
-smaller than ``min_store`` is not sampled.
+The store's sample is the first ``size`` memory keys of a keyspace scan (storage/lexical.py).
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from agent_memory.services.ranking import analyze
-from agent_memory.services.text_query import index_stopwords
+from redisvl.query.filter import FilterExpression
+
+from agent_memory.services.ranking import document_stems
 from agent_memory.storage.lexical import LexicalStore
 
 SIZE = 2_000
@@ -47,8 +50,35 @@ MIN_HITS = 20
 TTL = 300.0
 
 
+class _Sample:
+    """Memories' stems from one read: how many sampled memories hold each."""
+
+    def __init__(self, memories: Sequence[Sequence[str]]) -> None:
+        hits: Counter[str] = Counter()
+        for fields in memories:
+            hits.update(document_stems(fields))
+        self.hits, self.sampled, self.read_at = hits, len(memories), time.monotonic()
+
+    def estimates(self, stems: Sequence[str], n: int, floor: int) -> dict[str, int]:
+        if not self.sampled:
+            return {}
+        out = {}
+        for stem in stems:
+            hits = self.hits.get(stem, 0)
+            if hits >= MIN_HITS:
+                estimate = min(round(hits * n / self.sampled), n)
+                if estimate >= floor:
+                    out[stem] = estimate
+        return out
+
+
+_NONE = _Sample(())
+_NONE.read_at = float("-inf")  # never read: stale
+_SCOPES_KEPT = 1_000  # scopes whose sample is kept at most
+
+
 class WordSample:
-    """A random sample of the store's memories, as the stems each holds."""
+    """Samples of the store's memories and of large filtered scopes' (see the module docs)."""
 
     def __init__(self, lexical: LexicalStore, *, floor: int, min_store: int,
                  size: int = SIZE, ttl: float = TTL) -> None:
@@ -57,36 +87,32 @@ class WordSample:
         self.min_store = min_store  # the smallest store estimated at all
         self.size = size
         self.ttl = ttl
-        self._hits: Counter[str] = Counter()  # stem -> sampled memories holding it
-        self._sampled = 0
-        self._read_at = float("-inf")
+        self._store = _NONE
+        self._scopes: dict[str, _Sample] = {}
+        self._stored = 0  # the store's size, read at ``_stored_at``
+        self._stored_at = float("-inf")
 
-    async def estimates(self, stems: Sequence[str], n: int, *,
-                        scoped: bool = False) -> dict[str, int]:
-        """``{stem: estimated memories holding it}`` among ``n`` (the whole store, or a
-        filtered scope's ``n`` when ``scoped``), for the stems common enough in the store
-        to be estimated (the others must be counted); none in a store smaller than
+    async def estimates(self, stems: Sequence[str], n: int,
+                        where: FilterExpression | None = None) -> dict[str, int]:
+        """``{stem: estimated memories holding it}`` among ``n`` (the store's, or those
+        of the scope ``where``), for the stems common enough in the sample to be
+        estimated (the others must be counted); none in a store smaller than
         ``min_store``."""
-        if time.monotonic() - self._read_at > self.ttl:
-            await self._read()
-        if not self._sampled:
+        now = time.monotonic()
+        if now - self._stored_at > self.ttl:
+            self._stored = await self.lexical.store.indexed_count() or 0
+            self._stored_at = now
+        if self._stored < self.min_store:
             return {}
-        floor = 1 if scoped else self.floor
-        out = {}
-        for stem in stems:
-            hits = self._hits.get(stem, 0)
-            if hits >= MIN_HITS:
-                estimate = min(round(hits * n / self._sampled), n)
-                if estimate >= floor:
-                    out[stem] = estimate
-        return out
-
-    async def _read(self) -> None:
-        stored = await self.lexical.store.indexed_count()
-        texts = await self.lexical.sample(self.size) if (stored or 0) >= self.min_store \
-            else []
-        stop = index_stopwords()
-        hits: Counter[str] = Counter()
-        for text in texts:
-            hits.update({stem for stem, _ in analyze(text, stop)})
-        self._hits, self._sampled, self._read_at = hits, len(texts), time.monotonic()
+        if where is None:
+            if now - self._store.read_at > self.ttl:
+                self._store = _Sample(await self.lexical.sample(self.size))
+            return self._store.estimates(stems, n, self.floor)
+        scope = str(where)
+        sample = self._scopes.get(scope)
+        if sample is None or now - sample.read_at > self.ttl:
+            if len(self._scopes) >= _SCOPES_KEPT and scope not in self._scopes:
+                self._scopes.clear()
+            sample = self._scopes[scope] = _Sample(
+                await self.lexical.scope_sample(where, self.size, n))
+        return sample.estimates(stems, n, 1)

@@ -197,21 +197,22 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
                                "piano": 1, "zebra": 2})
 
 
-async def test_large_filtered_scope_in_a_large_store_scales_the_sample(
+async def test_large_filtered_scope_in_a_large_store_estimates_from_its_own_sample(
         redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a store of at least ``min_store`` memories, a filtered scope last seen holding at
-    least ``LARGE_SCOPE`` memories gets the store-common words' counts from the store's
-    sample scaled to the scope (no count, the candidate search beside the KNN); a word
-    rare in the store is still counted. Here the two namespaces hold the same texts, so
-    the scaled estimates are the exact counts and the pages equal a searcher that counts;
-    ``total`` is the scope's size and nothing outside the filter comes back. In a store
-    smaller than ``min_store`` every word is counted."""
+    least ``LARGE_SCOPE`` memories gets its common words' counts from a sample of its own
+    memories (no count); a word rare in it is still counted. The scope's vocabulary is not
+    the store's (namespace "b" uses other words), and the scope is smaller than the sample,
+    so the estimates are its exact counts: the pages and scores equal a searcher that
+    counts, ``total`` is the scope's size and nothing outside the filter comes back. In a
+    store smaller than ``min_store`` every word is counted."""
     store, embedder, svc = await _service(redis, redis_url)
     rng = random.Random(12)
-    texts = [" ".join(rng.sample(WORDS, 6)) for _ in range(90)]
-    texts += [f"zebra {WORDS[i]}" for i in range(2)]
+    texts = {"a": [" ".join(rng.sample(WORDS[:12], 6)) for _ in range(90)],
+             "b": [" ".join(rng.sample(WORDS[8:], 6)) for _ in range(90)]}
+    texts["a"] += [f"zebra {WORDS[i]}" for i in range(2)]
     await svc.index_records([ExtractedMemoryRecord(id=f"{ns}{i}", text=text, namespace=ns)
-                             for ns in ("a", "b") for i, text in enumerate(texts)],
+                             for ns, some in texts.items() for i, text in enumerate(some)],
                             deduplicate=False)
     monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
     monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
@@ -223,7 +224,7 @@ async def test_large_filtered_scope_in_a_large_store_scales_the_sample(
     where = Tag("namespace") == "a"
     await searcher.search(where, SearchRequest(text="flight", limit=10))  # learns the size
     counted.clear()
-    for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
+    for text in ("flight hotel coffee", "zebra flight", "tea budget meeting"):
         request = SearchRequest(text=text, limit=10, recency_boost=False)
         got = await searcher.search(where, request)
         want = await exact.search(where, request)
@@ -233,13 +234,34 @@ async def test_large_filtered_scope_in_a_large_store_scales_the_sample(
         assert all(m.namespace == "a" for m in got.memories)
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
-                               "piano": 1, "zebra": 2})
+                               "meeting": 1, "zebra": 2})
 
     counted.clear()
     small = Searcher(store, embedder, "hybrid")  # min_store 100,000: every word counted
     await small.search(where, SearchRequest(text="flight", limit=10))
     await small.search(where, SearchRequest(text="tea budget", limit=10))
     assert counted == Counter({"flight": 1, "tea": 1, "budget": 1})
+
+
+async def test_a_scope_larger_than_its_sample_is_read_in_spread_pages(
+        redis: Redis, redis_url: str) -> None:
+    """A scope holding more memories than the sample's size is sampled in pages spread
+    over it: the sample has the size asked for, only memories of the scope, no memory
+    twice."""
+    store, _, svc = await _service(redis, redis_url)
+    await svc.index_records([ExtractedMemoryRecord(id=f"{ns}{i}", text=f"{ns}word item{i}",
+                                                   namespace=ns)
+                             for ns in ("a", "b") for i in range(120)], deduplicate=False)
+    lexical = LexicalStore(store)
+    texts = [fields[0] for fields in
+             await lexical.scope_sample(Tag("namespace") == "a", 50, 120)]
+    assert len(texts) == len(set(texts)) == 50
+    assert all(t.startswith("aword item") for t in texts)
+    items = sorted(int(t.rsplit("item", 1)[1]) for t in texts)
+    assert items[-1] - items[0] > 100  # spread over the scope, not its first 50
+    whole = [fields[0] for fields in
+             await lexical.scope_sample(Tag("namespace") == "b", 200, 120)]
+    assert sorted(whole) == sorted(f"bword item{i}" for i in range(120))
 
 
 async def test_known_counts_send_the_candidate_search_beside_the_knn(
