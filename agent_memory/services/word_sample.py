@@ -22,9 +22,10 @@ rarer word is still counted exactly, which is cheap because it is rare in the st
   ``hits * n / sampled`` with no floor. A word that fewer than ``MIN_HITS`` sampled
   memories hold is counted. Counting one word in a tenant's 1,000 memories of a 1M store
   walks the skip list of its ~130,000 postings (~1 ms, up to four per query); reading the
-  sample costs one search of ``size`` memories' text and their analysis (~15-30 ms), once
-  per scope every ``ttl`` seconds, and it is only read for a scope that needed a count
-  while its size was known (docs/benchmarks.md, issue-17g).
+  sample costs one search of ``size`` memories' text and their analysis (~15-20 ms at
+  1,000), once per scope every ``ttl`` seconds, and only for a scope that wants it a
+  second time within ``ttl`` (the first time its words are counted): a scope searched
+  once in a while keeps paying only its counts (docs/benchmarks.md, issue-17g).
 
 ``total``, the filters and the candidate searches' matches stay exact; the estimates only
 set IDF weights (of the score and of the candidate query's word weights) and, in a scope,
@@ -89,6 +90,7 @@ class WordSample:
         self.ttl = ttl
         self._store = _NONE
         self._scopes: dict[str, _Sample] = {}
+        self._asked: dict[str, float] = {}  # scope -> when it last wanted a missing sample
         self._stored = 0  # the store's size, read at ``_stored_at``
         self._stored_at = float("-inf")
 
@@ -111,8 +113,14 @@ class WordSample:
         scope = str(where)
         sample = self._scopes.get(scope)
         if sample is None or now - sample.read_at > self.ttl:
-            if len(self._scopes) >= _SCOPES_KEPT and scope not in self._scopes:
-                self._scopes.clear()
+            # Only for a scope searched again within ``ttl``: a scope searched once in a
+            # while would pay the read at every search, where its counts cost less.
+            asked, self._asked[scope] = self._asked.get(scope, float("-inf")), now
+            if now - asked > self.ttl:
+                return {}
+            for kept in (self._scopes, self._asked):
+                if len(kept) >= _SCOPES_KEPT and scope not in kept:
+                    kept.clear()
             sample = self._scopes[scope] = _Sample(
                 await self.lexical.scope_sample(where, self.size, n))
         return sample.estimates(stems, n, 1)

@@ -223,6 +223,10 @@ async def test_large_filtered_scope_in_a_large_store_estimates_from_its_own_samp
     exact.sample.min_store = 10**9
     where = Tag("namespace") == "a"
     await searcher.search(where, SearchRequest(text="flight", limit=10))  # learns the size
+    # the first search that could use a sample counts (a scope searched once in a while
+    # is never sampled); the next one within the sample's ttl reads it
+    await searcher.search(where, SearchRequest(text="hotel", limit=10))
+    assert counted == Counter({"flight": 1, "hotel": 1})
     counted.clear()
     for text in ("flight hotel coffee", "zebra flight", "tea budget meeting"):
         request = SearchRequest(text=text, limit=10, recency_boost=False)
