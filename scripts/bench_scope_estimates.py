@@ -3,19 +3,21 @@ default (hybrid) search's first page, against a searcher that counts every word.
 
 Runs against a store filled by ``scripts/load_million.py`` (``--redis-url``, read-only for
 the first part): tenant queries (one user of one namespace, 1,000 memories each at 1M)
-of four words of that script's vocabulary, top ``--limit`` compared. Then, with
+of four words of that script's vocabulary, top ``--limit`` compared; with
+``--namespaces``, whole namespaces too (10,000 memories: larger than the sample). Then, with
 ``--skewed``, it writes a tenant whose vocabulary differs from the store's (a few store
 words in most of its memories, most of them in few, and words the store never uses),
 compares again on it, and deletes it (the store's size is back to what it was).
 
     .venv/bin/python scripts/bench_scope_estimates.py --redis-url redis://127.0.0.1:6917/0 \\
-        --users 30 --queries 10 --skewed 2000
+        --users 30 --queries 10 --namespaces 10 --skewed 2000
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import statistics
 import sys
@@ -41,16 +43,19 @@ OWN = ("kayak sourdough kiln glaze ferment espresso marathon compost seedling tr
        "pottery lathe chisel dovetail varnish sawdust workshop clamp plane veneer").split()
 
 
-def _where(namespace: str, user: str):  # type: ignore[no-untyped-def]
-    return and_all([tag_in("namespace", [namespace]), tag_in("user_id", [user])])
+def _where(namespace: str, user: str | None):  # type: ignore[no-untyped-def]
+    users = [tag_in("user_id", [user])] if user else []
+    return and_all([tag_in("namespace", [namespace]), *users])
 
 
-async def _compare(estimated: Searcher, exact: Searcher, scopes: list[tuple[str, str]],
+async def _compare(estimated: Searcher, exact: Searcher,
+                   scopes: list[tuple[str, str | None]],
                    queries: list[str], limit: int) -> dict[str, float]:
-    overlap, same_order, same_first, same_total = [], 0, 0, 0
+    overlap, same_order, same_first, same_total, same_scores = [], 0, 0, 0, 0
     for namespace, user in scopes:
         where = _where(namespace, user)
-        # the first search of a scope counts in both (its size is not known yet)
+        # the first search of a scope counts in both (its size is not known yet), and so
+        # does the estimating searcher's second (the scope's first wish for a sample)
         for searcher in (estimated, exact):
             await searcher.search(where, SearchRequest(text=queries[0], limit=limit))
         for text in queries:
@@ -62,10 +67,14 @@ async def _compare(estimated: Searcher, exact: Searcher, scopes: list[tuple[str,
             same_order += a == b
             same_first += a[:1] == b[:1]
             same_total += got.total == want.total
+            same_scores += len(a) == len(b) and all(  # to float rounding (recency's clock)
+                math.isclose(x.score, y.score, rel_tol=1e-9)
+                for x, y in zip(got.memories, want.memories, strict=True))
     n = len(overlap)
     return {"queries": n, "top_overlap_mean": statistics.fmean(overlap),
             "top_overlap_min": min(overlap), "same_order": same_order / n,
-            "same_first": same_first / n, "same_total": same_total / n}
+            "same_first": same_first / n, "same_total": same_total / n,
+            "same_scores": same_scores / n}
 
 
 def _skewed_records(rng: random.Random, count: int) -> list[MemoryRecord]:
@@ -104,6 +113,10 @@ async def run(args: argparse.Namespace) -> None:
     queries = [" ".join(rng.sample(WORDS, 4)) for _ in range(args.queries)]
     print("tenants of the 1M store:", await _compare(estimated, exact, scopes, queries,
                                                       args.limit))
+    if args.namespaces:  # 10,000 memories each at 1M: larger than the sample
+        spaces = [(f"ns{t}", None) for t in rng.sample(range(100), args.namespaces)]
+        print("namespaces of the 1M store:", await _compare(estimated, exact, spaces,
+                                                            queries, args.limit))
     if args.skewed:
         records = _skewed_records(rng, args.skewed)
         vectors = await embedder.embed([r.text for r in records])
@@ -125,6 +138,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=30)
     parser.add_argument("--queries", type=int, default=10, help="per user")
     parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--namespaces", type=int, default=0,
+                        help="namespace-wide scopes compared too (beyond the sample's size)")
     parser.add_argument("--skewed", type=int, default=0,
                         help="memories of a tenant with its own vocabulary (0: none)")
     asyncio.run(run(parser.parse_args()))
