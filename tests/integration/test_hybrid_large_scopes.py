@@ -50,6 +50,22 @@ def _spy_on_counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counted
 
 
+async def _same_pages(searcher: Searcher, exact: Searcher, where: object,
+                      texts: tuple[str, ...], total: int) -> list[list[object]]:
+    """Each query's first page from ``searcher`` equals ``exact``'s (ids and scores), and
+    both count ``total``; returns the pages."""
+    pages = []
+    for text in texts:
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        got = await searcher.search(where, request)  # type: ignore[arg-type]
+        want = await exact.search(where, request)  # type: ignore[arg-type]
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == total
+        pages.append(got.memories)
+    return pages
+
+
 def _stems(text: str) -> set[str]:
     return {stem for stem, _ in analyze(text)}
 
@@ -185,13 +201,8 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
     exact.sample.min_store = 10**9
     await searcher.search(None, SearchRequest(text="flight", limit=10))  # learns the size
     counted.clear()
-    for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
-        request = SearchRequest(text=text, limit=10, recency_boost=False)
-        got = await searcher.search(None, request)
-        want = await exact.search(None, request)
-        assert [(m.id, m.score) for m in got.memories] == \
-            [(m.id, m.score) for m in want.memories]
-        assert got.total == want.total == 153
+    await _same_pages(searcher, exact, None,
+                      ("flight hotel coffee", "zebra flight", "tea budget piano"), 153)
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
                                "piano": 1, "zebra": 2})
@@ -228,14 +239,9 @@ async def test_large_filtered_scope_in_a_large_store_estimates_from_its_own_samp
     await searcher.search(where, SearchRequest(text="hotel", limit=10))
     assert counted == Counter({"flight": 1, "hotel": 1})
     counted.clear()
-    for text in ("flight hotel coffee", "zebra flight", "tea budget meeting"):
-        request = SearchRequest(text=text, limit=10, recency_boost=False)
-        got = await searcher.search(where, request)
-        want = await exact.search(where, request)
-        assert [(m.id, m.score) for m in got.memories] == \
-            [(m.id, m.score) for m in want.memories]
-        assert got.total == want.total == 92
-        assert all(m.namespace == "a" for m in got.memories)
+    pages = await _same_pages(searcher, exact, where,
+                              ("flight hotel coffee", "zebra flight", "tea budget meeting"), 92)
+    assert all(m.namespace == "a" for page in pages for m in page)
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
                                "meeting": 1, "zebra": 2})
