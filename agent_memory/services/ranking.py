@@ -160,9 +160,8 @@ def _stem_seq(text: str) -> tuple[str, ...]:
     # Documents keep the words RediSearch indexes: stopwords never match a query (the query
     # drops them) but they do make a memory longer, and BM25's length normalisation works
     # better with the real length (LoCoMo: 0.739 -> 0.748 offline).
-    # The stems of analyze(text, index_stopwords()), without its pairs: a memory's
-    # analysis was most of a tenant search's client CPU on candidates it had not seen
-    # (docs/benchmarks.md, issue-17g).
+    # The stems of analyze(text, index_stopwords()) without building its pairs: ~15% less
+    # per new candidate (docs/benchmarks.md, issue-17g).
     return tuple(map(_stem, _content(text, index_stopwords())))
 
 

@@ -58,7 +58,10 @@ class _Sample:
         hits: Counter[str] = Counter()
         for fields in memories:
             hits.update(document_stems(fields))
-        self.hits, self.sampled, self.read_at = hits, len(memories), time.monotonic()
+        # only the stems common enough to be estimated: a thousand scopes' samples of
+        # varied text would otherwise keep every rare word of each
+        self.hits = {stem: count for stem, count in hits.items() if count >= MIN_HITS}
+        self.sampled, self.read_at = len(memories), time.monotonic()
 
     def estimates(self, stems: Sequence[str], n: int, floor: int) -> dict[str, int]:
         if not self.sampled:
