@@ -4,7 +4,8 @@ Writes straight through the storage layer (``LongTermStore.write``, pipelined, h
 embedder at 384 dims) in big batches into a fresh embedded Redis (or ``--redis-url``,
 which must be an empty database: it is flushed), then reports Redis memory, index sizes and
 search p50/p95 through the service (semantic, keyword, hybrid; with and without a tenant
-filter), as the API would run them minus HTTP.
+filter), as the API would run them minus HTTP (with the API process's garbage-collector
+settings unless ``--default-gc``).
 
     .venv/bin/python scripts/load_million.py --count 50000     # quick run
     .venv/bin/python scripts/load_million.py                   # the full 1M
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio import Redis  # noqa: E402
 
 from agent_memory.embeddings import HashingEmbedder  # noqa: E402
+from agent_memory.gc_tuning import tune_for_serving  # noqa: E402
 from agent_memory.models.long_term import SearchRequest  # noqa: E402
 from agent_memory.models.records import MemoryRecord  # noqa: E402
 from agent_memory.principal import LOCAL_ADMIN  # noqa: E402
@@ -136,6 +138,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
           f"inverted={float(info['inverted_sz_mb']):,.0f} MiB  "
           f"total_index={float(info['total_index_memory_sz_mb']):,.0f} MiB")
     if not args.skip_search:
+        if settings.gc_tuning and not args.default_gc:
+            tune_for_serving()  # the collector as the API process runs it (app.py)
         print(f"\n== search latency through the service ({args.runs} queries each) ==")
         await _latency(service, args.runs, args.modes.split(","))
     await redis.aclose()
@@ -153,6 +157,9 @@ def main() -> None:
                         help="search the memories already in --redis-url (filled by an "
                              "earlier run with the same --count) instead of flushing and filling")
     parser.add_argument("--skip-search", action="store_true", help="fill only")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="search with CPython's default collector thresholds instead "
+                             "of the API process's (agent_memory/gc_tuning.py)")
     parser.add_argument("--modes", default="semantic,keyword,hybrid",
                         help="search modes to time, comma-separated")
     args = parser.parse_args()

@@ -66,8 +66,9 @@ _SCOPE_HINTS = 10_000  # filters whose size hybrid search remembers (see Searche
 # nothing. Every LoCoMo conversation and the paraphrase set are smaller (always counted).
 LARGE_SCOPE = 1_000
 COUNTS_TTL = 10.0
-# With no filter at all, over a store last seen holding at least SAMPLE_SCOPE memories,
-# common words' counts are estimated from a random sample instead (services/word_sample.py).
+# In a store of at least SAMPLE_SCOPE memories, the counts of words common in the store
+# (no filter) or in a filtered scope of at least LARGE_SCOPE memories are estimated from a
+# sample of it instead (services/word_sample.py).
 SAMPLE_SCOPE = 100_000
 _COUNTS_KEPT = 50_000  # (scope, word) counts kept at most
 
@@ -154,8 +155,8 @@ class Searcher:
         self.hybrid_ranker = LexicalRanker(lexical, RankingParams(
             feedback_candidates=False, feedback_counts=False, depth=HYBRID_KEYWORD_DEPTH))
         self.sample = WordSample(
-            lexical, floor=10 * self.hybrid_ranker.params.candidate_max_count)
-        self.sample_scope = SAMPLE_SCOPE
+            lexical, floor=10 * self.hybrid_ranker.params.candidate_max_count,
+            min_store=SAMPLE_SCOPE)
         self._scope_sizes: dict[str, int] = {}  # filter -> memories it held last time
         # (filter, stem) -> (memories holding the stem, monotonic time counted), large
         # scopes only
@@ -280,14 +281,15 @@ class Searcher:
             # In a scope last seen holding at least ``LARGE_SCOPE`` memories, a word's count
             # of the last ``COUNTS_TTL`` seconds stands in for a fresh one (IDF only:
             # ``total`` and the filters never come from them): only the others are counted.
-            # With no filter over a store of at least ``sample_scope`` memories, a common
-            # word's count is estimated from a sample (services/word_sample.py).
+            # In a store of at least ``SAMPLE_SCOPE`` memories, the count of a word common
+            # in the store (no filter) or in a filtered scope last seen that large is
+            # estimated from a sample of the store or of the scope (services/word_sample.py).
             small = self._scope_sizes.get(scope, depth + 1) <= depth
             known = self._known_counts(scope, list(terms))
             missing = [stem for stem in terms if stem not in known]
             size = self._scope_sizes.get(scope, 0)
-            if where is None and missing and size >= self.sample_scope:
-                known.update(await self.sample.estimates(missing, size))
+            if missing and size >= LARGE_SCOPE:
+                known.update(await self.sample.estimates(missing, size, where))
                 missing = [stem for stem in missing if stem not in known]
             # In a large scope where every query word's count is known (reused or
             # estimated), the candidate search needs nothing from this round trip: it goes

@@ -42,6 +42,7 @@ _PREV, _NEXT = (name.encode() for name in CONTEXT_FIELDS)
 # The id is the key's suffix: no need to return ``id_``.
 _CANDIDATE_FIELDS = ["created_at", "last_accessed", *LEXICAL_FIELDS]
 _SAMPLE_SCANS = 50  # SCAN calls a sample may take (other keys share the database)
+_SCOPE_PAGES = 10  # pages a scope's sample is read in, when it is larger than the sample
 
 
 # One candidate search: its words, their weights, and (when present and true) whether a
@@ -241,8 +242,8 @@ class LexicalStore:
             return 0, counts, 0
         return counts[0], counts[1 : 1 + len(words)], (counts[-1] if clauses else 0)
 
-    async def sample(self, n: int) -> list[str]:
-        """The lexical text (own text and session context, joined) of up to ``n`` memories,
+    async def sample(self, n: int) -> list[tuple[str, ...]]:
+        """The lexical fields (own text and session context) of up to ``n`` memories,
         in the order Redis's keyspace scan meets their keys: the hash of the key decides
         that order, so whatever their content or age they are a random sample of the store
         (services/word_sample.py)."""
@@ -259,8 +260,23 @@ class LexicalStore:
             # errors as values: a key of another type under the prefix is left out
             replies = await self.store.mux.replies([("HMGET", key, *LEXICAL_FIELDS)
                                                     for key in keys[:n]])
-        return [" ".join(_decoded(v) for v in reply) for reply in replies
+        return [tuple(_decoded(v) for v in reply) for reply in replies
                 if isinstance(reply, list) and reply[0] is not None]
+
+    async def scope_sample(self, where: FilterExpression, size: int, n: int
+                           ) -> list[tuple[str, ...]]:
+        """The lexical fields (as :meth:`sample`) of up to ``size`` memories of ``where``,
+        which held ``n`` when last seen: all of them when it holds no more than ``size``,
+        else ``_SCOPE_PAGES`` pages spread evenly over the search's order."""
+        pages = [(0, size)] if n <= size else [
+            (i * n // _SCOPE_PAGES, size // _SCOPE_PAGES) for i in range(_SCOPE_PAGES)]
+        name, scope = self.store.text_index_name, _scope(where) or "*"
+        with store_guard("sample"):
+            replies = await self.store.mux.batch(
+                [("FT.SEARCH", name, scope, "RETURN", len(LEXICAL_FIELDS), *LEXICAL_FIELDS,
+                  "DIALECT", 2, "LIMIT", offset, count) for offset, count in pages])
+        return [tuple(_decoded(v) for v in fields[1::2])
+                for reply in replies for fields in reply[2::2] if fields]
 
     async def session_edges(self, groups: Sequence[tuple[str | None, str | None, str, str,
                                                          float, float, frozenset[str]]],

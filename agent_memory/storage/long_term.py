@@ -440,6 +440,12 @@ class LongTermStore(ExhaustiveScans):
             found = await self.mux.execute(*search_command(self.index_name, q.query, q.params))
         return self._hits(found, q.query._with_scores), int(found[0])
 
+    async def indexed_count(self) -> int | None:
+        """How many memories the text index holds (FT.INFO, cheap at any size), or
+        ``None`` while it is being built or reports records it could not index."""
+        with store_guard("index info"):
+            return _settled_doc_count(await self.mux.execute("FT.INFO", self.text_index_name))
+
     async def count(self, where: FilterExpression | None) -> int:
         """How many memories match ``where``."""
         with store_guard("count"):

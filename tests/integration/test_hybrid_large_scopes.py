@@ -50,6 +50,22 @@ def _spy_on_counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counted
 
 
+async def _same_pages(searcher: Searcher, exact: Searcher, where: object,
+                      texts: tuple[str, ...], total: int) -> list[list[object]]:
+    """Each query's first page from ``searcher`` equals ``exact``'s (ids and scores), and
+    both count ``total``; returns the pages."""
+    pages = []
+    for text in texts:
+        request = SearchRequest(text=text, limit=10, recency_boost=False)
+        got = await searcher.search(where, request)  # type: ignore[arg-type]
+        want = await exact.search(where, request)  # type: ignore[arg-type]
+        assert [(m.id, m.score) for m in got.memories] == \
+            [(m.id, m.score) for m in want.memories]
+        assert got.total == want.total == total
+        pages.append(got.memories)
+    return pages
+
+
 def _stems(text: str) -> set[str]:
     return {stem for stem, _ in analyze(text)}
 
@@ -178,22 +194,84 @@ async def test_unfiltered_large_store_estimates_common_words_from_a_sample(
     await svc.index_records(records, deduplicate=False)
     counted = _spy_on_counts(monkeypatch)
     monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
     searcher = Searcher(store, embedder, "hybrid")
-    searcher.sample_scope, searcher.sample.floor = 100, 1
+    searcher.sample.min_store, searcher.sample.floor = 100, 1
     exact = Searcher(store, embedder, "hybrid")
-    exact.sample_scope = 10**9
+    exact.sample.min_store = 10**9
     await searcher.search(None, SearchRequest(text="flight", limit=10))  # learns the size
     counted.clear()
-    for text in ("flight hotel coffee", "zebra flight", "tea budget piano"):
-        request = SearchRequest(text=text, limit=10, recency_boost=False)
-        got = await searcher.search(None, request)
-        want = await exact.search(None, request)
-        assert [(m.id, m.score) for m in got.memories] == \
-            [(m.id, m.score) for m in want.memories]
-        assert got.total == want.total == 153
+    await _same_pages(searcher, exact, None,
+                      ("flight hotel coffee", "zebra flight", "tea budget piano"), 153)
     # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
     assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
                                "piano": 1, "zebra": 2})
+
+
+async def test_large_filtered_scope_in_a_large_store_estimates_from_its_own_sample(
+        redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a store of at least ``min_store`` memories, a filtered scope last seen holding at
+    least ``LARGE_SCOPE`` memories gets its common words' counts from a sample of its own
+    memories (no count); a word rare in it is still counted. The scope's vocabulary is not
+    the store's (namespace "b" uses other words), and the scope is smaller than the sample,
+    so the estimates are its exact counts: the pages and scores equal a searcher that
+    counts, ``total`` is the scope's size and nothing outside the filter comes back. In a
+    store smaller than ``min_store`` every word is counted."""
+    store, embedder, svc = await _service(redis, redis_url)
+    rng = random.Random(12)
+    texts = {"a": [" ".join(rng.sample(WORDS[:12], 6)) for _ in range(90)],
+             "b": [" ".join(rng.sample(WORDS[8:], 6)) for _ in range(90)]}
+    texts["a"] += [f"zebra {WORDS[i]}" for i in range(2)]
+    await svc.index_records([ExtractedMemoryRecord(id=f"{ns}{i}", text=text, namespace=ns)
+                             for ns, some in texts.items() for i, text in enumerate(some)],
+                            deduplicate=False)
+    monkeypatch.setattr(ltm_search, "LARGE_SCOPE", 50)
+    monkeypatch.setattr(ltm_search, "COUNTS_TTL", 0.0)  # no reuse: only the sample spares
+    counted = _spy_on_counts(monkeypatch)
+    searcher = Searcher(store, embedder, "hybrid")
+    searcher.sample.min_store = 150
+    exact = Searcher(store, embedder, "hybrid")
+    exact.sample.min_store = 10**9
+    where = Tag("namespace") == "a"
+    await searcher.search(where, SearchRequest(text="flight", limit=10))  # learns the size
+    # the first search that could use a sample counts (a scope searched once in a while
+    # is never sampled); the next one within the sample's ttl reads it
+    await searcher.search(where, SearchRequest(text="hotel", limit=10))
+    assert counted == Counter({"flight": 1, "hotel": 1})
+    counted.clear()
+    pages = await _same_pages(searcher, exact, where,
+                              ("flight hotel coffee", "zebra flight", "tea budget meeting"), 92)
+    assert all(m.namespace == "a" for page in pages for m in page)
+    # ``exact`` counted every word of every query; ``searcher`` only the rare "zebra"
+    assert counted == Counter({"flight": 2, "hotel": 1, "coffee": 1, "tea": 1, "budget": 1,
+                               "meeting": 1, "zebra": 2})
+
+    counted.clear()
+    small = Searcher(store, embedder, "hybrid")  # min_store 100,000: every word counted
+    await small.search(where, SearchRequest(text="flight", limit=10))
+    await small.search(where, SearchRequest(text="tea budget", limit=10))
+    assert counted == Counter({"flight": 1, "tea": 1, "budget": 1})
+
+
+async def test_a_scope_larger_than_its_sample_is_read_in_spread_pages(
+        redis: Redis, redis_url: str) -> None:
+    """A scope holding more memories than the sample's size is sampled in pages spread
+    over it: the sample has the size asked for, only memories of the scope, no memory
+    twice."""
+    store, _, svc = await _service(redis, redis_url)
+    await svc.index_records([ExtractedMemoryRecord(id=f"{ns}{i}", text=f"{ns}word item{i}",
+                                                   namespace=ns)
+                             for ns in ("a", "b") for i in range(120)], deduplicate=False)
+    lexical = LexicalStore(store)
+    texts = [fields[0] for fields in
+             await lexical.scope_sample(Tag("namespace") == "a", 50, 120)]
+    assert len(texts) == len(set(texts)) == 50
+    assert all(t.startswith("aword item") for t in texts)
+    items = sorted(int(t.rsplit("item", 1)[1]) for t in texts)
+    assert items[-1] - items[0] > 100  # spread over the scope, not its first 50
+    whole = [fields[0] for fields in
+             await lexical.scope_sample(Tag("namespace") == "b", 200, 120)]
+    assert sorted(whole) == sorted(f"bword item{i}" for i in range(120))
 
 
 async def test_known_counts_send_the_candidate_search_beside_the_knn(

@@ -55,6 +55,21 @@ def test_analyze_drops_stopwords_and_stems() -> None:
         ("melani", "melanie"), ("kid", "kids"), ("like", "like"), ("run", "running")]
 
 
+def test_document_stems_are_those_of_analyze_with_the_index_stopwords() -> None:
+    """A memory's stem sequence (its BM25 bag and phrase pairs) is exactly the stems
+    ``analyze`` gives with the index's stopword list: single letters, digits, accents,
+    underscores, apostrophes and stopwords included."""
+    from agent_memory.services.ranking import _stem_seq
+    from agent_memory.services.text_query import index_stopwords
+
+    texts = ["What did Melanie's kids like running to?", "I am 5 and x_y is a b 7 éclairs",
+             "Caroline went to the LGBTQ support group in 2023 -- it was SO empowering!",
+             "don't e-mail Zoë at 10:30, the café's naïve résumé", "", "a an the of"]
+    for text in texts:
+        assert _stem_seq(text) == tuple(stem for stem, _ in analyze(text, index_stopwords()))
+    assert _stem_seq(texts[1]) == ("am", "5", "7", "éclair")  # x_y: two single letters
+
+
 async def test_messages_get_neighbour_context_across_batches(redis: Redis, redis_url: str) -> None:
     """Each message gets its session neighbours' text; a later batch updates the stored
     message before it; other sessions, other types and other namespaces stay apart."""
