@@ -84,35 +84,39 @@ def _doc(key: bytes, fields: Sequence[bytes], cut: int) -> TextDoc:
                    _decoded(values.get(_PREV)), _decoded(values.get(_NEXT)))
 
 
-# Parsed candidates by their raw reply (key and returned fields): the same memories come
-# back query after query, unchanged until written or touched, and reading a hundred of them
-# was a quarter of a hybrid search's CPU. A value is a pure function of its key, so a stale
+# Parsed candidates by key, each with the raw fields it was parsed from: the same memories
+# come back query after query, unchanged until written or touched, and reading a hundred of
+# them was a quarter of a hybrid search's CPU. An entry is used only when the reply's fields
+# equal the ones it was parsed from (a list comparison: no hash of the text), so a stale
 # entry can never be returned; the cache is emptied when full.
-_DOCS: dict[tuple[object, ...], TextDoc] = {}
+_DOCS: dict[tuple[int, bytes], tuple[list[bytes], TextDoc]] = {}
 _DOCS_MAX = 20_000
 
 
 def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
     """The documents of the replies (total, then key and fields per document), each memory
     once (in the first reply returning it); ``cut`` strips the key prefix."""
-    seen: set[bytes] = set()
+    # One reply names each memory once: only several need the set of those already seen.
+    seen: set[bytes] | None = set() if len(replies) > 1 else None
     cache = _DOCS
+    get = cache.get
     out = []
     for reply in replies:
         docs = []
-        for n in range(1, len(reply) - 1, 2):
-            key = reply[n]
-            if key in seen:
+        for key, fields in zip(reply[1::2], reply[2::2], strict=False):
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            fields = fields or []
+            found = get((cut, key))
+            if found is not None and found[0] == fields:
+                docs.append(found[1])
                 continue
-            seen.add(key)
-            fields = reply[n + 1] or ()
-            entry = (cut, key, *fields)
-            doc = cache.get(entry)
-            if doc is None:
-                doc = _doc(key, fields, cut)
-                if len(cache) >= _DOCS_MAX:
-                    cache.clear()
-                cache[entry] = doc
+            doc = _doc(key, fields, cut)
+            if len(cache) >= _DOCS_MAX:
+                cache.clear()
+            cache[(cut, key)] = (fields, doc)
             docs.append(doc)
         out.append(docs)
     return out
