@@ -95,6 +95,10 @@ class RankingParams:
     feedback_counts: bool = True
 
 
+# A candidate's weighted bag, BM25 length and the stem pairs of its own text.
+_Stats = tuple[Counter[str], float, frozenset[tuple[str, str]]]
+
+
 class _Norms(NamedTuple):
     """The candidates being ranked, in one order: ids, weighted bags, stem pairs of their
     own text, BM25 normalisations. Scores are arrays in this order."""
@@ -206,7 +210,8 @@ class LexicalRanker:
     def __init__(self, store: LexicalStore, params: RankingParams | None = None) -> None:
         self.store = store
         self.params = params or RankingParams()
-        self._cache: dict[TextDoc, tuple[Counter[str], float, frozenset[tuple[str, str]]]] = {}
+        # id of a candidate -> (the candidate, its stats): see ``_stats``
+        self._cache: dict[int, tuple[TextDoc, _Stats]] = {}
 
     @property
     def field_weights(self) -> dict[str, float]:
@@ -252,8 +257,11 @@ class LexicalRanker:
         if docs is None:
             docs = await self.candidates(query, df, n, where, depth)
         pool = {d.memory_id: d for d in docs}
-        known = self._cache.get  # the usual case, without a call of ``_stats``
-        bags = {i: known(d) or self._stats(d) for i, d in pool.items()}
+        known = self._cache.get  # the usual case (see ``_stats``), without a call
+        bags = {}
+        for i, d in pool.items():
+            found = known(id(d))
+            bags[i] = found[1] if found is not None and found[0] is d else self._stats(d)
         norms = self._norms(bags)
         scores = self._bm25(norms, query, df, n, weight=1.0)
         expansion = self._feedback(scores, norms.ids, pool, query) if p.feedback_docs else {}
@@ -291,18 +299,22 @@ class LexicalRanker:
         best = _best(scores, norms.ids, k, above=0.0)
         return [Ranked(pool[i], -s, min(-s / ceiling, 1.0)) for s, i in best], total
 
-    def _stats(self, doc: TextDoc) -> tuple[Counter[str], float, frozenset[tuple[str, str]]]:
+    def _stats(self, doc: TextDoc) -> _Stats:
         """A candidate's weighted bag, BM25 length and stem pairs, cached by the candidate
-        (its text, context and times: storage/lexical.py hands back the same objects for
-        the same memories), so each costs one lookup query after query."""
-        found = self._cache.get(doc)
-        if found is None:
-            if len(self._cache) >= _STATS_CACHE:
-                self._cache.clear()
-            found = self._cache[doc] = (*_bag(doc, self.params), _pairs(doc.text))
-        return found
+        object (storage/lexical.py hands back the same object for a memory as long as its
+        text, context and times are unchanged), so each costs one lookup query after query.
+        Keyed by ``id``, which the entry's own reference keeps from being reused: hashing
+        the candidate's fields meant reading each of them from memory again."""
+        found = self._cache.get(id(doc))
+        if found is not None and found[0] is doc:
+            return found[1]
+        if len(self._cache) >= _STATS_CACHE:
+            self._cache.clear()
+        stats = (*_bag(doc, self.params), _pairs(doc.text))
+        self._cache[id(doc)] = (doc, stats)
+        return stats
 
-    def _norms(self, bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]]
+    def _norms(self, bags: dict[str, _Stats]
                ) -> _Norms:
         """Each candidate's bag and BM25 length normalisation ``k1 * (1 - b + b * len / avg)``.
 
