@@ -95,8 +95,9 @@ class RankingParams:
     feedback_counts: bool = True
 
 
-# A candidate's weighted bag, BM25 length and the stem pairs of its own text.
-_Stats = tuple[Counter[str], float, frozenset[tuple[str, str]]]
+# A candidate, its weighted bag, BM25 length and the stem pairs of its own text (one flat
+# tuple: each object a ranking reads is one more read of memory per candidate).
+_Stats = tuple[TextDoc, Counter[str], float, frozenset[tuple[str, str]]]
 
 
 class _Norms(NamedTuple):
@@ -211,7 +212,7 @@ class LexicalRanker:
         self.store = store
         self.params = params or RankingParams()
         # id of a candidate -> (the candidate, its stats): see ``_stats``
-        self._cache: dict[int, tuple[TextDoc, _Stats]] = {}
+        self._cache: dict[int, _Stats] = {}
 
     @property
     def field_weights(self) -> dict[str, float]:
@@ -261,7 +262,7 @@ class LexicalRanker:
         bags = {}
         for i, d in pool.items():
             found = known(id(d))
-            bags[i] = found[1] if found is not None and found[0] is d else self._stats(d)
+            bags[i] = found if found is not None and found[0] is d else self._stats(d)
         norms = self._norms(bags)
         scores = self._bm25(norms, query, df, n, weight=1.0)
         expansion = self._feedback(scores, norms.ids, pool, query) if p.feedback_docs else {}
@@ -307,11 +308,10 @@ class LexicalRanker:
         the candidate's fields meant reading each of them from memory again."""
         found = self._cache.get(id(doc))
         if found is not None and found[0] is doc:
-            return found[1]
+            return found
         if len(self._cache) >= _STATS_CACHE:
             self._cache.clear()
-        stats = (*_bag(doc, self.params), _pairs(doc.text))
-        self._cache[id(doc)] = (doc, stats)
+        stats = self._cache[id(doc)] = (doc, *_bag(doc, self.params), _pairs(doc.text))
         return stats
 
     def _norms(self, bags: dict[str, _Stats]
@@ -322,11 +322,11 @@ class LexicalRanker:
         RediSearch does not expose per filter); candidates are the documents that matter.
         fsum: the same average whatever order the candidates came in."""
         k1, b = self.params.k1, self.params.b
-        lengths = [length for _, length, _ in bags.values()]
+        lengths = [length for _, _, length, _ in bags.values()]
         avg = (math.fsum(lengths) / len(lengths)) if lengths else 1.0
         avg = avg or 1.0
         stats = bags.values()
-        return _Norms(list(bags), [bag for bag, _, _ in stats], [pairs for _, _, pairs in stats],
+        return _Norms(list(bags), [bag for _, bag, _, _ in stats], [pairs for *_, pairs in stats],
                       k1 * (1 - b + b * np.array(lengths, dtype=float) / avg))
 
     async def _counts(self, terms: dict[str, str], where: FilterExpression | None,
