@@ -298,7 +298,8 @@ class LexicalRanker:
             ceiling += p.feedback_weight * sum(_idf(df, n_fb, expansion).values())
         ceiling = ceiling or 1.0
         best = _best(scores, norms.ids, k, above=0.0)
-        return [Ranked(pool[i], -s, min(-s / ceiling, 1.0)) for s, i in best], total
+        new = tuple.__new__  # a Ranked without NamedTuple's Python-level __new__
+        return [new(Ranked, (pool[i], -s, min(-s / ceiling, 1.0))) for s, i in best], total
 
     def _stats(self, doc: TextDoc) -> _Stats:
         """A candidate's weighted bag, BM25 length and stem pairs, cached by the candidate
