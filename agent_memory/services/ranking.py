@@ -211,7 +211,7 @@ class LexicalRanker:
     def __init__(self, store: LexicalStore, params: RankingParams | None = None) -> None:
         self.store = store
         self.params = params or RankingParams()
-        # id of a candidate -> (the candidate, its stats): see ``_stats``
+        # id of a candidate -> its stats, the candidate first: see ``_stats``
         self._cache: dict[int, _Stats] = {}
 
     @property
