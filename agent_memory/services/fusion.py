@@ -53,14 +53,24 @@ def fuse(vector: dict[str, float], coverage: dict[str, float], *, alpha: float,
     Returns:
         Every candidate with its fused score (unsorted).
     """
-    sims = {k: min(max(1.0 - d, 0.0), 1.0) for k, d in vector.items()}
+    sims = {k: _unit(1.0 - d) for k, d in vector.items()}
     if relative and sims:
         top = max(sims.values()) or 1.0
         sims = {k: s / top for k, s in sims.items()}
     sim_floor = min(sims.values()) if (vector_full and sims) else 0.0
+    beta = 1.0 - alpha
+    sim, cover = sims.get, coverage.get
+    new = tuple.__new__  # a Fused without NamedTuple's Python-level __new__ (~2x dearer)
     out = []
     for memory_id in sims.keys() | coverage.keys():
-        s = sims.get(memory_id, sim_floor)
-        t = min(max(coverage.get(memory_id, 0.0), 0.0), 1.0)
-        out.append(Fused(memory_id, alpha * s + (1.0 - alpha) * t, s, t))
+        s = sim(memory_id, sim_floor)
+        t = cover(memory_id, 0.0)
+        if not 0.0 <= t <= 1.0:
+            t = min(max(t, 0.0), 1.0)
+        out.append(new(Fused, (memory_id, alpha * s + beta * t, s, t)))
     return out
+
+
+def _unit(x: float) -> float:
+    """``x`` clamped to [0, 1] (as ``min(max(x, 0.0), 1.0)``, NaN included)."""
+    return x if 0.0 <= x <= 1.0 else min(max(x, 0.0), 1.0)

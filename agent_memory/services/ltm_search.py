@@ -314,8 +314,9 @@ class Searcher:
             self._note_scope(scope, total)
             if any(counts):
                 ranked, _ = await ranker.rank(terms, total, df, where, window, docs=docs)
-                thits = [Hit(r.doc.memory_id, r.score, r.doc.created_at, r.doc.last_accessed)
-                         for r in ranked]
+                new = tuple.__new__  # Hits without NamedTuple's Python-level __new__
+                thits = [new(Hit, (r.doc.memory_id, r.score, r.doc.created_at,
+                                   r.doc.last_accessed)) for r in ranked]
                 coverage = {r.doc.memory_id: r.coverage for r in ranked}
         elif request.text_scorer != "BM25STD" and lexical_query(text):
             (vhits, total), (thits, _, coverage) = await asyncio.gather(

@@ -30,7 +30,6 @@ memories), so one common word outweighs everything else.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
@@ -96,11 +95,18 @@ class RankingParams:
     feedback_counts: bool = True
 
 
+# A candidate, its weighted bag, BM25 length and the stem pairs of its own text (one flat
+# tuple: each object a ranking reads is one more read of memory per candidate).
+_Stats = tuple[TextDoc, Counter[str], float, frozenset[tuple[str, str]]]
+
+
 class _Norms(NamedTuple):
-    """The candidates being ranked, in one order: ids, weighted bags, BM25 normalisations."""
+    """The candidates being ranked, in one order: ids, weighted bags, stem pairs of their
+    own text, BM25 normalisations. Scores are arrays in this order."""
 
     ids: list[str]
     bags: list[Counter[str]]
+    pairs: list[frozenset[tuple[str, str]]]
     norm: npt.NDArray[np.float64]
 
 
@@ -214,7 +220,8 @@ class LexicalRanker:
     def __init__(self, store: LexicalStore, params: RankingParams | None = None) -> None:
         self.store = store
         self.params = params or RankingParams()
-        self._cache: dict[TextDoc, tuple[Counter[str], float, frozenset[tuple[str, str]]]] = {}
+        # id of a candidate -> its stats, the candidate first: see ``_stats``
+        self._cache: dict[int, _Stats] = {}
 
     @property
     def field_weights(self) -> dict[str, float]:
@@ -260,10 +267,14 @@ class LexicalRanker:
         if docs is None:
             docs = await self.candidates(query, df, n, where, depth)
         pool = {d.memory_id: d for d in docs}
-        bags = {i: self._stats(d) for i, d in pool.items()}
+        known = self._cache.get  # the usual case (see ``_stats``), without a call
+        bags = {}
+        for i, d in pool.items():
+            found = known(id(d))
+            bags[i] = found if found is not None and found[0] is d else self._stats(d)
         norms = self._norms(bags)
         scores = self._bm25(norms, query, df, n, weight=1.0)
-        expansion = self._feedback(scores, pool, query) if p.feedback_docs else {}
+        expansion = self._feedback(scores, norms.ids, pool, query) if p.feedback_docs else {}
         expansion_tf = None  # the expansion words' frequencies, when read here already
         if expansion and p.feedback_candidates:
             # Counted with the query words so ``total`` covers every memory that can rank.
@@ -285,32 +296,35 @@ class LexicalRanker:
             expansion_tf = self._tf(norms, list(expansion))
             df.update(zip(expansion, (expansion_tf > 0).sum(axis=1).tolist(), strict=True))
         if p.phrase_weight and len(query) > 1:
-            scores = self._phrases(scores, bags, query, df, n)
+            scores = self._phrases(scores, norms.pairs, query, df, n)
         ceiling = sum(_idf(df, n, query).values())
         if expansion:
             n_fb = n if p.feedback_candidates or p.feedback_counts else n_expansion
-            extra = self._bm25(norms, expansion, df, n_fb, weight=p.feedback_weight,
-                               tf=expansion_tf)
-            get = scores.get
-            for i, s in extra.items():
-                scores[i] = get(i, 0.0) + s
+            # A memory without a feedback word adds 0.0, one without a query word starts
+            # from 0.0: the sums of adding only the non-zero parts, exactly.
+            scores = scores + self._bm25(norms, expansion, df, n_fb, weight=p.feedback_weight,
+                                         tf=expansion_tf)
             ceiling += p.feedback_weight * sum(_idf(df, n_fb, expansion).values())
         ceiling = ceiling or 1.0
-        best = sorted((-s, i) for i, s in scores.items() if s > 0)[:k]
-        return [Ranked(pool[i], -s, min(-s / ceiling, 1.0)) for s, i in best], total
+        best = _best(scores, norms.ids, k, above=0.0)
+        new = tuple.__new__  # a Ranked without NamedTuple's Python-level __new__
+        return [new(Ranked, (pool[i], -s, min(-s / ceiling, 1.0))) for s, i in best], total
 
-    def _stats(self, doc: TextDoc) -> tuple[Counter[str], float, frozenset[tuple[str, str]]]:
+    def _stats(self, doc: TextDoc) -> _Stats:
         """A candidate's weighted bag, BM25 length and stem pairs, cached by the candidate
-        (its text, context and times: storage/lexical.py hands back the same objects for
-        the same memories), so each costs one lookup query after query."""
-        found = self._cache.get(doc)
-        if found is None:
-            if len(self._cache) >= _STATS_CACHE:
-                self._cache.clear()
-            found = self._cache[doc] = (*_bag(doc, self.params), _pairs(doc.text))
-        return found
+        object (storage/lexical.py hands back the same object for a memory as long as its
+        text, context and times are unchanged), so each costs one lookup query after query.
+        Keyed by ``id``, which the entry's own reference keeps from being reused: hashing
+        the candidate's fields meant reading each of them from memory again."""
+        found = self._cache.get(id(doc))
+        if found is not None and found[0] is doc:
+            return found
+        if len(self._cache) >= _STATS_CACHE:
+            self._cache.clear()
+        stats = self._cache[id(doc)] = (doc, *_bag(doc, self.params), _pairs(doc.text))
+        return stats
 
-    def _norms(self, bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]]
+    def _norms(self, bags: dict[str, _Stats]
                ) -> _Norms:
         """Each candidate's bag and BM25 length normalisation ``k1 * (1 - b + b * len / avg)``.
 
@@ -318,10 +332,11 @@ class LexicalRanker:
         RediSearch does not expose per filter); candidates are the documents that matter.
         fsum: the same average whatever order the candidates came in."""
         k1, b = self.params.k1, self.params.b
-        lengths = [length for _, length, _ in bags.values()]
+        lengths = [length for _, _, length, _ in bags.values()]
         avg = (math.fsum(lengths) / len(lengths)) if lengths else 1.0
         avg = avg or 1.0
-        return _Norms(list(bags), [bag for bag, _, _ in bags.values()],
+        stats = bags.values()
+        return _Norms(list(bags), [bag for _, bag, _, _ in stats], [pairs for *_, pairs in stats],
                       k1 * (1 - b + b * np.array(lengths, dtype=float) / avg))
 
     async def _counts(self, terms: dict[str, str], where: FilterExpression | None,
@@ -387,13 +402,14 @@ class LexicalRanker:
         return np.fromiter(flat, float, count * len(stems)).reshape(len(stems), count)
 
     def _bm25(self, norms: _Norms, terms: dict[str, str], df: dict[str, int], n: int, *,
-              weight: float, tf: npt.NDArray[np.float64] | None = None) -> dict[str, float]:
-        """BM25 of every candidate for ``terms`` (those scoring 0 left out; ``tf``: their
+              weight: float, tf: npt.NDArray[np.float64] | None = None
+              ) -> npt.NDArray[np.float64]:
+        """BM25 of every candidate for ``terms``, in ``norms``' order (``tf``: their
         frequencies if already read, see :meth:`_tf`). Computed over arrays, term by
         term: per candidate the same operations in the same order as a loop over the
         terms would do, so the same floats, at a fraction of the interpreter's cost."""
         if not terms or not norms.ids:
-            return {}
+            return np.zeros(len(norms.ids))
         idf = _idf(df, n, terms)
         if tf is None:
             tf = self._tf(norms, list(idf))
@@ -405,35 +421,33 @@ class LexicalRanker:
             total += row
         if weight != 1.0:
             total *= weight
-        return {i: s for i, s in zip(norms.ids, total.tolist(), strict=True) if s}
+        return total
 
-    def _phrases(self, scores: dict[str, float],
-                 bags: dict[str, tuple[Counter[str], float, frozenset[tuple[str, str]]]],
-                 query: dict[str, str], df: dict[str, int], n: int) -> dict[str, float]:
-        """Scores plus the phrase bonus (see ``RankingParams.phrase_weight``)."""
+    def _phrases(self, scores: npt.NDArray[np.float64],
+                 pairs: Sequence[frozenset[tuple[str, str]]],
+                 query: dict[str, str], df: dict[str, int], n: int) -> npt.NDArray[np.float64]:
+        """Scores plus the phrase bonus (see ``RankingParams.phrase_weight``), for the
+        candidates scoring above 0 (``pairs``: each one's stem pairs, in the same order)."""
         stems = list(query)
         idf = _idf(df, n, query)
         wanted = {(a, b): self.params.phrase_weight * (idf[a] + idf[b]) / 2
                   for a, b in zip(stems, stems[1:], strict=False)}
-        out = dict(scores)
-        for i, s in scores.items():
-            found = bags[i][2]
+        out = None
+        for j, found in enumerate(pairs):
             if found.isdisjoint(wanted):
                 continue
+            s = float(scores[j])
             bonus = sum(w for pair, w in wanted.items() if pair in found)
-            if bonus:
-                out[i] = s + bonus
-        return out
+            if s and bonus:
+                if out is None:
+                    out = scores.copy()
+                out[j] = s + bonus
+        return scores if out is None else out
 
-    def _feedback(self, scores: dict[str, float], pool: dict[str, TextDoc],
-                  query: dict[str, str]) -> dict[str, str]:
+    def _feedback(self, scores: npt.NDArray[np.float64], ids: list[str],
+                  pool: dict[str, TextDoc], query: dict[str, str]) -> dict[str, str]:
         p = self.params
-        # The best few by (-score, id): only memories scoring at least the few-th best
-        # score can be among them, and sorting those few is cheap.
-        top = heapq.nlargest(p.feedback_docs, scores.values())
-        floor = top[-1] if top else 0.0
-        best = sorted((-s, i) for i, s in scores.items() if s >= floor)[: p.feedback_docs]
-        best = [i for _, i in best]
+        best = [i for _, i in _best(scores, ids, p.feedback_docs, above=0.0)]
         weights: Counter[str] = Counter()
         surface: dict[str, str] = {}
         for i in best:
@@ -456,6 +470,18 @@ def merge_candidates(results: Sequence[list[TextDoc]], depth: int) -> list[TextD
         if len(found) >= depth:
             break
     return list(found.values())
+
+
+def _best(scores: npt.NDArray[np.float64], ids: list[str], k: int, *,
+          above: float) -> list[tuple[float, str]]:
+    """``sorted((-s, i) for s, i in zip(scores, ids) if s > above)[:k]``: only scores at
+    least the ``k``-th highest can be among them, and sorting those few is cheap."""
+    values = scores.tolist()
+    floor = -math.inf
+    if len(values) > k > 0:
+        floor = float(np.partition(scores, len(values) - k)[len(values) - k])
+    return sorted((-s, i) for s, i in zip(values, ids, strict=True)
+                  if s > above and s >= floor)[:k]
 
 
 def _idf(df: dict[str, int], n: int, terms: dict[str, str]) -> dict[str, float]:

@@ -85,30 +85,40 @@ def _doc(key: bytes, fields: Sequence[bytes], cut: int) -> TextDoc:
                    _decoded(values.get(_PREV)), _decoded(values.get(_NEXT)))
 
 
-# Parsed candidates by their raw reply (key and returned fields): the same memories come
-# back query after query, unchanged until written or touched, and reading a hundred of them
-# was a quarter of a hybrid search's CPU. A value is a pure function of its key, so a stale
-# entry can never be returned; the cache is emptied when full.
-_DOCS: dict[tuple[object, ...], TextDoc] = {}
+# Parsed candidates by their raw reply (key and returned fields, joined), per key prefix
+# length: the same memories come back query after query, unchanged until written or
+# touched, and reading a hundred of them was a quarter of a hybrid search's CPU. A value is
+# a pure function of its key, so a stale entry can never be returned; a cache is emptied
+# when full. The key is one bytes object made of the reply's own values (just read, so in
+# the CPU's cache): with thousands of memories in play a lookup costs what it reads from
+# memory, and comparing with a key of several stored objects read each of them.
+_DOCS: dict[int, dict[bytes, TextDoc]] = {}
 _DOCS_MAX = 20_000
 
 
 def _parse_candidates(replies: Sequence[list[Any]], cut: int) -> list[list[TextDoc]]:
     """The documents of the replies (total, then key and fields per document), each memory
     once (in the first reply returning it); ``cut`` strips the key prefix."""
-    seen: set[bytes] = set()
-    cache = _DOCS
+    # One reply names each memory once: only several need the set of those already seen.
+    seen: set[bytes] | None = set() if len(replies) > 1 else None
+    cache = _DOCS.setdefault(cut, {})
+    get = cache.get
     out = []
     for reply in replies:
         docs = []
-        for n in range(1, len(reply) - 1, 2):
-            key = reply[n]
-            if key in seen:
+        for key, fields in zip(reply[1::2], reply[2::2], strict=False):
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            fields = fields or []
+            entry = b"\0".join([key, *fields])
+            # Only a join with no NUL but its separators splits back into one list of
+            # values; a value holding a NUL could join like another reply: not cached.
+            if entry.count(b"\0") != len(fields):
+                docs.append(_doc(key, fields, cut))
                 continue
-            seen.add(key)
-            fields = reply[n + 1] or ()
-            entry = (cut, key, *fields)
-            doc = cache.get(entry)
+            doc = get(entry)
             if doc is None:
                 doc = _doc(key, fields, cut)
                 if len(cache) >= _DOCS_MAX:
