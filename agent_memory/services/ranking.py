@@ -324,8 +324,7 @@ class LexicalRanker:
         stats = self._cache[id(doc)] = (doc, *_bag(doc, self.params), _pairs(doc.text))
         return stats
 
-    def _norms(self, bags: dict[str, _Stats]
-               ) -> _Norms:
+    def _norms(self, bags: dict[str, _Stats]) -> _Norms:
         """Each candidate's bag and BM25 length normalisation ``k1 * (1 - b + b * len / avg)``.
 
         The average length of the candidates stands in for the corpus average (which
@@ -423,8 +422,7 @@ class LexicalRanker:
             total *= weight
         return total
 
-    def _phrases(self, scores: npt.NDArray[np.float64],
-                 pairs: Sequence[frozenset[tuple[str, str]]],
+    def _phrases(self, scores: npt.NDArray[np.float64], pairs: Sequence[frozenset[tuple[str, str]]],
                  query: dict[str, str], df: dict[str, int], n: int) -> npt.NDArray[np.float64]:
         """Scores plus the phrase bonus (see ``RankingParams.phrase_weight``), for the
         candidates scoring above 0 (``pairs``: each one's stem pairs, in the same order)."""
