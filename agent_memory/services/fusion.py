@@ -64,9 +64,7 @@ def fuse(vector: dict[str, float], coverage: dict[str, float], *, alpha: float,
     out = []
     for memory_id in sims.keys() | coverage.keys():
         s = sim(memory_id, sim_floor)
-        t = cover(memory_id, 0.0)
-        if not 0.0 <= t <= 1.0:
-            t = min(max(t, 0.0), 1.0)
+        t = _unit(cover(memory_id, 0.0))
         out.append(new(Fused, (memory_id, alpha * s + beta * t, s, t)))
     return out
 

@@ -267,11 +267,7 @@ class LexicalRanker:
         if docs is None:
             docs = await self.candidates(query, df, n, where, depth)
         pool = {d.memory_id: d for d in docs}
-        known = self._cache.get  # the usual case (see ``_stats``), without a call
-        bags = {}
-        for i, d in pool.items():
-            found = known(id(d))
-            bags[i] = found if found is not None and found[0] is d else self._stats(d)
+        bags = {i: self._stats(d) for i, d in pool.items()}
         norms = self._norms(bags)
         scores = self._bm25(norms, query, df, n, weight=1.0)
         expansion = self._feedback(scores, norms.ids, pool, query) if p.feedback_docs else {}
