@@ -7,7 +7,8 @@ The metadata hash (``keys.ltm_meta_key``) records ``schema_version``, ``model_id
 - no index: create it and record the metadata;
 - an older ``schema_version`` (or an index with no metadata, e.g. built by AMS): re-define
   the index in place, ``FT.DROPINDEX`` *without* ``DD`` then create, so every record hash
-  stays and is re-indexed by RediSearch in the background;
+  stays and is re-indexed by RediSearch in the background (the vector index only when its
+  own definition changed since, ``VECTOR_SCHEMA_VERSION``; the text index always);
 - another embedding model or dimension: :class:`~agent_memory.errors.IndexMismatch`, naming
   ``agent-memory reembed``, instead of silently mixing vector spaces;
 - a newer ``schema_version``: ``IndexMismatch`` too (an older server must not downgrade it).
@@ -28,7 +29,12 @@ from redisvl.index import AsyncSearchIndex
 
 from agent_memory.errors import IndexMismatch, StorageError
 from agent_memory.storage.keys import ltm_meta_key
-from agent_memory.storage.ltm_schema import SCHEMA_VERSION, build_schema, build_text_schema
+from agent_memory.storage.ltm_schema import (
+    SCHEMA_VERSION,
+    VECTOR_SCHEMA_VERSION,
+    build_schema,
+    build_text_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +146,8 @@ async def ensure_index(index: AsyncSearchIndex, redis: Redis, model_id: str,
         elif migrating:
             log.warning("migrating index %s to schema version %s (documents kept)",
                         name, SCHEMA_VERSION)
-            await redefine(index)
+            if meta is None or meta.schema_version < VECTOR_SCHEMA_VERSION:
+                await redefine(index)
         if text is not None:
             if migrating:
                 await redefine(text)

@@ -18,7 +18,15 @@ the embedded Redis sets. Without it both indexes re-index as before, a little de
 
 Bump ``SCHEMA_VERSION`` whenever a field is added or changed: on startup an index built by
 an older version is re-defined in place (``FT.DROPINDEX`` without ``DD``, then create), so
-the record hashes stay and RediSearch re-indexes them in the background.
+the record hashes stay and RediSearch re-indexes them in the background. The vector index
+is re-defined only when it changed too (``VECTOR_SCHEMA_VERSION``): rebuilding its HNSW
+graph is the slow part of a migration (minutes per million memories).
+
+The text index keeps its text fields SORTABLE UNF: a copy of each field's exact value in
+the index, so the candidate search's RETURN of the texts (``storage/lexical.py``) is
+answered from the index instead of opening each candidate's hash. At 1M memories that was
+~0.9 ms of a ~6.6 ms tenant candidate search (150 candidates), for ~150 bytes of index
+memory per 85-character memory (docs/benchmarks.md, session 12).
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ from typing import Any
 
 from redisvl.schema import IndexSchema
 
-SCHEMA_VERSION = 6  # 3: context_prev/context_next (neighbouring messages); created_at not SORTABLE
+SCHEMA_VERSION = 7  # 3: context_prev/context_next (neighbouring messages); created_at not SORTABLE
 # 4: tags, event_type, tier, is_summary, summary_id, metadata_kv (memories door, issue 14)
 # 5: the session-context fields move to the text index (module docs)
 # 6: created_at and last_accessed SORTABLE again (RANK_TIMES)
+# 7: the text index's text fields SORTABLE UNF (module docs); the vector index unchanged
+VECTOR_SCHEMA_VERSION = 6  # the last version that changed the vector index's definition
 
 VECTOR_FIELD = "vector"
 TEXT_FIELD = "text"
@@ -90,8 +100,10 @@ def text_index_name(name: str) -> str:
 def _scalar_fields(*, context: bool) -> list[dict[str, Any]]:
     """The text, tag and numeric fields (with the session-context ones when ``context``)."""
     fields: list[dict[str, Any]] = [{"name": TEXT_FIELD, "type": "text"}]
-    if context:
+    if context:  # the text index: its texts returned from the index (module docs)
         fields.extend({"name": name, "type": "text"} for name in CONTEXT_FIELDS)
+        for field in fields:
+            field["attrs"] = {"sortable": True, "unf": True}
     for tag in TAG_FIELDS:
         attrs: dict[str, Any] = {"separator": ","}
         if tag in MISSING_AWARE:

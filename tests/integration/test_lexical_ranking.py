@@ -295,3 +295,27 @@ async def test_hybrid_feedback_rescores_the_query_words_candidates_only(redis: R
     full, _ = await LexicalRanker(lexical).search("kayak", where, 10)
     assert "f" in {r.doc.memory_id for r in full}
     assert "x" not in {r.doc.memory_id for r in full}
+
+
+async def test_candidate_texts_come_back_exactly_as_stored(redis: Redis, redis_url: str) -> None:
+    """The text index returns a candidate's texts from its own SORTABLE UNF copies: they
+    must equal the stored hash byte for byte (case, accents, emoji, quotes, spacing, long
+    texts), for the memory's own text and the neighbours' context alike."""
+    svc, lexical = await _setup(redis, redis_url)
+    texts = ["Zoë's  Café \u2014 \"QUOTED\" words\tand\nnew lines \U0001F600 marker",
+             "marker " + "Long sentence with Mixed CASE. " * 200,
+             "  leading and trailing spaces marker  "]
+    await _store(svc, lexical, [_msg(i, t) for i, t in enumerate(texts)])
+    [docs] = await lexical.candidates([(["marker"], {})], None, 10, {"text": 1.0,
+                                                                     "context_prev": 0.5,
+                                                                     "context_next": 0.4})
+    prefix = svc.store.prefix
+    assert len(docs) == len(texts)
+    for doc in docs:
+        stored = await redis.hmget(f"{prefix}:{doc.memory_id}",
+                                   ["text", "context_prev", "context_next"])
+        assert [doc.text, doc.context_prev, doc.context_next] == [
+            (v or b"").decode() for v in stored]
+    assert {d.text for d in docs} == set(texts)
+    by_id = {d.memory_id: d for d in docs}
+    assert by_id["m1"].context_prev == texts[0] and by_id["m1"].context_next == texts[2]

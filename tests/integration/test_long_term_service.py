@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
+from redis.commands.search.index_definition import IndexDefinition, IndexType
 
 from agent_memory.embeddings import HashingEmbedder
 from agent_memory.errors import IndexMismatch
@@ -16,7 +17,7 @@ from agent_memory.services.long_term import LongTermService
 from agent_memory.settings import Settings
 from agent_memory.storage.keys import ltm_meta_key
 from agent_memory.storage.long_term import LongTermStore
-from agent_memory.storage.ltm_schema import SCHEMA_VERSION
+from agent_memory.storage.ltm_schema import SCHEMA_VERSION, VECTOR_SCHEMA_VERSION
 from tests.conftest import make_settings
 
 
@@ -146,7 +147,8 @@ async def test_older_schema_migrates_without_losing_documents(redis: Redis, redi
     settings = make_settings(redis_url)
     svc = await _service(redis, settings)
     await svc.index_records([_rec(id=f"k{i}", text=f"kept {i}") for i in range(20)])
-    await redis.hset(ltm_meta_key(settings.redisvl_index_name), "schema_version", SCHEMA_VERSION - 1)
+    await redis.hset(ltm_meta_key(settings.redisvl_index_name), "schema_version",
+                     VECTOR_SCHEMA_VERSION - 1)
     # simulate the old definition missing a field: drop it and create a smaller one
     await redis.execute_command("FT.DROPINDEX", settings.redisvl_index_name)
     await redis.execute_command("FT.CREATE", settings.redisvl_index_name, "ON", "HASH", "PREFIX", 1,
@@ -175,6 +177,45 @@ async def test_older_schema_migrates_without_losing_documents(redis: Redis, redi
     await wait_until(all_indexed, timeout=10)
     out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
     assert out.total == 20
+
+
+async def test_a_text_only_migration_keeps_the_vector_index(redis: Redis, redis_url: str) -> None:
+    """From a version whose vector index is still current only the text index is rebuilt
+    (an HNSW rebuild takes minutes per million memories); its texts become SORTABLE UNF
+    and a keyword search finds every memory again."""
+    if VECTOR_SCHEMA_VERSION == SCHEMA_VERSION:
+        pytest.skip("the current version changed the vector index too")
+    settings = make_settings(redis_url)
+    svc = await _service(redis, settings)
+    await svc.index_records([_rec(id=f"t{i}", text=f"kept text {i}") for i in range(12)])
+    name, text_name = settings.redisvl_index_name, svc.store.text_index_name
+    await redis.hset(ltm_meta_key(name), "schema_version", VECTOR_SCHEMA_VERSION)
+    # the older text index: its text fields not SORTABLE
+    await redis.execute_command("FT.DROPINDEX", text_name)
+    await redis.execute_command("FT.CREATE", text_name, "ON", "HASH", "PREFIX", 1, "memory_idx:",
+                                "SCHEMA", "text", "TEXT", "namespace", "TAG")
+    # the vector index re-created with a marker a redefinition would drop (NOFREQS: it
+    # only touches the vector index's unused text scoring)
+    await redis.execute_command("FT.DROPINDEX", name)
+    await redis.ft(name).create_index(
+        svc.store.index.schema.redis_fields, no_term_frequencies=True,
+        definition=IndexDefinition(prefix=["memory_idx:"], index_type=IndexType.HASH))
+    svc2 = await _service(redis, settings)
+    meta = await redis.hgetall(ltm_meta_key(name))
+    assert int(meta[b"schema_version"]) == SCHEMA_VERSION
+    text_info = await svc2.store.text_index.info()
+    sortable = {a[1] for a in text_info["attributes"] if "SORTABLE" in a}
+    assert {"text", "context_prev", "context_next"} <= sortable
+    assert "NOFREQS" in (await svc2.store.index.info())["index_options"]
+    from agent_memory.storage.long_term import _settled_doc_count
+    from tests.support.wait import wait_until
+
+    async def text_indexed() -> bool:
+        return _settled_doc_count(await svc2.store.mux.execute("FT.INFO", text_name)) == 12
+
+    await wait_until(text_indexed, timeout=10)
+    out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
+    assert out.total == 12
 
 
 async def test_reembed_flow_switches_model_and_dimensions(redis: Redis, redis_url: str) -> None:
