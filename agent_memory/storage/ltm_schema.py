@@ -24,9 +24,10 @@ graph is the slow part of a migration (minutes per million memories).
 
 The text index keeps its text fields SORTABLE UNF: a copy of each field's exact value in
 the index, so the candidate search's RETURN of the texts (``storage/lexical.py``) is
-answered from the index instead of opening each candidate's hash. At 1M memories that was
-~0.9 ms of a ~6.6 ms tenant candidate search (150 candidates), for ~150 bytes of index
-memory per 85-character memory (docs/benchmarks.md, session 12).
+answered from the index instead of opening each candidate's hash. At 1M memories that
+saved 0.5-0.9 ms of a 3-7 ms tenant candidate search (150 candidates), for ~160 bytes of
+index memory per 85-character memory (docs/benchmarks.md, session 12;
+``scripts/bench_text_index.py``).
 """
 
 from __future__ import annotations
