@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis import Redis as SyncRedis  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
+from redisvl.index import SearchIndex  # noqa: E402
+from redisvl.schema import IndexSchema  # noqa: E402
 
 from agent_memory.embeddings import HashingEmbedder  # noqa: E402
 from agent_memory.models.long_term import SearchRequest  # noqa: E402
@@ -79,20 +81,14 @@ async def capture(url: str, n: int) -> tuple[str, str, list[list[Any]]]:
 def build_twin(r: SyncRedis, prefix: str, twin: str, *, v6: bool) -> float:
     """The current text index's definition (or schema 6's: text fields not SORTABLE),
     built by scan."""
-    schema: list[Any] = []
-    for field in text_schema_dict(twin, prefix)["fields"]:
-        attrs = field.get("attrs", {})
-        if field["type"] == "text":
-            schema += [field["name"], "TEXT"]
-            schema += [] if v6 or not attrs.get("sortable") else ["SORTABLE", "UNF"]
-        elif field["type"] == "tag":
-            schema += [field["name"], "TAG", "SEPARATOR", attrs.get("separator", ",")]
-            schema += ["INDEXMISSING"] if attrs.get("index_missing") else []
-        else:
-            schema += [field["name"], "NUMERIC"] + (["SORTABLE", "UNF"] if attrs.get("sortable")
-                                                    else [])
+    definition = text_schema_dict(twin, prefix)
+    if v6:
+        for field in definition["fields"]:
+            if field["type"] == "text":
+                field.pop("attrs", None)
+    index = SearchIndex(IndexSchema.from_dict(definition), redis_client=r)
     t0 = time.perf_counter()
-    r.execute_command("FT.CREATE", twin, "ON", "HASH", "PREFIX", 1, prefix, "SCHEMA", *schema)
+    index.create(overwrite=False)
     while int(dict(zip(*[iter(r.execute_command("FT.INFO", twin))] * 2))[b"indexing"]):
         time.sleep(0.5)
     return time.perf_counter() - t0

@@ -165,14 +165,12 @@ async def test_older_schema_migrates_without_losing_documents(redis: Redis, redi
     assert not any(a[1] == "context_next" for a in info["attributes"])
     assert any(a[1] == "importance" for a in text_info["attributes"])
     assert not any(a[1] == "vector" for a in text_info["attributes"])
-    from agent_memory.storage.long_term import _settled_doc_count
     from tests.support.wait import wait_until
 
     async def all_indexed() -> bool:
         # both indexes: the keyword search below reads the text index, which the migration
         # rebuilds too (waiting on the vector index alone failed once under load)
-        text = await svc2.store.mux.execute("FT.INFO", svc2.store.text_index_name)
-        return await svc2.store.count(None) == 20 and _settled_doc_count(text) == 20
+        return await svc2.store.count(None) == 20 and await svc2.store.indexed_count() == 20
 
     await wait_until(all_indexed, timeout=10)
     out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
@@ -207,11 +205,10 @@ async def test_a_text_only_migration_keeps_the_vector_index(redis: Redis, redis_
     sortable = {a[1] for a in text_info["attributes"] if "SORTABLE" in a}
     assert {"text", "context_prev", "context_next"} <= sortable
     assert "NOFREQS" in (await svc2.store.index.info())["index_options"]
-    from agent_memory.storage.long_term import _settled_doc_count
     from tests.support.wait import wait_until
 
     async def text_indexed() -> bool:
-        return _settled_doc_count(await svc2.store.mux.execute("FT.INFO", text_name)) == 12
+        return await svc2.store.indexed_count() == 12
 
     await wait_until(text_indexed, timeout=10)
     out = await svc2.search(LOCAL_ADMIN, SearchRequest(text="kept", search_mode="keyword", limit=100))
